@@ -1,0 +1,30 @@
+/* checks.h — runs the catalog's queries over a loaded scan database and
+ * stores their rows in the finding table. */
+#ifndef OVL2FSCK_CHECKS_H
+#define OVL2FSCK_CHECKS_H
+
+#include <stdint.h>
+
+#include "catalog.h"
+#include "db.h"
+
+/* A check whose SQL failed (a user check with a syntax error, say). */
+struct check_failure {
+    char *source;
+    char *message;
+};
+
+struct check_run {
+    struct check_failure *failures;
+    size_t failure_count;
+};
+
+/* Run every check whose severity is not SEV_IGNORE. Rows whose mtime is
+ * newer than young_cutoff (epoch seconds) are stored with young = 1.
+ * Returns 0, or -1 on a database error (message in err); a failing check is
+ * recorded in run->failures and the others still run. */
+int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, struct check_run *run,
+               char *err, size_t errlen);
+void check_run_free(struct check_run *run);
+
+#endif

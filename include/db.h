@@ -1,0 +1,37 @@
+/* db.h — the scan database: open (private temp file or --db FILE), schema,
+ * transactions, and small bind helpers for the scanner's prepared inserts. */
+#ifndef OVL2FSCK_DB_H
+#define OVL2FSCK_DB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db {
+    sqlite3 *h;
+    char *final_path;   /* --db FILE: written to FILE.tmp, renamed on db_finish */
+    char *tmp_path;
+};
+
+/* path NULL: a private temporary database. Applies sql/schema.sql. */
+int db_open(struct db *db, const char *path, char *err, size_t errlen);
+/* Make the --db file visible under its final name (atomic rename). */
+int db_finish(struct db *db, char *err, size_t errlen);
+void db_close(struct db *db);
+
+int db_exec(struct db *db, const char *sql, char *err, size_t errlen);
+int db_prepare(struct db *db, const char *sql, sqlite3_stmt **st, char *err, size_t errlen);
+/* Step a prepared insert to completion and reset it; 0 or -1 (message in err). */
+int db_step_reset(sqlite3_stmt *st, char *err, size_t errlen);
+
+/* Bind helpers: NULL text binds SQL NULL. Index is 1-based as in SQLite. */
+void db_bind_text(sqlite3_stmt *st, int idx, const char *s);
+void db_bind_textn(sqlite3_stmt *st, int idx, const char *s, size_t len);
+void db_bind_int(sqlite3_stmt *st, int idx, int64_t v);
+
+/* Set meta(key) = value / stat(key) = value. */
+int db_set_meta(struct db *db, const char *key, const char *value);
+int db_add_stat(struct db *db, const char *key, int64_t delta);
+int64_t db_query_int(struct db *db, const char *sql, int64_t dflt);
+
+#endif

@@ -1,0 +1,44 @@
+/* report.h — what one run found, and its two renderings: the human report
+ * (report_text.c) and the JSON object (report_json.c). */
+#ifndef OVL2FSCK_REPORT_H
+#define OVL2FSCK_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "catalog.h"
+#include "checks.h"
+#include "db.h"
+#include "live.h"
+#include "opts.h"
+#include "scan.h"
+
+enum stage { STAGE_WALK, STAGE_CHECKS, STAGE_SIZES, STAGE_REPORT, STAGE_COUNT };
+
+struct run_result {
+    const char *root;
+    struct scan_counts scanned;
+    struct liveness live;
+    int64_t min_age;
+    int64_t errors, garbage, warnings, young_skipped, reclaimable;
+    const struct check_run *checks;
+    const struct catalog *catalog;
+    double stage_seconds[STAGE_COUNT];
+};
+
+/* Count the findings in db (non-young by severity, young ones). */
+void result_count_findings(struct db *db, struct run_result *r);
+/* fsck-style exit bits for a report run. */
+int result_exit_code(const struct run_result *r);
+const char *stage_name(enum stage s);
+
+int report_text(FILE *out, struct db *db, const struct run_result *r, const struct options *o);
+int report_json(FILE *out, struct db *db, const struct run_result *r);
+
+/* The findings query both renderings share: non-young findings, errors
+ * first, then garbage, then warnings, by check and object. Columns:
+ * check_name, severity, object, path, detail, bytes. */
+extern const char *const REPORT_FINDINGS_SQL;
+
+#endif

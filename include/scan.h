@@ -1,0 +1,22 @@
+/* scan.h — read a Docker root into the scan database (never writes to the root). */
+#ifndef OVL2FSCK_SCAN_H
+#define OVL2FSCK_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <signal.h>
+
+#include "db.h"
+
+struct scan_counts {
+    long images, layers, mounts, containers, overlay_dirs, links, buildkit_snapshots;
+};
+
+/* Scan root (an absolute path) into db. Returns 0, or -1 with a message in
+ * err for an operational error (root unreadable, database failure). stop is
+ * polled between objects: when it becomes non-zero the scan returns -2. */
+int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, char *err, size_t errlen);
+
+void scan_read_counts(struct db *db, struct scan_counts *c);
+
+#endif

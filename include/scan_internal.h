@@ -1,0 +1,61 @@
+/* scan_internal.h — shared state of the scan modules (scan_*.c). Not used
+ * outside the scanner. */
+#ifndef OVL2FSCK_SCAN_INTERNAL_H
+#define OVL2FSCK_SCAN_INTERNAL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "db.h"
+#include "fsutil.h"
+
+struct scan {
+    struct db *db;
+    int rootfd;
+    volatile sig_atomic_t *stop;
+    char err[512];          /* first operational error */
+};
+
+/* The states of an id file (see sql/schema.sql). */
+#define ST_OK "ok"
+#define ST_MISSING "missing"
+#define ST_EMPTY "empty"
+#define ST_INVALID "invalid"
+#define ST_UNREADABLE "unreadable"
+
+typedef bool (*id_validator)(const char *s, size_t len);
+
+/* Read dirfd/name as an id file: trimmed content in *value (malloc'd, or
+ * NULL when missing), returns one of the ST_* states. When strip_sha256 is
+ * set, a valid "sha256:<hex>" value is returned as its 64 hex. */
+const char *scan_read_id(int dirfd, const char *name, id_validator valid, bool strip_sha256, char **value);
+
+/* Open a sub-directory of the root along a relative path of plain
+ * components, never following a symlink; -1 with errno. */
+int scan_open_path(struct scan *s, const char *relpath);
+
+/* Record that relpath could not be read (not an error of the store's shape). */
+void scan_note_error(struct scan *s, const char *relpath, int err);
+
+/* True when dirfd/name still is the object st described (same dev/ino):
+ * a vanished or replaced object is skipped, not reported. */
+bool scan_still_there(int dirfd, const char *name, const struct stat *st);
+
+bool scan_stopped(const struct scan *s);
+
+/* List the root-relative dir rel, calling fn(ctx, name, d_type) for each
+ * entry while *dirfd holds the dir's fd. A missing dir is empty; an
+ * unreadable one is noted in scan_error. Returns 0, or fn's -1. */
+int scan_walk(struct scan *s, const char *rel, int *dirfd, fs_entry_fn fn, void *ctx);
+
+int scan_images(struct scan *s);
+int scan_tags(struct scan *s);
+int scan_layers(struct scan *s);
+int scan_mounts(struct scan *s);
+int scan_containers(struct scan *s);
+int scan_overlay(struct scan *s);
+int scan_buildkit(struct scan *s);
+int scan_distribution(struct scan *s);
+
+#endif

@@ -1,0 +1,17 @@
+/* sizes.h — disk usage of garbage findings (st_blocks, hard links once). */
+#ifndef OVL2FSCK_SIZES_H
+#define OVL2FSCK_SIZES_H
+
+#include <stdint.h>
+
+#include "db.h"
+
+/* Fill finding.bytes for every non-young garbage finding (its path and owned
+ * paths under root) and return the total, each inode counted once across
+ * all findings. Never follows a symlink or crosses into another filesystem. */
+int64_t sizes_fill_garbage(struct db *db, const char *root);
+
+/* du of one root-relative path (no dedupe across calls). */
+int64_t sizes_of_path(const char *root, const char *relpath);
+
+#endif

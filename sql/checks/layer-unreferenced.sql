@@ -1,0 +1,39 @@
+-- check: layer-unreferenced
+-- severity: garbage
+-- meaning: no image, mount, child layer or BuildKit snapshot uses a layer
+--
+-- Reported for the whole unreferenced tail: a layer is live when an image's
+-- diff_ids, a mount's parent or snapshots.db names it, or when it is the
+-- parent of a live layer. Nothing is reported while the reference graph is
+-- unreliable (scan errors, an unreadable image config or snapshots.db, a
+-- layer whose parent file is malformed or whose chainID does not match),
+-- since then a reference may have been missed.
+WITH RECURSIVE live(chain_id) AS (
+    SELECT chain_id FROM image_layer WHERE chain_id IS NOT NULL
+    UNION
+    SELECT parent FROM mount WHERE parent_state = 'ok'
+    UNION
+    SELECT chain_id FROM buildkit_layer
+    UNION
+    SELECT l.parent FROM layer l JOIN live ON l.chain_id = live.chain_id WHERE l.parent_state = 'ok'
+)
+SELECT l.chain_id AS object,
+       'image/overlay2/layerdb/sha256/' || l.chain_id AS path,
+       CASE WHEN EXISTS (SELECT 1 FROM layer c WHERE c.parent = l.chain_id)
+            THEN 'only unreferenced layers are built on it'
+            ELSE 'no image, container or BuildKit snapshot uses it' END ||
+       CASE WHEN l.cache_id_state = 'ok' THEN ' (overlay2/' || l.cache_id || ')' ELSE '' END AS detail,
+       CASE WHEN l.cache_id_state = 'ok' AND EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = l.cache_id)
+            THEN 'overlay2/' || l.cache_id ||
+                 coalesce((SELECT char(10) || 'overlay2/l/' || k.name FROM overlay_dir o JOIN link k
+                           ON k.name = o.link AND k.target_dir = o.name WHERE o.name = l.cache_id), '')
+       END AS owned,
+       l.mtime
+FROM layer l
+WHERE l.name_ok AND l.is_dir
+  AND l.chain_id NOT IN live
+  AND NOT EXISTS (SELECT 1 FROM scan_error)
+  AND NOT EXISTS (SELECT 1 FROM image WHERE config_state = 'unreadable')
+  AND NOT EXISTS (SELECT 1 FROM buildkit_db WHERE state <> 'ok')
+  AND NOT EXISTS (SELECT 1 FROM layer b WHERE b.parent_state IN ('invalid', 'unreadable', 'empty')
+                     OR (b.name_ok AND b.computed_chain IS NOT NULL AND b.computed_chain <> b.chain_id));

@@ -1,0 +1,21 @@
+-- check: overlay-dir-orphaned
+-- severity: garbage
+-- meaning: an overlay2 dir that no layer, mount or BuildKit snapshot references
+--
+-- Typically left by an interrupted pull, load or container create. Owns the
+-- dir's l/ symlink. Nothing is reported while a reference could have been
+-- missed (scan errors, unreadable cache-id or mount-id files); BuildKit dirs
+-- are not reported while snapshots.db cannot be read.
+SELECT o.name AS object,
+       'overlay2/' || o.name AS path,
+       CASE o.kind WHEN 'init' THEN 'container init dir nothing references'
+                   WHEN 'buildkit' THEN 'BuildKit dir that snapshots.db does not reference'
+                   ELSE 'no layer or container references it' END AS detail,
+       (SELECT 'overlay2/l/' || k.name FROM link k WHERE k.name = o.link AND k.target_dir = o.name) AS owned,
+       o.mtime
+FROM overlay_dir o
+WHERE NOT EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name)
+  AND (o.kind <> 'buildkit' OR NOT EXISTS (SELECT 1 FROM buildkit_db WHERE state <> 'ok'))
+  AND NOT EXISTS (SELECT 1 FROM scan_error)
+  AND NOT EXISTS (SELECT 1 FROM layer WHERE cache_id_state = 'unreadable')
+  AND NOT EXISTS (SELECT 1 FROM mount WHERE mount_id_state = 'unreadable' OR init_id_state = 'unreadable');

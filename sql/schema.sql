@@ -1,0 +1,209 @@
+-- schema.sql — the scan database: every fact about a Docker root that a check needs.
+--
+-- The scanner (src/scan*.c) fills these tables in one transaction; the checks
+-- (sql/checks/*.sql) only read them. Conventions:
+--   * ids are stored as found on disk (raw bytes, trimmed of whitespace); output
+--     escapes anything that is not printable UTF-8.
+--   * a column *_state tells how a metadata file was read:
+--       'ok'         present and well-formed
+--       'missing'    the file does not exist
+--       'empty'      the file is empty (or only whitespace)
+--       'invalid'    present but malformed (bad digest, '/', '..', NUL, wrong chars)
+--       'unreadable' not a regular file, too large, or an I/O / permission error
+--   * mtime is seconds since the epoch of the object's own dir or file (lstat);
+--     checks return it so that --min-age can skip objects still being written.
+--   * path columns are relative to the root.
+
+-- Run facts: root, scan time, options (key/value).
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+
+-- Counters that are statistics, not findings (e.g. distribution entries).
+CREATE TABLE stat (key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;
+
+-- A dir or file the scanner could not read at all (permission, I/O error).
+CREATE TABLE scan_error (path TEXT PRIMARY KEY, error TEXT) WITHOUT ROWID;
+
+-- image/overlay2/imagedb/content/sha256/<id>: one row per image config file.
+CREATE TABLE image (
+    id           TEXT PRIMARY KEY,  -- file name (64 hex when well-formed)
+    name_ok      INTEGER NOT NULL,  -- file name is 64 lowercase hex
+    config_state TEXT NOT NULL,     -- ok | invalid | unreadable
+    config_error TEXT,              -- why the config is invalid/unreadable
+    digest_ok    INTEGER NOT NULL,  -- sha256(bytes) == file name
+    digest       TEXT,              -- sha256 of the bytes as read (64 hex)
+    size         INTEGER,
+    mtime        INTEGER
+) WITHOUT ROWID;
+
+-- rootfs.diff_ids of each parsed image, bottom first, with computed chainIDs.
+-- chain_id is NULL from the first malformed diff_id on.
+CREATE TABLE image_layer (
+    image_id TEXT NOT NULL,
+    idx      INTEGER NOT NULL,
+    diff_id  TEXT NOT NULL,
+    chain_id TEXT,                 -- 64 hex, no "sha256:"
+    PRIMARY KEY (image_id, idx)
+) WITHOUT ROWID;
+CREATE INDEX image_layer_chain ON image_layer (chain_id);
+
+-- image/overlay2/imagedb/metadata/sha256/<id>/parent.
+CREATE TABLE image_parent (
+    image_id     TEXT PRIMARY KEY,
+    parent       TEXT,             -- 64 hex when parent_state = 'ok'
+    parent_state TEXT NOT NULL,
+    mtime        INTEGER
+) WITHOUT ROWID;
+
+-- image/overlay2/imagedb/content/sha256/.tmp-* leftovers.
+CREATE TABLE imagedb_tmp (name TEXT PRIMARY KEY, size INTEGER, mtime INTEGER) WITHOUT ROWID;
+
+-- image/overlay2/repositories.json as a whole (at most one row; none when absent).
+CREATE TABLE tag_file (
+    path  TEXT PRIMARY KEY,
+    state TEXT NOT NULL,           -- ok | invalid | unreadable
+    error TEXT,
+    mtime INTEGER
+) WITHOUT ROWID;
+
+-- One row per reference in repositories.json.
+CREATE TABLE tag (
+    ref      TEXT PRIMARY KEY,     -- "repo:tag" or "repo@sha256:..."
+    repo     TEXT NOT NULL,
+    image_id TEXT,                 -- 64 hex when id_ok
+    id_ok    INTEGER NOT NULL,
+    raw_id   TEXT                  -- the value as found
+) WITHOUT ROWID;
+
+-- image/overlay2/layerdb/sha256/<chainID>/.
+CREATE TABLE layer (
+    chain_id       TEXT PRIMARY KEY,  -- dir name
+    name_ok        INTEGER NOT NULL,  -- dir name is 64 hex
+    is_dir         INTEGER NOT NULL,  -- 0: a file or symlink sits there
+    diff           TEXT,              -- 64 hex when diff_state = 'ok', else the raw value
+    diff_state     TEXT NOT NULL,
+    parent         TEXT,              -- 64 hex when parent_state = 'ok'
+    parent_state   TEXT NOT NULL,     -- 'missing' is normal for a base layer
+    cache_id       TEXT,
+    cache_id_state TEXT NOT NULL,
+    size           INTEGER,
+    size_state     TEXT NOT NULL,
+    has_tarsplit   INTEGER NOT NULL,
+    computed_chain TEXT,              -- chainID(parent, diff), 64 hex, when both are ok
+    entries        INTEGER NOT NULL,  -- number of entries in the dir
+    mtime          INTEGER
+) WITHOUT ROWID;
+CREATE INDEX layer_parent ON layer (parent);
+CREATE INDEX layer_cache_id ON layer (cache_id);
+
+-- layerdb/sha256/<chainID>-<rand>-removing: a deletion dockerd did not finish.
+CREATE TABLE layer_removing (name TEXT PRIMARY KEY, cache_id TEXT, mtime INTEGER) WITHOUT ROWID;
+
+-- layerdb/tmp/* (write-set-* of a layer registration that never finished).
+CREATE TABLE layerdb_tmp (name TEXT PRIMARY KEY, cache_id TEXT, mtime INTEGER) WITHOUT ROWID;
+
+-- layerdb/mounts/<container-id>/: a container's RW layer.
+CREATE TABLE mount (
+    container_id   TEXT PRIMARY KEY,
+    name_ok        INTEGER NOT NULL,
+    mount_id       TEXT,
+    mount_id_state TEXT NOT NULL,
+    init_id        TEXT,
+    init_id_state  TEXT NOT NULL,   -- 'missing' is allowed (no init layer)
+    parent         TEXT,            -- 64 hex chainID when parent_state = 'ok'
+    parent_state   TEXT NOT NULL,   -- 'missing' is allowed (empty rootfs)
+    mtime          INTEGER
+) WITHOUT ROWID;
+CREATE INDEX mount_mount_id ON mount (mount_id);
+CREATE INDEX mount_init_id ON mount (init_id);
+
+-- containers/<id>/config.v2.json.
+CREATE TABLE container (
+    id           TEXT PRIMARY KEY,
+    name_ok      INTEGER NOT NULL,
+    config_state TEXT NOT NULL,    -- ok | missing | invalid | unreadable
+    image        TEXT,             -- 64 hex image id when well-formed
+    driver       TEXT,
+    name         TEXT,
+    mtime        INTEGER
+) WITHOUT ROWID;
+
+-- overlay2/<name>/ (real dirs only; anything else is an overlay_stray row).
+CREATE TABLE overlay_dir (
+    name        TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,      -- layer | init | buildkit | other (by name)
+    has_diff    INTEGER NOT NULL,   -- diff/ is a real dir
+    diff_kind   TEXT,               -- dir | symlink | file | other | NULL when absent
+    link        TEXT,               -- the link file's content (trimmed)
+    link_state  TEXT NOT NULL,
+    lower       TEXT,               -- the lower file's content (trimmed)
+    lower_state TEXT NOT NULL,      -- 'missing' is normal for base layers
+    has_work    INTEGER NOT NULL,
+    committed   INTEGER NOT NULL,
+    has_merged  INTEGER NOT NULL,
+    mtime       INTEGER
+) WITHOUT ROWID;
+CREATE INDEX overlay_dir_link ON overlay_dir (link);
+
+-- Entries of each lower file, nearest parent first: "l/<short>" split.
+CREATE TABLE overlay_lower (
+    dir   TEXT NOT NULL,
+    idx   INTEGER NOT NULL,
+    entry TEXT NOT NULL,           -- as written, e.g. "l/ABC..."
+    short TEXT,                    -- the short name when entry is "l/<26 base32>"
+    PRIMARY KEY (dir, idx)
+) WITHOUT ROWID;
+
+-- overlay2/ entries that are not dirs, or dirs whose names dockerd never makes.
+CREATE TABLE overlay_stray (name TEXT PRIMARY KEY, type TEXT NOT NULL, mtime INTEGER) WITHOUT ROWID;
+
+-- overlay2/l/<short>.
+CREATE TABLE link (
+    name       TEXT PRIMARY KEY,
+    type       TEXT NOT NULL,      -- symlink | file | dir | other
+    target     TEXT,               -- readlink() result
+    target_dir TEXT,               -- <X> when target is exactly "../<X>/diff" with a valid X
+    mtime      INTEGER
+) WITHOUT ROWID;
+CREATE INDEX link_target_dir ON link (target_dir);
+
+-- buildkit/snapshots.db: one row per top-level bucket.
+CREATE TABLE buildkit_snapshot (
+    key       TEXT PRIMARY KEY,
+    parent    TEXT,
+    committed TEXT,
+    chainid   TEXT
+) WITHOUT ROWID;
+
+-- Derived while scanning: the overlay2 dir each snapshot bucket stands for
+-- (the committed value, else the key itself) and chainIDs it pins.
+CREATE TABLE buildkit_dir (dir TEXT PRIMARY KEY, snapshot_key TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE buildkit_layer (chain_id TEXT PRIMARY KEY) WITHOUT ROWID;
+
+-- snapshots.db itself (at most one row).
+CREATE TABLE buildkit_db (path TEXT PRIMARY KEY, state TEXT NOT NULL, error TEXT) WITHOUT ROWID;
+
+-- Every claim on an overlay2 dir: by a layer's cache-id, a container's
+-- mount-id or init-id, or a BuildKit snapshot.
+CREATE VIEW overlay_ref(dir, by_kind, by_id) AS
+    SELECT cache_id, 'layer', chain_id FROM layer WHERE cache_id_state = 'ok'
+    UNION ALL
+    SELECT mount_id, 'mount', container_id FROM mount WHERE mount_id_state = 'ok'
+    UNION ALL
+    SELECT init_id, 'init', container_id FROM mount WHERE init_id_state = 'ok'
+    UNION ALL
+    SELECT dir, 'buildkit', snapshot_key FROM buildkit_dir;
+
+-- Filled by the check runner: one row per finding.
+CREATE TABLE finding (
+    seq      INTEGER PRIMARY KEY,
+    check_name TEXT NOT NULL,
+    severity TEXT NOT NULL,        -- error | garbage | warning
+    object   TEXT NOT NULL,
+    path     TEXT,
+    detail   TEXT,
+    owned    TEXT,                 -- further paths this finding owns, '\n'-separated
+    mtime    INTEGER,
+    young    INTEGER NOT NULL DEFAULT 0,
+    bytes    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX finding_check ON finding (check_name);

@@ -1,0 +1,162 @@
+/* db.c — scan database lifecycle and insert helpers (SQLite). */
+#include "db.h"
+#include "embedded.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <unistd.h>
+
+static void set_err(char *err, size_t errlen, const char *what, sqlite3 *h)
+{
+    snprintf(err, errlen, "%s: %s", what, h ? sqlite3_errmsg(h) : "out of memory");
+}
+
+int db_exec(struct db *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "database: %s", msg ? msg : sqlite3_errmsg(db->h));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int db_open(struct db *db, const char *path, char *err, size_t errlen)
+{
+    memset(db, 0, sizeof *db);
+    const char *open_path = "";   /* "" = private temp db, deleted on close */
+    if (path) {
+        db->final_path = strdup(path);
+        if (!db->final_path || asprintf(&db->tmp_path, "%s.tmp", path) < 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        unlink(db->tmp_path);   /* a stale leftover of an interrupted run */
+        open_path = db->tmp_path;
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(open_path, &db->h, flags, NULL) != SQLITE_OK) {
+        set_err(err, errlen, path ? path : "temporary database", db->h);
+        return -1;
+    }
+    const struct embedded_file *schema = embedded_find("sql/schema.sql");
+    if (!schema) {
+        snprintf(err, errlen, "schema.sql not embedded (build error)");
+        return -1;
+    }
+    if (db_exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;"
+                    "PRAGMA cache_size=-65536;", err, errlen) < 0)
+        return -1;
+    return db_exec(db, schema->text, err, errlen);
+}
+
+int db_finish(struct db *db, char *err, size_t errlen)
+{
+    if (!db->final_path)
+        return 0;
+    if (sqlite3_close(db->h) != SQLITE_OK) {
+        set_err(err, errlen, db->tmp_path, db->h);
+        return -1;
+    }
+    db->h = NULL;
+    if (rename(db->tmp_path, db->final_path) < 0) {
+        snprintf(err, errlen, "cannot rename %s to %s: %s", db->tmp_path, db->final_path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void db_close(struct db *db)
+{
+    if (db->h)
+        sqlite3_close(db->h);
+    if (db->tmp_path && db->h)
+        unlink(db->tmp_path);
+    db->h = NULL;
+    free(db->final_path);
+    free(db->tmp_path);
+    db->final_path = db->tmp_path = NULL;
+}
+
+int db_prepare(struct db *db, const char *sql, sqlite3_stmt **st, char *err, size_t errlen)
+{
+    if (sqlite3_prepare_v2(db->h, sql, -1, st, NULL) != SQLITE_OK) {
+        set_err(err, errlen, "prepare", db->h);
+        return -1;
+    }
+    return 0;
+}
+
+int db_step_reset(sqlite3_stmt *st, char *err, size_t errlen)
+{
+    int rc = sqlite3_step(st);
+    int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+    if (!ok)
+        set_err(err, errlen, "insert", sqlite3_db_handle(st));
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return ok ? 0 : -1;
+}
+
+void db_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
+void db_bind_textn(sqlite3_stmt *st, int idx, const char *s, size_t len)
+{
+    if (s)
+        sqlite3_bind_text(st, idx, s, (int)len, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
+void db_bind_int(sqlite3_stmt *st, int idx, int64_t v)
+{
+    sqlite3_bind_int64(st, idx, v);
+}
+
+int db_set_meta(struct db *db, const char *key, const char *value)
+{
+    sqlite3_stmt *st;
+    char err[256];
+    if (db_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", &st, err, sizeof err) < 0)
+        return -1;
+    db_bind_text(st, 1, key);
+    db_bind_text(st, 2, value);
+    int rc = db_step_reset(st, err, sizeof err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int db_add_stat(struct db *db, const char *key, int64_t delta)
+{
+    sqlite3_stmt *st;
+    char err[256];
+    if (db_prepare(db, "INSERT INTO stat(key, value) VALUES (?1, ?2) "
+                       "ON CONFLICT(key) DO UPDATE SET value = value + excluded.value", &st, err, sizeof err) < 0)
+        return -1;
+    db_bind_text(st, 1, key);
+    db_bind_int(st, 2, delta);
+    int rc = db_step_reset(st, err, sizeof err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int64_t db_query_int(struct db *db, const char *sql, int64_t dflt)
+{
+    sqlite3_stmt *st;
+    int64_t v = dflt;
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+        return dflt;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}

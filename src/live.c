@@ -1,0 +1,249 @@
+/* live.c — detects a live dockerd on a root: its pidfile, dockerd processes
+ * in /proc whose data root is this root, and mounts of the root's dirs. */
+#include "live.h"
+
+#include <cJSON.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+
+static bool read_proc_file(const char *path, char *buf, size_t buflen, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, buflen - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    *len = (size_t)n;
+    return true;
+}
+
+static bool pid_is_dockerd(long pid)
+{
+    char path[64], comm[64];
+    size_t len;
+    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+    if (!read_proc_file(path, comm, sizeof comm, &len))
+        return false;
+    comm[strcspn(comm, "\n")] = '\0';
+    return strcmp(comm, "dockerd") == 0;
+}
+
+static bool same_path(const char *a, const char *b)
+{
+    char ra[PATH_MAX], rb[PATH_MAX];
+    if (!realpath(a, ra) || !realpath(b, rb))
+        return strcmp(a, b) == 0;
+    return strcmp(ra, rb) == 0;
+}
+
+/* data-root from a daemon.json, or NULL. */
+static char *daemon_json_root(const char *path)
+{
+    struct file_buf b;
+    fs_read_file(AT_FDCWD, path, 1024 * 1024, &b);
+    if (b.status != FILE_OK)
+        return NULL;
+    cJSON *doc = cJSON_ParseWithLength(b.data, b.len);
+    file_buf_free(&b);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "data-root");
+    if (!cJSON_IsString(v))
+        v = cJSON_GetObjectItemCaseSensitive(doc, "graph");
+    char *r = cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+    cJSON_Delete(doc);
+    return r;
+}
+
+/* The data root a dockerd command line uses. */
+static char *dockerd_root(char *args, size_t len)
+{
+    const char *root = NULL, *config = "/etc/docker/daemon.json";
+    for (char *p = args; p < args + len; p += strlen(p) + 1) {
+        char *next = p + strlen(p) + 1;
+        bool has_next = next < args + len;
+        if (strncmp(p, "--data-root=", 12) == 0)
+            root = p + 12;
+        else if (strncmp(p, "--graph=", 8) == 0)
+            root = p + 8;
+        else if ((strcmp(p, "--data-root") == 0 || strcmp(p, "--graph") == 0 || strcmp(p, "-g") == 0) && has_next)
+            root = next;
+        else if (strncmp(p, "--config-file=", 14) == 0)
+            config = p + 14;
+        else if (strcmp(p, "--config-file") == 0 && has_next)
+            config = next;
+    }
+    if (root)
+        return strdup(root);
+    char *r = daemon_json_root(config);
+    return r ? r : strdup("/var/lib/docker");
+}
+
+static bool is_dockerd_cmdline(const char *argv0)
+{
+    const char *base = strrchr(argv0, '/');
+    return strcmp(base ? base + 1 : argv0, "dockerd") == 0;
+}
+
+static bool find_dockerd_process(const char *root, char *why, size_t whylen)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return false;
+    struct dirent *de;
+    bool found = false;
+    static char args[65536];
+    while (!found && (de = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)de->d_name[0]))
+            continue;
+        char path[300];
+        size_t len;
+        snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+        if (!read_proc_file(path, args, sizeof args, &len) || !is_dockerd_cmdline(args))
+            continue;
+        char *r = dockerd_root(args, len);
+        if (r && same_path(r, root)) {
+            snprintf(why, whylen, "dockerd (pid %s) is running with data root %s", de->d_name, r);
+            found = true;
+        }
+        free(r);
+    }
+    closedir(d);
+    return found;
+}
+
+static bool pidfile_live(const char *pidfile, const char *root, char *why, size_t whylen)
+{
+    char buf[64];
+    size_t len;
+    if (!pidfile || !read_proc_file(pidfile, buf, sizeof buf, &len))
+        return false;
+    long pid = strtol(buf, NULL, 10);
+    if (pid <= 0 || !pid_is_dockerd(pid))
+        return false;
+    /* a live dockerd from the pidfile counts unless we know it uses another root */
+    char path[64], args[65536];
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+    if (read_proc_file(path, args, sizeof args, &len)) {
+        char *r = dockerd_root(args, len);
+        bool other = r && !same_path(r, root);
+        free(r);
+        if (other)
+            return false;
+    }
+    snprintf(why, whylen, "pidfile %s names a running dockerd (pid %ld)", pidfile, pid);
+    return true;
+}
+
+/* Undo mountinfo's octal escapes (\040 for space) in place. */
+static void unescape_mountinfo(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+            *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+            r += 3;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+}
+
+/* Calls fn for each mount point and each overlay lower/upper/work path. */
+typedef bool (*mount_path_fn)(void *ctx, const char *path);
+
+static bool each_mount_path(mount_path_fn fn, void *ctx)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return false;
+    char *line = NULL;
+    size_t cap = 0;
+    bool hit = false;
+    while (!hit && getline(&line, &cap, f) > 0) {
+        /* id parent maj:min root mountpoint opts ... - fstype source superopts */
+        char *save = NULL, *fields[5];
+        int i = 0;
+        for (char *t = strtok_r(line, " \n", &save); t && i < 5; t = strtok_r(NULL, " \n", &save))
+            fields[i++] = t;
+        if (i < 5)
+            continue;
+        unescape_mountinfo(fields[4]);
+        hit = fn(ctx, fields[4]);
+        char *rest = save ? strstr(save, " - ") : NULL;
+        if (hit || !rest)
+            continue;
+        char fstype[64] = "", source[4096] = "";
+        char *super = NULL;
+        if (sscanf(rest, " - %63s %4095s", fstype, source) == 2 && strcmp(fstype, "overlay") == 0) {
+            super = strstr(rest + 3 + strlen(fstype) + 1 + strlen(source), " ");
+        }
+        if (!super)
+            continue;
+        char *s2 = NULL;
+        for (char *opt = strtok_r(super, ", \n", &s2); opt && !hit; opt = strtok_r(NULL, ", \n", &s2)) {
+            char *eq = strchr(opt, '=');
+            if (!eq)
+                continue;
+            char *s3 = NULL;
+            for (char *p = strtok_r(eq + 1, ":", &s3); p && !hit; p = strtok_r(NULL, ":", &s3)) {
+                unescape_mountinfo(p);
+                hit = fn(ctx, p);
+            }
+        }
+    }
+    free(line);
+    fclose(f);
+    return hit;
+}
+
+struct under_ctx {
+    char prefix[PATH_MAX + 64];
+    size_t plen;
+    char *why;
+    size_t whylen;
+};
+
+static bool path_under(void *ctx, const char *path)
+{
+    struct under_ctx *u = ctx;
+    if (strncmp(path, u->prefix, u->plen) != 0 || (path[u->plen] != '/' && path[u->plen] != '\0'))
+        return false;
+    if (u->why)
+        snprintf(u->why, u->whylen, "%s is mounted or used by an overlay mount", path);
+    return true;
+}
+
+bool live_dir_is_mounted(const char *root, const char *dir)
+{
+    struct under_ctx u = { .why = NULL };
+    snprintf(u.prefix, sizeof u.prefix, "%s/overlay2/%s", root, dir);
+    u.plen = strlen(u.prefix);
+    return each_mount_path(path_under, &u);
+}
+
+bool live_root_has_mounts(const char *root, char *why, size_t whylen)
+{
+    struct under_ctx u = { .why = why, .whylen = whylen };
+    snprintf(u.prefix, sizeof u.prefix, "%s/overlay2", root);
+    u.plen = strlen(u.prefix);
+    return each_mount_path(path_under, &u);
+}
+
+void live_detect(const char *root, const char *pidfile, struct liveness *out)
+{
+    memset(out, 0, sizeof *out);
+    out->running = pidfile_live(pidfile, root, out->reason, sizeof out->reason) ||
+                   find_dockerd_process(root, out->reason, sizeof out->reason) ||
+                   live_root_has_mounts(root, out->reason, sizeof out->reason);
+}

@@ -1,0 +1,145 @@
+/* report_text.c — the human report: findings grouped by severity then
+ * check, totals, reclaimable bytes, dockerd liveness, one summary line. */
+#include "report.h"
+#include "text.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct style {
+    const char *bold, *red, *yellow, *cyan, *off;
+};
+
+static struct style pick_style(FILE *out)
+{
+    static const struct style plain = { "", "", "", "", "" };
+    static const struct style color = { "\033[1m", "\033[31m", "\033[33m", "\033[36m", "\033[0m" };
+    const char *nc = getenv("NO_COLOR");
+    return isatty(fileno(out)) && !(nc && *nc) ? color : plain;
+}
+
+static const char *severity_color(const struct style *st, const char *sev)
+{
+    if (strcmp(sev, "error") == 0)
+        return st->red;
+    if (strcmp(sev, "garbage") == 0)
+        return st->yellow;
+    return st->cyan;
+}
+
+static const char *section_title(const char *sev)
+{
+    if (strcmp(sev, "error") == 0)
+        return "ERRORS";
+    if (strcmp(sev, "garbage") == 0)
+        return "GARBAGE";
+    return "WARNINGS";
+}
+
+static void print_header(FILE *out, const struct run_result *r, const struct style *st)
+{
+    char age[32];
+    const struct scan_counts *c = &r->scanned;
+    char *root = text_escape(r->root);
+    fprintf(out, "%sovl2fsck%s %s\n", st->bold, st->off, root ? root : "");
+    free(root);
+    fprintf(out, "  scanned: %ld images, %ld layers, %ld mounts, %ld containers, %ld overlay2 dirs, "
+                 "%ld l/ links, %ld BuildKit snapshots\n",
+            c->images, c->layers, c->mounts, c->containers, c->overlay_dirs, c->links, c->buildkit_snapshots);
+    fprintf(out, "  dockerd: %s\n", r->live.running ? r->live.reason : "not running");
+    fprintf(out, "  min-age: %s\n", text_duration(r->min_age, age, sizeof age));
+}
+
+static const char *check_meaning(const struct run_result *r, const char *name)
+{
+    for (size_t i = 0; r->catalog && i < r->catalog->count; i++)
+        if (strcmp(r->catalog->checks[i].name, name) == 0)
+            return r->catalog->checks[i].meaning;
+    return "";
+}
+
+static int64_t count_of(struct db *db, const char *check)
+{
+    sqlite3_stmt *q;
+    int64_t n = 0;
+    if (sqlite3_prepare_v2(db->h, "SELECT count(*) FROM finding WHERE young = 0 AND check_name = ?1", -1, &q, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(q, 1, check, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
+static void print_finding(FILE *out, sqlite3_stmt *q, const struct options *o)
+{
+    char *obj = text_escape((const char *)sqlite3_column_text(q, 2));
+    char *path = text_escape((const char *)sqlite3_column_text(q, 3));
+    char *detail = text_escape((const char *)sqlite3_column_text(q, 4));
+    int64_t bytes = sqlite3_column_int64(q, 5);
+    char size[32] = "";
+    if (strcmp((const char *)sqlite3_column_text(q, 1), "garbage") == 0) {
+        char s[24];
+        snprintf(size, sizeof size, " [%s]", text_size(bytes, o->exact_bytes, s, sizeof s));
+    }
+    fprintf(out, "    %s%s\n      %s: %s\n", obj ? obj : "", size, path ? path : "-", detail ? detail : "");
+    free(obj);
+    free(path);
+    free(detail);
+}
+
+static void print_findings(FILE *out, struct db *db, const struct run_result *r, const struct options *o,
+                           const struct style *st)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db->h, REPORT_FINDINGS_SQL, -1, &q, NULL) != SQLITE_OK)
+        return;
+    char last_sev[16] = "", last_check[128] = "";
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        const char *check = (const char *)sqlite3_column_text(q, 0);
+        const char *sev = (const char *)sqlite3_column_text(q, 1);
+        if (strcmp(sev, last_sev) != 0) {
+            char size[32];
+            fprintf(out, "\n%s%s%s%s", st->bold, severity_color(st, sev), section_title(sev), st->off);
+            if (strcmp(sev, "garbage") == 0)
+                fprintf(out, " (%s reclaimable)", text_size(r->reclaimable, o->exact_bytes, size, sizeof size));
+            fputc('\n', out);
+            snprintf(last_sev, sizeof last_sev, "%s", sev);
+            last_check[0] = '\0';
+        }
+        if (strcmp(check, last_check) != 0) {
+            fprintf(out, "  %s%s%s (%lld): %s\n", st->bold, check, st->off, (long long)count_of(db, check),
+                    check_meaning(r, check));
+            snprintf(last_check, sizeof last_check, "%s", check);
+        }
+        print_finding(out, q, o);
+    }
+    sqlite3_finalize(q);
+}
+
+static void print_failures(FILE *out, const struct run_result *r, const struct style *st)
+{
+    for (size_t i = 0; r->checks && i < r->checks->failure_count; i++)
+        fprintf(out, "%scheck failed%s: %s: %s\n", st->red, st->off, r->checks->failures[i].source,
+                r->checks->failures[i].message);
+}
+
+int report_text(FILE *out, struct db *db, const struct run_result *r, const struct options *o)
+{
+    struct style st = pick_style(out);
+    bool clean = !r->errors && !r->garbage && !r->warnings;
+    if (!o->quiet)
+        print_header(out, r, &st);
+    print_findings(out, db, r, o, &st);
+    print_failures(out, r, &st);
+    if (o->quiet && clean)
+        return 0;
+    char size[32];
+    fprintf(out, "\n%ssummary%s: %lld error%s, %lld garbage (%s reclaimable), %lld warning%s, %lld young skipped"
+                 " — exit %d\n",
+            st.bold, st.off, (long long)r->errors, r->errors == 1 ? "" : "s", (long long)r->garbage,
+            text_size(r->reclaimable, o->exact_bytes, size, sizeof size), (long long)r->warnings,
+            r->warnings == 1 ? "" : "s", (long long)r->young_skipped, result_exit_code(r));
+    return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,121 @@
+/* scan_buildkit.c — buildkit/snapshots.db: which overlay2 dirs and layers
+ * BuildKit still references (read through src/buildkit.c). */
+#include "scan_internal.h"
+#include "buildkit.h"
+#include "ids.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SNAPSHOTS_DB "buildkit/snapshots.db"
+
+struct bk_walk {
+    struct scan *s;
+    sqlite3_stmt *ins_snap, *ins_dir, *ins_layer;
+    int rc;
+};
+
+static int insert_pair(struct bk_walk *w, sqlite3_stmt *q, const char *a, const char *b)
+{
+    db_bind_text(q, 1, a);
+    if (b)
+        db_bind_text(q, 2, b);
+    return db_step_reset(q, w->s->err, sizeof w->s->err);
+}
+
+/* "sha256:<hex>" or "<hex>" -> hex, else NULL. */
+static const char *as_chain_id(const char *v)
+{
+    if (!v)
+        return NULL;
+    size_t n = strlen(v);
+    if (id_is_digest(v, n))
+        return v + 7;
+    return id_is_hex64(v, n) ? v : NULL;
+}
+
+/* The overlay2 dir a bucket stands for: its committed graph id; else, for a
+ * bucket that names no layer (chainid), its own key when that is a BuildKit
+ * identity (Prepare creates a dir of that name). A bucket with a chainid is
+ * backed by that layer's cache-id dir and pins the layer instead. */
+static const char *snapshot_dir(const buildkit_snapshot *sn)
+{
+    if (sn->committed && id_is_overlay_dir(sn->committed, strlen(sn->committed)))
+        return sn->committed;
+    if (!sn->chainid && id_is_buildkit(sn->key, strlen(sn->key)))
+        return sn->key;
+    return NULL;
+}
+
+static int on_snapshot(void *ctx, const buildkit_snapshot *sn)
+{
+    struct bk_walk *w = ctx;
+    sqlite3_stmt *q = w->ins_snap;
+    db_bind_text(q, 1, sn->key);
+    db_bind_text(q, 2, sn->parent);
+    db_bind_text(q, 3, sn->committed);
+    db_bind_text(q, 4, sn->chainid);
+    int rc = db_step_reset(q, w->s->err, sizeof w->s->err);
+    const char *dir = snapshot_dir(sn);
+    if (rc == 0 && dir)
+        rc = insert_pair(w, w->ins_dir, dir, sn->key);
+    const char *chain = as_chain_id(sn->key);
+    if (rc == 0 && chain)
+        rc = insert_pair(w, w->ins_layer, chain, NULL);
+    chain = as_chain_id(sn->chainid);
+    if (rc == 0 && chain)
+        rc = insert_pair(w, w->ins_layer, chain, NULL);
+    w->rc = rc;
+    return rc;
+}
+
+static int record_db_state(struct scan *s, const char *state, const char *error)
+{
+    sqlite3_stmt *q;
+    if (db_prepare(s->db, "INSERT OR REPLACE INTO buildkit_db(path, state, error) VALUES (?1, ?2, ?3)", &q, s->err, sizeof s->err) < 0)
+        return -1;
+    db_bind_text(q, 1, SNAPSHOTS_DB);
+    db_bind_text(q, 2, state);
+    db_bind_text(q, 3, error);
+    int rc = db_step_reset(q, s->err, sizeof s->err);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int scan_buildkit(struct scan *s)
+{
+    int fd = scan_open_path(s, "buildkit");
+    if (fd < 0) {
+        if (errno != ENOENT)
+            scan_note_error(s, "buildkit", errno);
+        return 0;
+    }
+    struct bk_walk w = { .s = s };
+    char err[256] = "";
+    int rc = -1;
+    if (db_prepare(s->db, "INSERT OR REPLACE INTO buildkit_snapshot(key, parent, committed, chainid) VALUES (?1,?2,?3,?4)",
+                   &w.ins_snap, s->err, sizeof s->err) < 0 ||
+        db_prepare(s->db, "INSERT OR IGNORE INTO buildkit_dir(dir, snapshot_key) VALUES (?1, ?2)",
+                   &w.ins_dir, s->err, sizeof s->err) < 0 ||
+        db_prepare(s->db, "INSERT OR IGNORE INTO buildkit_layer(chain_id) VALUES (?1)",
+                   &w.ins_layer, s->err, sizeof s->err) < 0)
+        goto out;
+    /* a snapshots.db we cannot read is recorded; the reaper then refuses to
+     * touch BuildKit-named dirs (see sql/checks/overlay-dir-orphaned.sql) */
+    int r = buildkit_read_snapshots(fd, on_snapshot, &w, err, sizeof err);
+    if (w.rc < 0)
+        goto out;
+    if (r == 0)
+        rc = record_db_state(s, ST_OK, NULL);
+    else if (r > 0)
+        rc = 0;   /* no snapshots.db: BuildKit never ran */
+    else
+        rc = record_db_state(s, ST_INVALID, err);
+out:
+    sqlite3_finalize(w.ins_snap);
+    sqlite3_finalize(w.ins_dir);
+    sqlite3_finalize(w.ins_layer);
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,245 @@
+/* scan_layers.c — layerdb: layers (sha256/<chainID>), -removing leftovers,
+ * tmp/write-set-* leftovers and container mounts (mounts/<id>). */
+#include "scan_internal.h"
+#include "ids.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LAYERDB "image/overlay2/layerdb"
+
+static bool valid_cache_id(const char *s, size_t len)
+{
+    return id_is_hex64(s, len) || id_is_buildkit(s, len);
+}
+
+static bool valid_size(const char *s, size_t len)
+{
+    if (len == 0 || len > 19)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static bool valid_mount_id(const char *s, size_t len) { return id_is_hex64(s, len); }
+static bool valid_init_id(const char *s, size_t len) { return id_is_init_dir(s, len); }
+
+static int count_entry(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)name;
+    (void)d_type;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+struct layer_walk {
+    struct scan *s;
+    int dirfd;
+    sqlite3_stmt *ins_layer, *ins_removing, *ins_tmp, *ins_mount;
+};
+
+static bool is_removing_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > HEX64_LEN + 10 && id_is_hex64(name, HEX64_LEN) && name[HEX64_LEN] == '-' &&
+           strcmp(name + n - 9, "-removing") == 0;
+}
+
+static int insert_layer(struct layer_walk *w, const char *name, int fd, const struct stat *st)
+{
+    sqlite3_stmt *q = w->ins_layer;
+    char *diff = NULL, *parent = NULL, *cache = NULL, *size = NULL;
+    const char *diff_st = ST_MISSING, *parent_st = ST_MISSING, *cache_st = ST_MISSING, *size_st = ST_MISSING;
+    int entries = 0;
+    bool tarsplit = false;
+    if (fd >= 0) {
+        diff_st = scan_read_id(fd, "diff", id_is_digest, true, &diff);
+        parent_st = scan_read_id(fd, "parent", id_is_digest, true, &parent);
+        cache_st = scan_read_id(fd, "cache-id", valid_cache_id, false, &cache);
+        size_st = scan_read_id(fd, "size", valid_size, false, &size);
+        struct stat ts;
+        tarsplit = fs_lstat(fd, "tar-split.json.gz", &ts) && S_ISREG(ts.st_mode);
+        fs_list_dir(fd, count_entry, &entries);
+    }
+    int rc = 0;
+    if (fd >= 0 && !scan_still_there(w->dirfd, name, st))
+        goto out;   /* removed or replaced while we read it */
+    char chain[DIGEST_LEN + 1], pfull[DIGEST_LEN + 1], dfull[DIGEST_LEN + 1];
+    bool can_chain = strcmp(diff_st, ST_OK) == 0 &&
+                     (strcmp(parent_st, ST_OK) == 0 || strcmp(parent_st, ST_MISSING) == 0);
+    if (can_chain) {
+        snprintf(dfull, sizeof dfull, "sha256:%s", diff);
+        if (parent)
+            snprintf(pfull, sizeof pfull, "sha256:%s", parent);
+        id_chain_id(parent ? pfull : NULL, dfull, chain);
+    }
+    db_bind_text(q, 1, name);
+    db_bind_int(q, 2, id_is_hex64(name, strlen(name)));
+    db_bind_int(q, 3, fd >= 0);
+    db_bind_text(q, 4, diff);
+    db_bind_text(q, 5, diff_st);
+    db_bind_text(q, 6, parent);
+    db_bind_text(q, 7, parent_st);
+    db_bind_text(q, 8, cache);
+    db_bind_text(q, 9, cache_st);
+    if (strcmp(size_st, ST_OK) == 0)
+        db_bind_int(q, 10, strtoll(size, NULL, 10));
+    db_bind_text(q, 11, size_st);
+    db_bind_int(q, 12, tarsplit);
+    db_bind_text(q, 13, can_chain ? chain + 7 : NULL);
+    db_bind_int(q, 14, entries);
+    db_bind_int(q, 15, (int64_t)st->st_mtime);
+    rc = db_step_reset(q, w->s->err, sizeof w->s->err);
+out:
+    free(diff);
+    free(parent);
+    free(cache);
+    free(size);
+    return rc;
+}
+
+/* A leftover dir (-removing, write-set-*) with the cache-id it names, if any. */
+static int insert_leftover(struct layer_walk *w, sqlite3_stmt *q, const char *name, const struct stat *st)
+{
+    char *cache = NULL;
+    int fd = S_ISDIR(st->st_mode) ? fs_open_dir(w->dirfd, name) : -1;
+    if (fd >= 0) {
+        const char *cs = scan_read_id(fd, "cache-id", valid_cache_id, false, &cache);
+        if (strcmp(cs, ST_OK) != 0) {
+            free(cache);
+            cache = NULL;
+        }
+        close(fd);
+    }
+    db_bind_text(q, 1, name);
+    db_bind_text(q, 2, cache);
+    db_bind_int(q, 3, (int64_t)st->st_mtime);
+    free(cache);
+    return db_step_reset(q, w->s->err, sizeof w->s->err);
+}
+
+static int on_layer_entry(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)d_type;
+    struct layer_walk *w = ctx;
+    struct stat st;
+    if (scan_stopped(w->s))
+        return 1;
+    if (!fs_lstat(w->dirfd, name, &st))
+        return 0;   /* vanished */
+    if (is_removing_name(name))
+        return insert_leftover(w, w->ins_removing, name, &st);
+    int fd = S_ISDIR(st.st_mode) ? fs_open_dir(w->dirfd, name) : -1;
+    if (S_ISDIR(st.st_mode) && fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        char rel[400];
+        snprintf(rel, sizeof rel, LAYERDB "/sha256/%s", name);
+        scan_note_error(w->s, rel, errno);
+    }
+    int rc = insert_layer(w, name, fd, &st);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+static int on_tmp_entry(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)d_type;
+    struct layer_walk *w = ctx;
+    struct stat st;
+    if (!fs_lstat(w->dirfd, name, &st))
+        return 0;
+    return insert_leftover(w, w->ins_tmp, name, &st);
+}
+
+static int on_mount_entry(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)d_type;
+    struct layer_walk *w = ctx;
+    struct stat st;
+    if (scan_stopped(w->s))
+        return 1;
+    if (!fs_lstat(w->dirfd, name, &st))
+        return 0;
+    int fd = S_ISDIR(st.st_mode) ? fs_open_dir(w->dirfd, name) : -1;
+    char *mid = NULL, *iid = NULL, *parent = NULL;
+    const char *mst = ST_MISSING, *ist = ST_MISSING, *pst = ST_MISSING;
+    if (fd >= 0) {
+        mst = scan_read_id(fd, "mount-id", valid_mount_id, false, &mid);
+        ist = scan_read_id(fd, "init-id", valid_init_id, false, &iid);
+        pst = scan_read_id(fd, "parent", id_is_digest, true, &parent);
+        close(fd);
+    }
+    int rc = 0;
+    if (scan_still_there(w->dirfd, name, &st)) {
+        sqlite3_stmt *q = w->ins_mount;
+        size_t n = strlen(name);
+        db_bind_text(q, 1, name);
+        db_bind_int(q, 2, id_is_hex64(name, n) || id_is_buildkit(name, n));
+        db_bind_text(q, 3, mid);
+        db_bind_text(q, 4, mst);
+        db_bind_text(q, 5, iid);
+        db_bind_text(q, 6, ist);
+        db_bind_text(q, 7, parent);
+        db_bind_text(q, 8, pst);
+        db_bind_int(q, 9, (int64_t)st.st_mtime);
+        rc = db_step_reset(q, w->s->err, sizeof w->s->err);
+    }
+    free(mid);
+    free(iid);
+    free(parent);
+    return rc;
+}
+
+static int prepare_all(struct layer_walk *w)
+{
+    struct scan *s = w->s;
+    return db_prepare(s->db, "INSERT OR REPLACE INTO layer(chain_id, name_ok, is_dir, diff, diff_state, parent, parent_state,"
+                             " cache_id, cache_id_state, size, size_state, has_tarsplit, computed_chain, entries, mtime)"
+                             " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+                      &w->ins_layer, s->err, sizeof s->err) < 0 ||
+           db_prepare(s->db, "INSERT OR REPLACE INTO layer_removing(name, cache_id, mtime) VALUES (?1, ?2, ?3)",
+                      &w->ins_removing, s->err, sizeof s->err) < 0 ||
+           db_prepare(s->db, "INSERT OR REPLACE INTO layerdb_tmp(name, cache_id, mtime) VALUES (?1, ?2, ?3)",
+                      &w->ins_tmp, s->err, sizeof s->err) < 0 ||
+           db_prepare(s->db, "INSERT OR REPLACE INTO mount(container_id, name_ok, mount_id, mount_id_state, init_id,"
+                             " init_id_state, parent, parent_state, mtime) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                      &w->ins_mount, s->err, sizeof s->err) < 0
+               ? -1 : 0;
+}
+
+static void finalize_all(struct layer_walk *w)
+{
+    sqlite3_finalize(w->ins_layer);
+    sqlite3_finalize(w->ins_removing);
+    sqlite3_finalize(w->ins_tmp);
+    sqlite3_finalize(w->ins_mount);
+}
+
+int scan_layers(struct scan *s)
+{
+    struct layer_walk w = { .s = s };
+    int rc = prepare_all(&w);
+    if (rc == 0)
+        rc = scan_walk(s, LAYERDB "/sha256", &w.dirfd, on_layer_entry, &w);
+    if (rc == 0)
+        rc = scan_walk(s, LAYERDB "/tmp", &w.dirfd, on_tmp_entry, &w);
+    finalize_all(&w);
+    return rc;
+}
+
+int scan_mounts(struct scan *s)
+{
+    struct layer_walk w = { .s = s };
+    int rc = prepare_all(&w);
+    if (rc == 0)
+        rc = scan_walk(s, LAYERDB "/mounts", &w.dirfd, on_mount_entry, &w);
+    finalize_all(&w);
+    return rc;
+}
