@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 static void set_err(char *err, size_t errlen, const char *what, sqlite3 *h)
@@ -71,9 +72,10 @@ int db_finish(struct db *db, char *err, size_t errlen)
 
 void db_close(struct db *db)
 {
+    bool unfinished = db->h != NULL;   /* db_finish closes and renames */
     if (db->h)
         sqlite3_close(db->h);
-    if (db->tmp_path && db->h)
+    if (unfinished && db->tmp_path)
         unlink(db->tmp_path);
     db->h = NULL;
     free(db->final_path);

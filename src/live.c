@@ -159,9 +159,51 @@ static void unescape_mountinfo(char *s)
     *w = '\0';
 }
 
-/* Calls fn for each mount point and each overlay lower/upper/work path. */
 typedef bool (*mount_path_fn)(void *ctx, const char *path);
 
+/* lowerdir=/a:/b,upperdir=/c,workdir=/d -> fn on each path. */
+static bool each_overlay_option_path(char *super, mount_path_fn fn, void *ctx)
+{
+    char *s1 = NULL;
+    for (char *opt = strtok_r(super, ",", &s1); opt; opt = strtok_r(NULL, ",", &s1)) {
+        char *eq = strchr(opt, '=');
+        if (!eq)
+            continue;
+        char *s2 = NULL;
+        for (char *p = strtok_r(eq + 1, ":", &s2); p; p = strtok_r(NULL, ":", &s2)) {
+            unescape_mountinfo(p);
+            if (fn(ctx, p))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* One mountinfo line: "id parent maj:min root mountpoint opts [tags] - fstype source superopts". */
+static bool mountinfo_line_hits(char *line, mount_path_fn fn, void *ctx)
+{
+    line[strcspn(line, "\n")] = '\0';
+    char *sep = strstr(line, " - ");
+    if (!sep)
+        return false;
+    *sep = '\0';
+    char *save = NULL, *field = NULL;
+    int i = 0;
+    for (char *t = strtok_r(line, " ", &save); t && i < 5; t = strtok_r(NULL, " ", &save), i++)
+        field = t;
+    if (i == 5 && field) {
+        unescape_mountinfo(field);
+        if (fn(ctx, field))
+            return true;
+    }
+    char *fstype = strtok_r(sep + 3, " ", &save);
+    char *source = fstype ? strtok_r(NULL, " ", &save) : NULL;
+    char *super = source ? strtok_r(NULL, " ", &save) : NULL;
+    return fstype && super && strcmp(fstype, "overlay") == 0 && each_overlay_option_path(super, fn, ctx);
+}
+
+/* Calls fn for each mount point and each overlay lower/upper/work path
+ * until fn returns true. */
 static bool each_mount_path(mount_path_fn fn, void *ctx)
 {
     FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -170,38 +212,8 @@ static bool each_mount_path(mount_path_fn fn, void *ctx)
     char *line = NULL;
     size_t cap = 0;
     bool hit = false;
-    while (!hit && getline(&line, &cap, f) > 0) {
-        /* id parent maj:min root mountpoint opts ... - fstype source superopts */
-        char *save = NULL, *fields[5];
-        int i = 0;
-        for (char *t = strtok_r(line, " \n", &save); t && i < 5; t = strtok_r(NULL, " \n", &save))
-            fields[i++] = t;
-        if (i < 5)
-            continue;
-        unescape_mountinfo(fields[4]);
-        hit = fn(ctx, fields[4]);
-        char *rest = save ? strstr(save, " - ") : NULL;
-        if (hit || !rest)
-            continue;
-        char fstype[64] = "", source[4096] = "";
-        char *super = NULL;
-        if (sscanf(rest, " - %63s %4095s", fstype, source) == 2 && strcmp(fstype, "overlay") == 0) {
-            super = strstr(rest + 3 + strlen(fstype) + 1 + strlen(source), " ");
-        }
-        if (!super)
-            continue;
-        char *s2 = NULL;
-        for (char *opt = strtok_r(super, ", \n", &s2); opt && !hit; opt = strtok_r(NULL, ", \n", &s2)) {
-            char *eq = strchr(opt, '=');
-            if (!eq)
-                continue;
-            char *s3 = NULL;
-            for (char *p = strtok_r(eq + 1, ":", &s3); p && !hit; p = strtok_r(NULL, ":", &s3)) {
-                unescape_mountinfo(p);
-                hit = fn(ctx, p);
-            }
-        }
-    }
+    while (!hit && getline(&line, &cap, f) > 0)
+        hit = mountinfo_line_hits(line, fn, ctx);
     free(line);
     fclose(f);
     return hit;

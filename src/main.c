@@ -2,12 +2,10 @@
  * scan -> db -> checks -> sizes -> report, and map the outcome to fsck-style
  * exit bits. */
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "catalog.h"
 #include "checks.h"
@@ -15,9 +13,9 @@
 #include "embedded.h"
 #include "live.h"
 #include "opts.h"
+#include "pipeline.h"
+#include "reap.h"
 #include "report.h"
-#include "scan.h"
-#include "sizes.h"
 #include "version.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -36,13 +34,6 @@ static void install_signal_handlers(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void print_catalog(const struct catalog *cat)
@@ -73,59 +64,31 @@ static void print_timings(const struct run_result *r)
         fprintf(stderr, "ovl2fsck: stage %-16s %8.3f s\n", stage_name((enum stage)s), r->stage_seconds[s]);
 }
 
-static int run_report(const struct options *o, struct catalog *cat)
+static int run_report(const struct options *o, const struct catalog *cat)
 {
-    char err[1024] = "", root[PATH_MAX];
-    if (!realpath(o->root, root)) {
-        snprintf(err, sizeof err, "cannot use root %s: %s", o->root, strerror(errno));
-        return fail(err, EXIT_OPERATIONAL);
+    char err[1024] = "";
+    struct pipeline p;
+    int code = pipeline_run(&p, o, cat, &stop_requested, err, sizeof err);
+    if (code) {
+        pipeline_close(&p);
+        return fail(code == EXIT_INTERRUPTED ? "interrupted" : err, code);
     }
-    struct run_result r = { .root = root, .min_age = o->min_age, .catalog = cat };
-    live_detect(root, o->pidfile, &r.live);
-    struct db db;
-    if (db_open(&db, o->db_path, err, sizeof err) < 0) {
-        db_close(&db);
-        return fail(err, EXIT_OPERATIONAL);
-    }
-    double t0 = now_seconds();
-    int rc = scan_root(&db, root, &stop_requested, err, sizeof err);
-    if (rc != 0) {
-        db_close(&db);
-        return rc == -2 ? fail("interrupted", EXIT_INTERRUPTED) : fail(err, EXIT_OPERATIONAL);
-    }
-    double t1 = now_seconds();
-    struct check_run run;
-    int64_t cutoff = (int64_t)time(NULL) - o->min_age;
-    if (checks_run(&db, cat, cutoff, &run, err, sizeof err) < 0) {
-        db_close(&db);
-        return fail(err, EXIT_OPERATIONAL);
-    }
-    r.checks = &run;
-    double t2 = now_seconds();
-    r.reclaimable = sizes_fill_garbage(&db, root);
-    double t3 = now_seconds();
-    scan_read_counts(&db, &r.scanned);
-    result_count_findings(&db, &r);
-    int out_rc = o->json ? report_json(stdout, &db, &r) : report_text(stdout, &db, &r, o);
+    struct run_result *r = &p.result;
+    double t0 = pipeline_now();
+    int out_rc = o->json ? report_json(stdout, &p.db, r) : report_text(stdout, &p.db, r, o);
     fflush(stdout);
-    double t4 = now_seconds();
-    r.stage_seconds[STAGE_WALK] = t1 - t0;
-    r.stage_seconds[STAGE_CHECKS] = t2 - t1;
-    r.stage_seconds[STAGE_SIZES] = t3 - t2;
-    r.stage_seconds[STAGE_REPORT] = t4 - t3;
+    r->stage_seconds[STAGE_REPORT] = pipeline_now() - t0;
     if (o->verbose)
-        print_timings(&r);
-    int code = result_exit_code(&r);
+        print_timings(r);
+    code = result_exit_code(r);
     if (out_rc < 0) {
         fprintf(stderr, "ovl2fsck: cannot write the report: %s\n", strerror(errno));
         code |= EXIT_OPERATIONAL;
     }
-    if (db_finish(&db, err, sizeof err) < 0) {
+    if (pipeline_finish(&p, err, sizeof err) < 0) {
         fprintf(stderr, "ovl2fsck: %s\n", err);
         code |= EXIT_OPERATIONAL;
     }
-    db_close(&db);
-    check_run_free(&run);
     if (stop_requested)
         code |= EXIT_INTERRUPTED;
     return code;
@@ -162,8 +125,16 @@ int main(int argc, char **argv)
         }
         if (o.mode == MODE_LIST_CHECKS)
             print_catalog(&cat);
+        else if (o.reap || o.repair)
+            code = reap_main(&o, &cat, &stop_requested);
         else
             code = run_report(&o, &cat);
+        break;
+    case MODE_RESTORE:
+        code = reap_restore_main(&o, &stop_requested);
+        break;
+    case MODE_PURGE:
+        code = reap_purge_main(&o, &stop_requested);
         break;
     }
     catalog_free(&cat);
