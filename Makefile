@@ -25,7 +25,7 @@ CHECKS   := $(sort $(wildcard sql/checks/*.sql))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test unit integration demo check-sanitize clean install uninstall bench fuzz
+.PHONY: all deps test unit unit-bins integration demo check-sanitize clean install uninstall bench fuzz
 all: ovl2fsck
 
 # deps: the Debian packages needed to build and test (idempotent).
@@ -65,8 +65,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libovl2fsck.a $(wildcard tests/unit/*.
 
 unit-bins: $(UNIT_BINS)
 
-# test: every unit and integration test through prove (TAP); ends with a summary line.
-test: ovl2fsck $(UNIT_BINS)
+# test: install what the tests need, build, then every unit and integration
+# test through prove (TAP); ends with a summary line.
+test:
+	./tools/install-deps.sh
+	$(MAKE) ovl2fsck unit-bins
 	./tests/run-all
 
 unit: ovl2fsck $(UNIT_BINS)
@@ -76,12 +79,15 @@ integration: ovl2fsck
 	OVL2FSCK_TESTS=integration ./tests/run-all
 
 # demo: ovl2fsck --report on /var/lib/docker, or on the bundled demo store when there is none.
-demo: ovl2fsck
+demo:
+	./tools/install-deps.sh
+	$(MAKE) ovl2fsck
 	./tools/demo.sh
 
 check-sanitize:
 	$(MAKE) clean
-	$(MAKE) OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" test
+	$(MAKE) OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" ovl2fsck unit-bins
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./tests/run-all
 	$(MAKE) clean
 
 clean:
