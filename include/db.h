@@ -15,6 +15,12 @@ struct db {
 
 /* path NULL: a private temporary database. Applies sql/schema.sql. */
 int db_open(struct db *db, const char *path, char *err, size_t errlen);
+/* A second database for a scan worker thread: a temporary file (its path
+ * in path_out) that db_merge_aux copies into db once the worker closed it. */
+int db_open_aux(struct db *db, char *path_out, size_t pathlen, char *err, size_t errlen);
+int db_merge_aux(struct db *db, const char *path, char *err, size_t errlen);
+/* Build sql/indexes.sql (after the load). */
+int db_create_indexes(struct db *db, char *err, size_t errlen);
 /* Make the --db file visible under its final name (atomic rename). */
 int db_finish(struct db *db, char *err, size_t errlen);
 void db_close(struct db *db);

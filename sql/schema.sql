@@ -13,6 +13,7 @@
 --   * mtime is seconds since the epoch of the object's own dir or file (lstat);
 --     checks return it so that --min-age can skip objects still being written.
 --   * path columns are relative to the root.
+--   * indexes live in sql/indexes.sql: they are built after the load.
 
 -- Run facts: root, scan time, options (key/value).
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -44,7 +45,6 @@ CREATE TABLE image_layer (
     chain_id TEXT,                 -- 64 hex, no "sha256:"
     PRIMARY KEY (image_id, idx)
 ) WITHOUT ROWID;
-CREATE INDEX image_layer_chain ON image_layer (chain_id);
 
 -- image/overlay2/imagedb/metadata/sha256/<id>/parent.
 CREATE TABLE image_parent (
@@ -92,8 +92,6 @@ CREATE TABLE layer (
     entries        INTEGER NOT NULL,  -- number of entries in the dir
     mtime          INTEGER
 ) WITHOUT ROWID;
-CREATE INDEX layer_parent ON layer (parent);
-CREATE INDEX layer_cache_id ON layer (cache_id);
 
 -- layerdb/sha256/<chainID>-<rand>-removing: a deletion dockerd did not finish.
 CREATE TABLE layer_removing (name TEXT PRIMARY KEY, cache_id TEXT, mtime INTEGER) WITHOUT ROWID;
@@ -113,8 +111,6 @@ CREATE TABLE mount (
     parent_state   TEXT NOT NULL,   -- 'missing' is allowed (empty rootfs)
     mtime          INTEGER
 ) WITHOUT ROWID;
-CREATE INDEX mount_mount_id ON mount (mount_id);
-CREATE INDEX mount_init_id ON mount (init_id);
 
 -- containers/<id>/config.v2.json.
 CREATE TABLE container (
@@ -142,7 +138,6 @@ CREATE TABLE overlay_dir (
     has_merged  INTEGER NOT NULL,
     mtime       INTEGER
 ) WITHOUT ROWID;
-CREATE INDEX overlay_dir_link ON overlay_dir (link);
 
 -- Entries of each lower file, nearest parent first: "l/<short>" split.
 CREATE TABLE overlay_lower (
@@ -164,7 +159,6 @@ CREATE TABLE link (
     target_dir TEXT,               -- <X> when target is exactly "../<X>/diff" with a valid X
     mtime      INTEGER
 ) WITHOUT ROWID;
-CREATE INDEX link_target_dir ON link (target_dir);
 
 -- buildkit/snapshots.db: one row per top-level bucket.
 CREATE TABLE buildkit_snapshot (
@@ -206,4 +200,3 @@ CREATE TABLE finding (
     young    INTEGER NOT NULL DEFAULT 0,
     bytes    INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX finding_check ON finding (check_name);

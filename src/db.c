@@ -25,6 +25,27 @@ int db_exec(struct db *db, const char *sql, char *err, size_t errlen)
     return 0;
 }
 
+/* Open path with the scan pragmas and the schema applied. */
+static int open_with_schema(struct db *db, const char *path, int extra_flags, char *err, size_t errlen)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | extra_flags;
+    if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
+        set_err(err, errlen, *path ? path : "temporary database", db->h);
+        return -1;
+    }
+    const struct embedded_file *schema = embedded_find("sql/schema.sql");
+    if (!schema) {
+        snprintf(err, errlen, "schema.sql not embedded (build error)");
+        return -1;
+    }
+    /* a private scan database: no journal, no fsync; --db FILE is renamed
+     * into place only once complete */
+    if (db_exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;"
+                    "PRAGMA cache_size=-65536;", err, errlen) < 0)
+        return -1;
+    return db_exec(db, schema->text, err, errlen);
+}
+
 int db_open(struct db *db, const char *path, char *err, size_t errlen)
 {
     memset(db, 0, sizeof *db);
@@ -38,20 +59,78 @@ int db_open(struct db *db, const char *path, char *err, size_t errlen)
         unlink(db->tmp_path);   /* a stale leftover of an interrupted run */
         open_path = db->tmp_path;
     }
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(open_path, &db->h, flags, NULL) != SQLITE_OK) {
-        set_err(err, errlen, path ? path : "temporary database", db->h);
+    return open_with_schema(db, open_path, 0, err, errlen);
+}
+
+int db_open_aux(struct db *db, char *path_out, size_t pathlen, char *err, size_t errlen)
+{
+    memset(db, 0, sizeof *db);
+    const char *tmpdir = getenv("TMPDIR");
+    snprintf(path_out, pathlen, "%s/ovl2fsck-scan-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    int fd = mkstemp(path_out);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create a temporary database in %s: %s", tmpdir ? tmpdir : "/tmp", strerror(errno));
         return -1;
     }
-    const struct embedded_file *schema = embedded_find("sql/schema.sql");
-    if (!schema) {
-        snprintf(err, errlen, "schema.sql not embedded (build error)");
+    close(fd);
+    if (open_with_schema(db, path_out, 0, err, errlen) < 0) {
+        unlink(path_out);
         return -1;
     }
-    if (db_exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;"
-                    "PRAGMA cache_size=-65536;", err, errlen) < 0)
+    return 0;
+}
+
+static int copy_aux_tables(struct db *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *tables;
+    char sql[512];
+    if (db_prepare(db, "SELECT name FROM aux.sqlite_master WHERE type = 'table'", &tables, err, errlen) < 0)
         return -1;
-    return db_exec(db, schema->text, err, errlen);
+    int rc = 0;
+    while (rc == 0 && sqlite3_step(tables) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(tables, 0);
+        snprintf(sql, sizeof sql, "INSERT OR IGNORE INTO main.\"%s\" SELECT * FROM aux.\"%s\"", t, t);
+        rc = db_exec(db, sql, err, errlen);
+    }
+    sqlite3_finalize(tables);
+    return rc;
+}
+
+/* Copy every table of the aux database at path into db, in one transaction
+ * (ATTACH and DETACH must happen outside it). */
+int db_merge_aux(struct db *db, const char *path, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, "ATTACH ?1 AS aux", &st, err, errlen) < 0)
+        return -1;
+    db_bind_text(st, 1, path);
+    int rc = db_step_reset(st, err, errlen);
+    sqlite3_finalize(st);
+    if (rc < 0)
+        return -1;
+    char ignore[256];
+    rc = db_exec(db, "BEGIN", err, errlen);
+    if (rc == 0)
+        rc = copy_aux_tables(db, err, errlen);
+    if (rc == 0)
+        rc = db_exec(db, "COMMIT", err, errlen);
+    else
+        db_exec(db, "ROLLBACK", ignore, sizeof ignore);
+    if (db_exec(db, "DETACH aux", ignore, sizeof ignore) < 0 && rc == 0) {
+        snprintf(err, errlen, "%s", ignore);
+        rc = -1;
+    }
+    return rc;
+}
+
+int db_create_indexes(struct db *db, char *err, size_t errlen)
+{
+    const struct embedded_file *f = embedded_find("sql/indexes.sql");
+    if (!f) {
+        snprintf(err, errlen, "indexes.sql not embedded (build error)");
+        return -1;
+    }
+    return db_exec(db, f->text, err, errlen);
 }
 
 int db_finish(struct db *db, char *err, size_t errlen)

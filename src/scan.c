@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,44 +127,89 @@ int scan_walk(struct scan *s, const char *rel, int *dirfd, fs_entry_fn fn, void 
 
 typedef int (*scan_module_fn)(struct scan *s);
 
+/* The scan runs on two lanes: the main thread loads the image and overlay2
+ * side into the scan database, a worker loads the layerdb and BuildKit side
+ * into an in-memory database that is merged afterwards. One writer per
+ * database; the file system work of the two sides overlaps. */
+struct scan_lane {
+    struct scan s;
+    const scan_module_fn *modules;
+    size_t count;
+    int rc;
+};
+
+static const scan_module_fn main_lane_modules[] = {
+    scan_images, scan_tags, scan_containers, scan_overlay,
+};
+static const scan_module_fn worker_lane_modules[] = {
+    scan_layers, scan_mounts, scan_buildkit, scan_distribution,
+};
+
+static void run_lane(struct scan_lane *lane)
+{
+    char err[256];
+    lane->rc = db_exec(lane->s.db, "BEGIN", err, sizeof err);
+    for (size_t i = 0; lane->rc == 0 && i < lane->count; i++) {
+        lane->rc = lane->modules[i](&lane->s);
+        if (lane->rc == 0 && scan_stopped(&lane->s))
+            lane->rc = -2;
+    }
+    if (lane->rc == 0 && db_exec(lane->s.db, "COMMIT", lane->s.err, sizeof lane->s.err) < 0)
+        lane->rc = -1;
+}
+
+static void *lane_thread(void *arg)
+{
+    run_lane(arg);
+    return NULL;
+}
+
+static int lane_error(const struct scan_lane *lane, char *err, size_t errlen)
+{
+    if (lane->rc == -2)
+        snprintf(err, errlen, "interrupted");
+    else
+        snprintf(err, errlen, "%s", lane->s.err[0] ? lane->s.err : "scan failed");
+    return lane->rc;
+}
+
 int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
-    static const scan_module_fn modules[] = {
-        scan_images, scan_tags, scan_layers, scan_mounts, scan_containers,
-        scan_overlay, scan_buildkit, scan_distribution,
-    };
-    struct scan s = { .db = db, .stop = stop };
-    s.rootfd = open_root(root, err, errlen);
-    if (s.rootfd < 0)
+    int rootfd = open_root(root, err, errlen);
+    if (rootfd < 0)
         return -1;
-    char now[32];
+    char now[32], aux_path[PATH_MAX];
     snprintf(now, sizeof now, "%lld", (long long)time(NULL));
-    if (db_exec(db, "BEGIN", err, errlen) < 0) {
-        close(s.rootfd);
+    struct db aux;
+    if (db_open_aux(&aux, aux_path, sizeof aux_path, err, errlen) < 0) {
+        db_close(&aux);
+        close(rootfd);
         return -1;
     }
+    struct scan_lane main_lane = { .s = { .db = db, .rootfd = rootfd, .stop = stop },
+                                   .modules = main_lane_modules, .count = 4 };
+    struct scan_lane worker = { .s = { .db = &aux, .rootfd = rootfd, .stop = stop },
+                                .modules = worker_lane_modules, .count = 4 };
+    pthread_t tid;
+    bool threaded = pthread_create(&tid, NULL, lane_thread, &worker) == 0;
+    run_lane(&main_lane);
+    if (threaded)
+        pthread_join(tid, NULL);
+    else
+        run_lane(&worker);
+    close(rootfd);
+    db_close(&aux);
     int rc = 0;
-    if (db_set_meta(db, "root", root) < 0 || db_set_meta(db, "scan_time", now) < 0) {
-        snprintf(s.err, sizeof s.err, "database: %s", sqlite3_errmsg(db->h));
+    if (main_lane.rc != 0)
+        rc = lane_error(&main_lane, err, errlen);
+    else if (worker.rc != 0)
+        rc = lane_error(&worker, err, errlen);
+    else if (db_merge_aux(db, aux_path, err, errlen) < 0 || db_exec(db, "BEGIN", err, errlen) < 0 ||
+             db_set_meta(db, "root", root) < 0 || db_set_meta(db, "scan_time", now) < 0 ||
+             db_create_indexes(db, err, errlen) < 0 || db_exec(db, "COMMIT", err, errlen) < 0)
         rc = -1;
-    }
-    for (size_t i = 0; rc == 0 && i < sizeof modules / sizeof modules[0]; i++) {
-        rc = modules[i](&s);
-        if (rc == 0 && scan_stopped(&s))
-            rc = -2;
-    }
-    close(s.rootfd);
-    if (rc == -1) {
-        snprintf(err, errlen, "%s", s.err[0] ? s.err : "scan failed");
-        db_exec(db, "ROLLBACK", s.err, sizeof s.err);
-        return -1;
-    }
-    if (rc == -2) {
-        snprintf(err, errlen, "interrupted");
-        db_exec(db, "ROLLBACK", s.err, sizeof s.err);
-        return -2;
-    }
-    return db_exec(db, "COMMIT", err, errlen);
+    unlink(aux_path);
+    return rc;
 }
 
 void scan_read_counts(struct db *db, struct scan_counts *c)
