@@ -89,7 +89,7 @@ CREATE TABLE layer (
     size_state     TEXT NOT NULL,
     has_tarsplit   INTEGER NOT NULL,
     computed_chain TEXT,              -- chainID(parent, diff), 64 hex, when both are ok
-    entries        INTEGER NOT NULL,  -- number of entries in the dir
+    entries        INTEGER NOT NULL,  -- entries in the dir; -1 (not counted) unless metadata is missing
     mtime          INTEGER
 ) WITHOUT ROWID;
 

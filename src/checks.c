@@ -3,6 +3,7 @@
  * become findings with the check's name and effective severity. */
 #include "checks.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +104,8 @@ int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, s
     sqlite3_finalize(ins);
     if (rc == 0)
         return db_exec(db, "COMMIT", err, errlen);
-    db_exec(db, "ROLLBACK", err + strlen(err), errlen - strlen(err));
+    char ignore[256];
+    db_exec(db, "ROLLBACK", ignore, sizeof ignore);
     return -1;
 }
 

@@ -47,6 +47,8 @@ static void read_fd(int fd, size_t cap, struct file_buf *out)
         if (n == 0)
             break;
         len += (size_t)n;
+        if (want && len == want)
+            break;   /* all of st_size read: skip the read() that would see EOF */
     }
     if (len > cap) {
         free(buf);

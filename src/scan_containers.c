@@ -52,7 +52,7 @@ static int on_container_entry(void *ctx, const char *name, unsigned char d_type)
             image = NULL;
     }
     int rc = 0;
-    if (scan_still_there(w->dirfd, name, &st)) {
+    if (strcmp(state, ST_OK) == 0 || scan_still_there(w->dirfd, name, &st)) {
         size_t n = strlen(name);
         db_bind_text(w->ins, 1, name);
         db_bind_int(w->ins, 2, id_is_hex64(name, n));

@@ -55,7 +55,7 @@ static int insert_layer(struct layer_walk *w, const char *name, int fd, const st
     sqlite3_stmt *q = w->ins_layer;
     char *diff = NULL, *parent = NULL, *cache = NULL, *size = NULL;
     const char *diff_st = ST_MISSING, *parent_st = ST_MISSING, *cache_st = ST_MISSING, *size_st = ST_MISSING;
-    int entries = 0;
+    int entries = -1;   /* counted only when metadata is missing */
     bool tarsplit = false;
     if (fd >= 0) {
         diff_st = scan_read_id(fd, "diff", id_is_digest, true, &diff);
@@ -64,11 +64,17 @@ static int insert_layer(struct layer_walk *w, const char *name, int fd, const st
         size_st = scan_read_id(fd, "size", valid_size, false, &size);
         struct stat ts;
         tarsplit = fs_lstat(fd, "tar-split.json.gz", &ts) && S_ISREG(ts.st_mode);
+    }
+    bool complete = strcmp(diff_st, ST_OK) == 0 && strcmp(cache_st, ST_OK) == 0 && strcmp(size_st, ST_OK) == 0;
+    if (fd >= 0 && !complete) {
+        /* something is missing: was the layer removed or replaced while we
+         * read it (not corruption), or is the dir simply empty? */
+        if (!scan_still_there(w->dirfd, name, st))
+            goto out;
+        entries = 0;
         fs_list_dir(fd, count_entry, &entries);
     }
     int rc = 0;
-    if (fd >= 0 && !scan_still_there(w->dirfd, name, st))
-        goto out;   /* removed or replaced while we read it */
     char chain[DIGEST_LEN + 1], pfull[DIGEST_LEN + 1], dfull[DIGEST_LEN + 1];
     bool can_chain = strcmp(diff_st, ST_OK) == 0 &&
                      (strcmp(parent_st, ST_OK) == 0 || strcmp(parent_st, ST_MISSING) == 0);
@@ -177,7 +183,7 @@ static int on_mount_entry(void *ctx, const char *name, unsigned char d_type)
         close(fd);
     }
     int rc = 0;
-    if (scan_still_there(w->dirfd, name, &st)) {
+    if (strcmp(mst, ST_OK) == 0 || scan_still_there(w->dirfd, name, &st)) {
         sqlite3_stmt *q = w->ins_mount;
         size_t n = strlen(name);
         db_bind_text(q, 1, name);

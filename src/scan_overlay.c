@@ -80,8 +80,9 @@ static int scan_dir(struct overlay_walk *w, const char *name, const struct stat 
     bool merged = fs_lstat(fd, "merged", &x) && S_ISDIR(x.st_mode);
     close(fd);
     int rc = 0;
-    if (!scan_still_there(w->dirfd, name, st))
-        goto out;
+    bool complete = strcmp(link_st, ST_OK) == 0 && has_diff_entry;
+    if (!complete && !scan_still_there(w->dirfd, name, st))
+        goto out;   /* removed while we read it: not corruption */
     if (strcmp(lower_st, ST_OK) == 0)
         lower_st = insert_lower_entries(w, name, lower, &rc);
     sqlite3_stmt *q = w->ins_dir;
