@@ -65,6 +65,7 @@ static int insert_layer(struct layer_walk *w, const char *name, int fd, const st
         struct stat ts;
         tarsplit = fs_lstat(fd, "tar-split.json.gz", &ts) && S_ISREG(ts.st_mode);
     }
+    int rc = 0;
     bool complete = strcmp(diff_st, ST_OK) == 0 && strcmp(cache_st, ST_OK) == 0 && strcmp(size_st, ST_OK) == 0;
     if (fd >= 0 && !complete) {
         /* something is missing: was the layer removed or replaced while we
@@ -74,7 +75,6 @@ static int insert_layer(struct layer_walk *w, const char *name, int fd, const st
         entries = 0;
         fs_list_dir(fd, count_entry, &entries);
     }
-    int rc = 0;
     char chain[DIGEST_LEN + 1], pfull[DIGEST_LEN + 1], dfull[DIGEST_LEN + 1];
     bool can_chain = strcmp(diff_st, ST_OK) == 0 &&
                      (strcmp(parent_st, ST_OK) == 0 || strcmp(parent_st, ST_MISSING) == 0);
