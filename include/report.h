@@ -14,7 +14,7 @@
 #include "opts.h"
 #include "scan.h"
 
-enum stage { STAGE_WALK, STAGE_CHECKS, STAGE_SIZES, STAGE_REPORT, STAGE_COUNT };
+enum stage { STAGE_WALK, STAGE_DEEP, STAGE_CHECKS, STAGE_SIZES, STAGE_REPORT, STAGE_COUNT };
 
 struct run_result {
     const char *root;

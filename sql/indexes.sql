@@ -9,3 +9,4 @@ CREATE INDEX mount_init_id ON mount (init_id);
 CREATE INDEX overlay_dir_link ON overlay_dir (link);
 CREATE INDEX link_target_dir ON link (target_dir);
 CREATE INDEX finding_check ON finding (check_name);
+CREATE INDEX deep_finding_check ON deep_finding (check_name);

@@ -200,3 +200,17 @@ CREATE TABLE finding (
     young    INTEGER NOT NULL DEFAULT 0,
     bytes    INTEGER NOT NULL DEFAULT 0
 );
+
+-- --deep: layers whose tar stream was rebuilt, and what that found.
+CREATE TABLE deep_layer (
+    chain_id TEXT PRIMARY KEY,
+    state    TEXT NOT NULL,        -- verified | findings | failed (could not be processed)
+    error    TEXT,                 -- why it failed
+    bytes    INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE deep_finding (
+    seq        INTEGER PRIMARY KEY,
+    chain_id   TEXT NOT NULL,
+    check_name TEXT NOT NULL,      -- layer-tarsplit-missing, layer-file-modified, ...
+    detail     TEXT
+);

@@ -3,6 +3,7 @@
 #include "pipeline.h"
 #include "scan.h"
 #include "sizes.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,6 +41,9 @@ int pipeline_run(struct pipeline *p, const struct options *o, const struct catal
     if (rc != 0)
         return rc == -2 ? EXIT_INTERRUPTED : EXIT_OPERATIONAL;
     double t1 = pipeline_now();
+    if (o->deep && (rc = verify_layers(&p->db, p->root, o, stop, err, errlen)) != 0)
+        return rc;
+    double t1d = pipeline_now();
     int64_t cutoff = (int64_t)time(NULL) - o->min_age;
     if (checks_run(&p->db, cat, cutoff, &p->run, err, errlen) < 0)
         return EXIT_OPERATIONAL;
@@ -50,7 +54,8 @@ int pipeline_run(struct pipeline *p, const struct options *o, const struct catal
     scan_read_counts(&p->db, &r->scanned);
     result_count_findings(&p->db, r);
     r->stage_seconds[STAGE_WALK] = t1 - t0;
-    r->stage_seconds[STAGE_CHECKS] = t2 - t1;
+    r->stage_seconds[STAGE_DEEP] = t1d - t1;
+    r->stage_seconds[STAGE_CHECKS] = t2 - t1d;
     r->stage_seconds[STAGE_SIZES] = t3 - t2;
     return stop && *stop ? EXIT_INTERRUPTED : 0;
 }

@@ -27,6 +27,7 @@ const char *stage_name(enum stage s)
 {
     switch (s) {
     case STAGE_WALK: return "walk+parse+load";
+    case STAGE_DEEP: return "deep";
     case STAGE_CHECKS: return "checks";
     case STAGE_SIZES: return "sizes";
     case STAGE_REPORT: return "report";
