@@ -61,10 +61,21 @@ static void read_fd(int fd, size_t cap, struct file_buf *out)
     out->status = FILE_OK;
 }
 
+/* openat without following a symlink and, where allowed (we own the file or
+ * have CAP_FOWNER, as root does), without updating its atime: checking a
+ * store should not write to it, not even access times. */
+static int open_quietly(int dirfd, const char *name, int flags)
+{
+    int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+    if (fd < 0 && errno == EPERM)
+        fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+    return fd;
+}
+
 void fs_read_file(int dirfd, const char *name, size_t cap, struct file_buf *out)
 {
     memset(out, 0, sizeof *out);
-    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int fd = open_quietly(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         out->err = errno;
         if (errno == ENOENT) {
@@ -117,7 +128,7 @@ const char *file_status_text(const struct file_buf *b, char *buf, size_t buflen)
 
 int fs_open_dir(int dirfd, const char *name)
 {
-    return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    return open_quietly(dirfd, name, O_RDONLY | O_DIRECTORY);
 }
 
 bool fs_lstat(int dirfd, const char *name, struct stat *st)
