@@ -313,17 +313,22 @@ static int walk_dir(int dirfd, char *path, struct resolve_fail *rf)
 static int open_dir_beneath(int dirfd, char *path, struct resolve_fail *rf)
 {
     long fd;
+    int tries = 0, err;
 
     if (!use_openat2())
         return walk_dir(dirfd, path, rf);
+    /* EAGAIN: a concurrent rename raced the lookup; the walk below settles it. */
     do {
         fd = sys_openat2(dirfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC,
                          RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-    } while (fd < 0 && (errno == EAGAIN || errno == EINTR));
+    } while (fd < 0 && (errno == EAGAIN || errno == EINTR) && ++tries < 8);
     if (fd >= 0)
         return (int)fd;
+    err = errno;
     /* Error path only: the walk names the failing component precisely. */
     fd = walk_dir(dirfd, path, rf);
+    if (fd >= 0 && (err == EAGAIN || err == EINTR))
+        return (int)fd;
     if (fd >= 0) {
         /* openat2 refused what the walk accepted: report openat2's word. */
         close((int)fd);
