@@ -5,6 +5,7 @@
 #include "ids.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@ struct bk_walk {
     struct scan *s;
     sqlite3_stmt *ins_snap, *ins_dir, *ins_layer;
     int rc;
+    long bad_entries;
 };
 
 static int insert_pair(struct bk_walk *w, sqlite3_stmt *q, const char *a, const char *b)
@@ -35,15 +37,17 @@ static const char *as_chain_id(const char *v)
     return id_is_hex64(v, n) ? v : NULL;
 }
 
-/* The overlay2 dir a bucket stands for: its committed graph id; else, for a
- * bucket that names no layer (chainid), its own key when that is a BuildKit
- * identity (Prepare creates a dir of that name). A bucket with a chainid is
- * backed by that layer's cache-id dir and pins the layer instead. */
+/* The overlay2 dir a bucket stands for. moby's snapshotter writes four kinds
+ * of bucket: an active snapshot (key = the dir, holds "parent", possibly
+ * ""), a committed name (not a dir; "committed" = the dir, "chainid" = the
+ * layer registered from it), "sha256:<chainID>" (a layer in use) and a lease
+ * (not a dir; only "chainid"). So: the committed value, else the key of a
+ * bucket that has a parent entry. */
 static const char *snapshot_dir(const buildkit_snapshot *sn)
 {
     if (sn->committed && id_is_overlay_dir(sn->committed, strlen(sn->committed)))
         return sn->committed;
-    if (!sn->chainid && id_is_buildkit(sn->key, strlen(sn->key)))
+    if (sn->parent && id_is_buildkit(sn->key, strlen(sn->key)))
         return sn->key;
     return NULL;
 }
@@ -51,6 +55,10 @@ static const char *snapshot_dir(const buildkit_snapshot *sn)
 static int on_snapshot(void *ctx, const buildkit_snapshot *sn)
 {
     struct bk_walk *w = ctx;
+    if (!sn->key || sn->invalid) {
+        w->bad_entries++;   /* NUL bytes in a key or value: see scan_buildkit */
+        return 0;
+    }
     sqlite3_stmt *q = w->ins_snap;
     db_bind_text(q, 1, sn->key);
     db_bind_text(q, 2, sn->parent);
@@ -106,7 +114,12 @@ int scan_buildkit(struct scan *s)
     int r = buildkit_read_snapshots(fd, on_snapshot, &w, err, sizeof err);
     if (w.rc < 0)
         goto out;
-    if (r == 0)
+    if (r == 0 && w.bad_entries) {
+        /* a reference may hide in what we could not read: treat the whole
+         * file as unreadable so no BuildKit dir is ever called orphaned */
+        snprintf(err, sizeof err, "%ld snapshot entries hold NUL bytes in a key or value", w.bad_entries);
+        rc = record_db_state(s, ST_INVALID, err);
+    } else if (r == 0)
         rc = record_db_state(s, ST_OK, NULL);
     else if (r > 0)
         rc = 0;   /* no snapshots.db: BuildKit never ran */
