@@ -1,22 +1,38 @@
-/* main.c — ovl2fsck's entry point: parse options, then run the pipeline
- * scan -> db -> checks -> sizes -> report, and map the outcome to fsck-style
- * exit bits. */
+/* main.c — ovl2fsck's entry point: parse options, read the config file
+ * (the command line beats it), build the catalog (built-in checks, own
+ * checks from the checks dir, severity overrides, --ignore), run the mode
+ * (report: scan -> db -> checks -> sizes -> report), map the outcome to
+ * fsck-style exit bits, and on every exit path of a run write the
+ * --prometheus textfile. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "catalog.h"
+#include "catalog_dir.h"
 #include "checks.h"
+#include "config.h"
 #include "db.h"
 #include "embedded.h"
-#include "live.h"
 #include "opts.h"
 #include "pipeline.h"
+#include "prometheus.h"
 #include "reap.h"
 #include "report.h"
 #include "version.h"
+
+/* Everything one invocation holds, released by session_free. */
+struct session {
+    struct options o;
+    struct config cfg;             /* o's strings may point into it */
+    struct catalog cat;
+    struct check_run load_failed;  /* own checks that did not load */
+    struct prom_run metrics;       /* what --prometheus FILE will say */
+    double started;
+};
 
 static volatile sig_atomic_t stop_requested;
 
@@ -36,6 +52,71 @@ static void install_signal_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+static int fail(const char *msg, int code)
+{
+    fprintf(stderr, "ovl2fsck: %s\n", msg);
+    return code;
+}
+
+/* ---- set-up: options, config file, catalog ------------------------------- */
+
+/* Modes that look at a store read the config file; --help and friends not. */
+static bool mode_reads_config(enum mode m)
+{
+    return m != MODE_HELP && m != MODE_VERSION && m != MODE_SCHEMA;
+}
+
+static int load_config(struct session *s)
+{
+    char err[1024] = "";
+    const char *path = s->o.config_path ? s->o.config_path : DEFAULT_CONFIG;
+    int code = config_load(path, s->o.config_path != NULL, &s->cfg, stderr, err, sizeof err);
+    /* even a bad file may have said where the metrics go */
+    config_apply(&s->cfg, &s->o);
+    if (code)
+        return code;
+    if (opts_validate(&s->o, err, sizeof err) < 0)
+        return fail(err, EXIT_USAGE);
+    return 0;
+}
+
+static int setup(struct session *s, int argc, char **argv)
+{
+    char err[1024] = "";
+    if (opts_parse(argc, argv, &s->o, err, sizeof err) < 0) {
+        fprintf(stderr, "ovl2fsck: %s\nTry 'ovl2fsck --help'.\n", err);
+        return EXIT_USAGE;
+    }
+    return mode_reads_config(s->o.mode) ? load_config(s) : 0;
+}
+
+static int load_catalog(struct session *s)
+{
+    char err[1024] = "";
+    const char *dir = s->o.checks_dir ? s->o.checks_dir : DEFAULT_CHECKS_DIR;
+    if (catalog_load_builtin(&s->cat, err, sizeof err) < 0)
+        return fail(err, EXIT_OPERATIONAL);
+    int code = catalog_load_dir(&s->cat, dir, s->o.checks_dir != NULL, &s->load_failed, err, sizeof err);
+    if (code)
+        return fail(err, code);
+    if (config_apply_checks(&s->cfg, &s->cat, s->load_failed.failure_count > 0, stderr, err, sizeof err) < 0)
+        return EXIT_USAGE;   /* already printed with FILE:LINE */
+    if (s->o.ignore && catalog_set_severities(&s->cat, s->o.ignore, SEV_IGNORE, err, sizeof err) < 0)
+        return fail(err, EXIT_USAGE);
+    return 0;
+}
+
+/* Own checks that did not load, on stderr (where no report shows them). */
+static int print_load_failures(const struct session *s)
+{
+    for (size_t i = 0; i < s->load_failed.failure_count; i++)
+        fprintf(stderr, "ovl2fsck: check failed: %s: %s\n", s->load_failed.failures[i].source,
+                s->load_failed.failures[i].message);
+    return s->load_failed.failure_count ? EXIT_OPERATIONAL : 0;
+}
+
+/* ---- modes --------------------------------------------------------------- */
+
 static void print_catalog(const struct catalog *cat)
 {
     for (size_t i = 0; i < cat->count; i++)
@@ -43,101 +124,136 @@ static void print_catalog(const struct catalog *cat)
                cat->checks[i].meaning);
 }
 
-static int fail(const char *msg, int code)
-{
-    fprintf(stderr, "ovl2fsck: %s\n", msg);
-    return code;
-}
-
-static int load_catalog(struct catalog *cat, const struct options *o, char *err, size_t errlen)
-{
-    if (catalog_load_builtin(cat, err, errlen) < 0)
-        return EXIT_OPERATIONAL;
-    if (o->ignore && catalog_set_severities(cat, o->ignore, SEV_IGNORE, err, errlen) < 0)
-        return EXIT_USAGE;
-    return 0;
-}
-
 static void print_timings(const struct run_result *r)
 {
-    for (int s = 0; s < STAGE_COUNT; s++)
-        fprintf(stderr, "ovl2fsck: stage %-16s %8.3f s\n", stage_name((enum stage)s), r->stage_seconds[s]);
+    double total = 0;
+    for (int st = 0; st < STAGE_COUNT; st++) {
+        fprintf(stderr, "ovl2fsck: stage %-16s %8.3f s\n", stage_name((enum stage)st), r->stage_seconds[st]);
+        total += r->stage_seconds[st];
+    }
+    fprintf(stderr, "ovl2fsck: stage %-16s %8.3f s\n", "total", total);
 }
 
-static int run_report(const struct options *o, const struct catalog *cat)
+/* After the checks ran: the report, the metrics, the --db file. */
+static int report_and_collect(struct session *s, struct pipeline *p)
 {
     char err[1024] = "";
-    struct pipeline p;
-    int code = pipeline_run(&p, o, cat, &stop_requested, err, sizeof err);
-    if (code) {
-        pipeline_close(&p);
-        return fail(code == EXIT_INTERRUPTED ? "interrupted" : err, code);
-    }
-    struct run_result *r = &p.result;
+    struct run_result *r = &p->result;
+    if (check_run_add_all(&p->run, &s->load_failed) < 0)
+        return fail("out of memory", EXIT_OPERATIONAL);
     double t0 = pipeline_now();
-    int out_rc = o->json ? report_json(stdout, &p.db, r) : report_text(stdout, &p.db, r, o);
+    int out_rc = s->o.json ? report_json(stdout, &p->db, r) : report_text(stdout, &p->db, r, &s->o);
     fflush(stdout);
     r->stage_seconds[STAGE_REPORT] = pipeline_now() - t0;
-    if (o->verbose)
+    if (s->o.verbose)
         print_timings(r);
-    code = result_exit_code(r);
+    int code = result_exit_code(r);
     if (out_rc < 0) {
         fprintf(stderr, "ovl2fsck: cannot write the report: %s\n", strerror(errno));
         code |= EXIT_OPERATIONAL;
     }
-    if (pipeline_finish(&p, err, sizeof err) < 0) {
-        fprintf(stderr, "ovl2fsck: %s\n", err);
-        code |= EXIT_OPERATIONAL;
+    if (s->o.prometheus && (prom_collect_result(&s->metrics, &p->db, r) < 0 ||
+                            prom_collect_failures(&s->metrics, &p->run) < 0))
+        code |= fail("out of memory", EXIT_OPERATIONAL);
+    if (pipeline_finish(p, err, sizeof err) < 0)
+        code |= fail(err, EXIT_OPERATIONAL);
+    return code;
+}
+
+static int run_report(struct session *s)
+{
+    char err[1024] = "";
+    struct pipeline p;
+    int code = pipeline_run(&p, &s->o, &s->cat, &stop_requested, err, sizeof err);
+    if (code) {
+        pipeline_close(&p);
+        prom_collect_failures(&s->metrics, &s->load_failed);
+        fail(code == EXIT_INTERRUPTED ? "interrupted" : err, code);
+        return code | print_load_failures(s);
     }
+    code = report_and_collect(s, &p);
     if (stop_requested)
         code |= EXIT_INTERRUPTED;
     return code;
 }
 
-int main(int argc, char **argv)
+/* --report (with --reap / --repair) and --list-checks: need the catalog. */
+static int run_with_catalog(struct session *s)
 {
-    struct options o;
-    char err[1024] = "";
-    if (opts_parse(argc, argv, &o, err, sizeof err) < 0) {
-        fprintf(stderr, "ovl2fsck: %s\nTry 'ovl2fsck --help'.\n", err);
-        opts_free(&o);
-        return EXIT_USAGE;
+    int code = load_catalog(s);
+    if (code)
+        return code;
+    if (s->o.mode == MODE_LIST_CHECKS) {
+        print_catalog(&s->cat);
+        return print_load_failures(s);
     }
-    install_signal_handlers();
-    int code = 0;
-    struct catalog cat = { 0 };
-    switch (o.mode) {
+    if (s->o.reap || s->o.repair) {
+        prom_collect_failures(&s->metrics, &s->load_failed);
+        code = reap_main(&s->o, &s->cat, &stop_requested);
+        return code | print_load_failures(s);
+    }
+    return run_report(s);
+}
+
+static int run_mode(struct session *s)
+{
+    switch (s->o.mode) {
     case MODE_HELP:
         opts_usage(stdout);
-        break;
+        return 0;
     case MODE_VERSION:
         printf("ovl2fsck %s\n", OVL2FSCK_VERSION);
-        break;
+        return 0;
     case MODE_SCHEMA:
         fputs(embedded_find("sql/schema.sql")->text, stdout);
-        break;
+        return 0;
     case MODE_LIST_CHECKS:
     case MODE_REPORT:
-        code = load_catalog(&cat, &o, err, sizeof err);
-        if (code) {
-            fprintf(stderr, "ovl2fsck: %s\n", err);
-            break;
-        }
-        if (o.mode == MODE_LIST_CHECKS)
-            print_catalog(&cat);
-        else if (o.reap || o.repair)
-            code = reap_main(&o, &cat, &stop_requested);
-        else
-            code = run_report(&o, &cat);
-        break;
+        return run_with_catalog(s);
     case MODE_RESTORE:
-        code = reap_restore_main(&o, &stop_requested);
-        break;
+        return reap_restore_main(&s->o, &stop_requested);
     case MODE_PURGE:
-        code = reap_purge_main(&o, &stop_requested);
-        break;
+        return reap_purge_main(&s->o, &stop_requested);
     }
-    catalog_free(&cat);
-    opts_free(&o);
+    return EXIT_USAGE;
+}
+
+/* ---- the end of every run ------------------------------------------------ */
+
+/* --prometheus FILE is written for runs that check a store (the report,
+ * --reap, --repair), whatever their outcome, usage errors included. */
+static int write_metrics(struct session *s, int code)
+{
+    char err[1024] = "";
+    if (!s->o.prometheus || s->o.mode != MODE_REPORT)
+        return code;
+    s->metrics.exit_code = code;
+    s->metrics.duration = pipeline_now() - s->started;
+    s->metrics.now = (int64_t)time(NULL);
+    if (prom_write_file(s->o.prometheus, &s->metrics, err, sizeof err) < 0)
+        code |= fail(err, EXIT_OPERATIONAL);
+    return code;
+}
+
+static void session_free(struct session *s)
+{
+    prom_free(&s->metrics);
+    check_run_free(&s->load_failed);
+    catalog_free(&s->cat);
+    opts_free(&s->o);
+    config_free(&s->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    struct session s;
+    memset(&s, 0, sizeof s);
+    s.started = pipeline_now();
+    install_signal_handlers();
+    int code = setup(&s, argc, argv);
+    if (code == 0)
+        code = run_mode(&s);
+    code = write_metrics(&s, code);
+    session_free(&s);
     return code;
 }

@@ -1,5 +1,7 @@
 /* report_text.c — the human report: findings grouped by severity then
- * check, totals, reclaimable bytes, dockerd liveness, one summary line. */
+ * check, checks that failed, totals, reclaimable bytes, dockerd liveness,
+ * one summary line. Colour only on a terminal, never with NO_COLOR (any
+ * non-empty value) or TERM=dumb; sizes human-readable unless --bytes. */
 #include "report.h"
 #include "text.h"
 
@@ -16,7 +18,10 @@ static struct style pick_style(FILE *out)
     static const struct style plain = { "", "", "", "", "" };
     static const struct style color = { "\033[1m", "\033[31m", "\033[33m", "\033[36m", "\033[0m" };
     const char *nc = getenv("NO_COLOR");
-    return isatty(fileno(out)) && !(nc && *nc) ? color : plain;
+    const char *term = getenv("TERM");
+    if ((nc && *nc) || (term && strcmp(term, "dumb") == 0))
+        return plain;
+    return isatty(fileno(out)) ? color : plain;
 }
 
 static const char *severity_color(const struct style *st, const char *sev)
@@ -118,28 +123,44 @@ static void print_findings(FILE *out, struct db *db, const struct run_result *r,
     sqlite3_finalize(q);
 }
 
+static size_t failure_count(const struct run_result *r)
+{
+    return r->checks ? r->checks->failure_count : 0;
+}
+
+/* Checks that could not load or run: by FILE[:LINE] and reason. */
 static void print_failures(FILE *out, const struct run_result *r, const struct style *st)
 {
-    for (size_t i = 0; r->checks && i < r->checks->failure_count; i++)
-        fprintf(out, "%scheck failed%s: %s: %s\n", st->red, st->off, r->checks->failures[i].source,
-                r->checks->failures[i].message);
+    if (!failure_count(r))
+        return;
+    fprintf(out, "\n%s%sCHECK FAILURES%s (these checks did not run)\n", st->bold, st->red, st->off);
+    for (size_t i = 0; i < r->checks->failure_count; i++) {
+        char *src = text_escape(r->checks->failures[i].source);
+        char *msg = text_escape(r->checks->failures[i].message);
+        fprintf(out, "  %s: %s\n", src ? src : "", msg ? msg : "");
+        free(src);
+        free(msg);
+    }
 }
 
 int report_text(FILE *out, struct db *db, const struct run_result *r, const struct options *o)
 {
     struct style st = pick_style(out);
-    bool clean = !r->errors && !r->garbage && !r->warnings;
+    size_t failed = failure_count(r);
+    bool clean = !r->errors && !r->garbage && !r->warnings && !failed;
     if (!o->quiet)
         print_header(out, r, &st);
     print_findings(out, db, r, o, &st);
     print_failures(out, r, &st);
     if (o->quiet && clean)
         return 0;
-    char size[32];
+    char size[32], failures[64] = "";
+    if (failed)
+        snprintf(failures, sizeof failures, ", %zu check%s failed", failed, failed == 1 ? "" : "s");
     fprintf(out, "\n%ssummary%s: %lld error%s, %lld garbage (%s reclaimable), %lld warning%s, %lld young skipped"
-                 " — exit %d\n",
+                 "%s — exit %d\n",
             st.bold, st.off, (long long)r->errors, r->errors == 1 ? "" : "s", (long long)r->garbage,
             text_size(r->reclaimable, o->exact_bytes, size, sizeof size), (long long)r->warnings,
-            r->warnings == 1 ? "" : "s", (long long)r->young_skipped, result_exit_code(r));
+            r->warnings == 1 ? "" : "s", (long long)r->young_skipped, failures, result_exit_code(r));
     return ferror(out) ? -1 : 0;
 }
