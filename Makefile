@@ -92,3 +92,53 @@ check-sanitize:
 
 clean:
 	rm -rf $(BUILD) ovl2fsck
+
+# ---- install / uninstall (man page, systemd units, examples) ---------------
+# make install [PREFIX=/usr/local] [DESTDIR=/staging]; make uninstall with the
+# same variables removes exactly these files (and the doc dirs when empty):
+#   $(SBINDIR)/ovl2fsck                          the binary (0755)
+#   $(MANDIR)/man8/ovl2fsck.8                    the manual page
+#   $(UNITDIR)/ovl2fsck.service, ovl2fsck.timer  daily report to the textfile
+#                                                collector; not enabled (run
+#                                                systemctl enable --now ovl2fsck.timer)
+#   $(DOCDIR)/examples/ovl2fsck.cron             copy to /etc/cron.d/ovl2fsck
+#   $(DOCDIR)/examples/ovl2fsck.conf.example     copy to /etc/ovl2fsck.conf
+# UNITDIR defaults to $(PREFIX)/lib/systemd/system, which systemd searches for
+# /usr/local and /usr; the unit and cron paths to the binary are rewritten to
+# $(SBINDIR). Nothing is written to /etc.
+# make man: regenerate the CHECKS section of the man page from sql/checks.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/ovl2fsck
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL    ?= install
+MAN_PAGE   := man/ovl2fsck.8
+DIST_UNITS := dist/ovl2fsck.service dist/ovl2fsck.timer
+DIST_EXAMPLES := dist/ovl2fsck.cron dist/ovl2fsck.conf.example
+SED_SBIN   := sed -e 's|/usr/local/sbin/ovl2fsck|$(SBINDIR)/ovl2fsck|g'
+
+.PHONY: man
+man:
+	man/gen-catalog.sh --update $(MAN_PAGE) $(CHECKS)
+
+install: ovl2fsck
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 0755 ovl2fsck $(DESTDIR)$(SBINDIR)/ovl2fsck
+	$(INSTALL) -m 0644 $(MAN_PAGE) $(DESTDIR)$(MANDIR)/man8/ovl2fsck.8
+	for f in $(DIST_UNITS); do \
+		$(SED_SBIN) $$f > $(DESTDIR)$(UNITDIR)/$${f#dist/}.tmp && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$${f#dist/}.tmp && \
+		mv $(DESTDIR)$(UNITDIR)/$${f#dist/}.tmp $(DESTDIR)$(UNITDIR)/$${f#dist/} || exit 1; \
+	done
+	for f in $(DIST_EXAMPLES); do \
+		$(SED_SBIN) $$f > $(DESTDIR)$(DOCDIR)/examples/$${f#dist/}.tmp && \
+		chmod 0644 $(DESTDIR)$(DOCDIR)/examples/$${f#dist/}.tmp && \
+		mv $(DESTDIR)$(DOCDIR)/examples/$${f#dist/}.tmp $(DESTDIR)$(DOCDIR)/examples/$${f#dist/} || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/ovl2fsck $(DESTDIR)$(MANDIR)/man8/ovl2fsck.8
+	rm -f $(patsubst dist/%,$(DESTDIR)$(UNITDIR)/%,$(DIST_UNITS))
+	rm -f $(patsubst dist/%,$(DESTDIR)$(DOCDIR)/examples/%,$(DIST_EXAMPLES))
+	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
