@@ -80,11 +80,26 @@ static int load_config(struct session *s)
     return 0;
 }
 
+/* After a usage error getopt may not have reached --prometheus FILE: look
+ * for it so the failure still reaches the metrics. */
+static const char *find_prometheus_arg(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--prometheus") == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], "--prometheus=", 13) == 0 && argv[i][13])
+            return argv[i] + 13;
+    }
+    return NULL;
+}
+
 static int setup(struct session *s, int argc, char **argv)
 {
     char err[1024] = "";
     if (opts_parse(argc, argv, &s->o, err, sizeof err) < 0) {
         fprintf(stderr, "ovl2fsck: %s\nTry 'ovl2fsck --help'.\n", err);
+        if (!s->o.prometheus)
+            s->o.prometheus = find_prometheus_arg(argc, argv);
         return EXIT_USAGE;
     }
     return mode_reads_config(s->o.mode) ? load_config(s) : 0;
