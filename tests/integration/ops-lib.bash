@@ -22,13 +22,14 @@ ops_clean_store() {
 
 # ops_run OUT ERR [ARGS...]: run the binary, stdout to OUT, stderr to ERR;
 # sets RC. The config and checks dir default to empty ones (hermetic tests)
-# unless the arguments name others.
+# unless the arguments name others (or OPS_CONFIG_DIR=1: the checks dir is
+# left to the config file).
 ops_run() {
     local out=$1 err=$2
     shift 2
     local extra=()
     [[ " $* " == *" --config "* ]] || extra+=(--config "$OPS_EMPTY_CONF")
-    [[ " $* " == *" --checks-dir "* ]] || extra+=(--checks-dir "$OPS_EMPTY_DIR")
+    [[ " $* " == *" --checks-dir "* || ${OPS_CONFIG_DIR:-0} = 1 ]] || extra+=(--checks-dir "$OPS_EMPTY_DIR")
     RC=0
     "$OVL2FSCK" "${extra[@]}" "$@" >"$out" 2>"$err" || RC=$?
 }
