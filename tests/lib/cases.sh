@@ -63,8 +63,10 @@ expect_findings() {
         diag "$out"
     fi
     # the human report names each wanted check
+    local prev=
     for a in "$@"; do
-        case "$a" in *=*) checks+=("${a%%=*}") ;; esac
+        [ "$prev" = --want ] && checks+=("${a%%=*}")
+        prev=$a
     done
     fsck_report "$S" --min-age 0
     local missing=()
