@@ -1,25 +1,923 @@
-/* reap.c — placeholder entry points until the reaper lands. */
+/* reap.c — the reaper: `--reap` (dry run) and `--reap --apply`.
+ *
+ * Owns: the order of a run and its exit code. A dry run scans, plans and
+ * prints; it takes no lock and writes nothing anywhere. --apply:
+ *
+ *   1. lock the root (<root>/.ovl2fsck.lock, flock; a second reaper exits 8)
+ *   2. refuse when dockerd looks live (pidfile, process, overlay mounts)
+ *   3. open the journal; with --quarantine open DIR (same file system)
+ *   4. finish the trash an interrupted run left (<root>/.ovl2fsck-trash)
+ *   5. scan afresh and plan (reap_plan.c)
+ *   6. per item: dockerd still not live; a fresh reference index
+ *      (reap_refs.c) says it is still unreferenced; every path still exists
+ *      as the same inode, is older than --min-age and is not mounted; then
+ *      its steps, each journaled before and after:
+ *        rename-aside  layerdb/sha256/<chain> -> <chain>-<rand>-removing
+ *        remove        rename into the trash (atomic: dockerd never sees a
+ *                      half-deleted object), then delete the trash entry with
+ *                      the safe walker; with --quarantine rename into DIR
+ *        untag         rewrite repositories.json atomically
+ *   7. SIGINT/SIGTERM are honoured between items (exit 32).
+ *
+ * Exit (fsck bits): dry run 4 when there is something to do or an error is
+ * left, else 0. --apply: 1 when every planned item was done, 4 when anything
+ * remains (a failed or skipped item, an error not included), both when both;
+ * 8 refused or operational error, 16 usage, 32 interrupted. */
 #include "reap.h"
+#include "reap_internal.h"
+#include "fsutil.h"
+#include "ids.h"
+#include "live.h"
+#include "pipeline.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct reaper {
+    const struct options *o;
+    char root[PATH_MAX];
+    int rootfd;
+    dev_t rootdev;
+    int lockfd;
+    int trashfd;
+    unsigned long trash_seq;
+    struct journal journal;
+    struct quarantine q;
+    bool quarantine;
+    struct reap_refs *refs;
+    struct reap_summary sum;
+    char refusal[600];
+    bool journal_broken;
+};
+
+static int fail_msg(const char *msg, int code)
+{
+    fprintf(stderr, "ovl2fsck: %s\n", msg);
+    return code;
+}
+
+/* ---- the trash ------------------------------------------------------- */
+
+static int open_trash(struct reaper *r, bool create)
+{
+    if (r->trashfd >= 0)
+        return r->trashfd;
+    int fd = create ? reap_open_or_make_dir(r->rootfd, REAP_TRASH_NAME) : fs_open_dir(r->rootfd, REAP_TRASH_NAME);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_dev != r->rootdev)) {
+        close(fd);
+        errno = EXDEV;
+        fd = -1;
+    }
+    r->trashfd = fd;
+    return fd;
+}
+
+static int count_entry(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)name;
+    (void)d_type;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+/* Entries an interrupted run left in the trash (dry run: only counted). */
+static size_t trash_pending(int rootfd)
+{
+    size_t n = 0;
+    int fd = fs_open_dir(rootfd, REAP_TRASH_NAME);
+    if (fd >= 0) {
+        fs_list_dir(fd, count_entry, &n);
+        close(fd);
+    }
+    return n;
+}
+
+struct finish_ctx {
+    struct reaper *r;
+    char **names;
+    size_t n;
+};
+
+static int collect_trash(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)d_type;
+    struct finish_ctx *c = ctx;
+    char **nv = realloc(c->names, (c->n + 1) * sizeof *nv);
+    if (!nv)
+        return -1;
+    c->names = nv;
+    c->names[c->n++] = reap_strdup(name);
+    return 0;
+}
+
+/* Journal the start of an action; a journal that cannot be written stops the run. */
+static bool journal_begin(struct reaper *r, const char *check, const char *object, const char *path,
+                          int64_t bytes, const char *action, const cJSON *extra)
+{
+    if (journal_write(&r->journal, check, object, path, bytes, action, "started", NULL, extra) < 0) {
+        r->journal_broken = true;
+        return false;
+    }
+    return true;
+}
+
+static void journal_finish(struct reaper *r, const char *check, const char *object, const char *path,
+                           int64_t bytes, const char *action, const char *error, const cJSON *extra)
+{
+    if (journal_end(&r->journal, check, object, path, bytes, action, error, extra) < 0)
+        r->journal_broken = true;
+}
+
+/* Step 4: delete what an interrupted run renamed into the trash, and a
+ * repositories.json temp file an interrupted untag left. */
+static void finish_trash(struct reaper *r)
+{
+    const char *base;
+    int imgfd = reap_open_parent(r->rootfd, REAP_TAGS_PATH, &base);
+    struct stat st;
+    if (imgfd >= 0 && fs_lstat(imgfd, REAP_TAGS_TMP, &st) && S_ISREG(st.st_mode)) {
+        if (journal_begin(r, NULL, NULL, "image/overlay2/" REAP_TAGS_TMP, 0, "finish-trash", NULL)) {
+            int rc = unlinkat(imgfd, REAP_TAGS_TMP, 0);
+            journal_finish(r, NULL, NULL, "image/overlay2/" REAP_TAGS_TMP, 0, "finish-trash",
+                           rc < 0 ? strerror(errno) : NULL, NULL);
+        }
+    }
+    if (imgfd >= 0)
+        close(imgfd);
+    if (open_trash(r, false) < 0)
+        return;
+    struct finish_ctx c = { .r = r };
+    fs_list_dir(r->trashfd, collect_trash, &c);
+    for (size_t i = 0; i < c.n && !r->journal_broken; i++) {
+        char path[600], err[512];
+        snprintf(path, sizeof path, REAP_TRASH_NAME "/%s", c.names[i]);
+        if (!journal_begin(r, NULL, NULL, path, 0, "finish-trash", NULL))
+            break;
+        int64_t freed = 0;
+        int rc = reap_safe_delete(r->trashfd, c.names[i], r->rootdev, &freed, err, sizeof err);
+        journal_finish(r, NULL, NULL, path, freed, "finish-trash", rc < 0 ? err : NULL, NULL);
+        r->sum.trash_finished += rc == 0;
+        r->sum.trash_finished_bytes += freed;
+        if (rc < 0)
+            fprintf(stderr, "ovl2fsck: cannot finish trash entry %s: %s\n", path, err);
+    }
+    for (size_t i = 0; i < c.n; i++)
+        free(c.names[i]);
+    free(c.names);
+}
+
+static void remove_empty_trash(struct reaper *r)
+{
+    if (r->trashfd < 0)
+        return;
+    close(r->trashfd);
+    r->trashfd = -1;
+    unlinkat(r->rootfd, REAP_TRASH_NAME, AT_REMOVEDIR);   /* fails, harmlessly, unless empty */
+}
+
+/* ---- re-verification --------------------------------------------------- */
+
+static const char *overlay_dir_of(const char *path)
+{
+    return strncmp(path, "overlay2/", 9) == 0 && !strchr(path + 9, '/') ? path + 9 : NULL;
+}
+
+/* The l/ link still points at ../<dir>/diff. */
+static bool link_points_at(int rootfd, const char *path, const char *dir)
+{
+    const char *base;
+    int fd = reap_open_parent(rootfd, path, &base);
+    if (fd < 0)
+        return false;
+    char target[PATH_MAX], want[300];
+    long n = fs_readlink(fd, base, target, sizeof target);
+    close(fd);
+    snprintf(want, sizeof want, "../%s/diff", dir);
+    return n > 0 && strcmp(target, want) == 0;
+}
+
+/* A broken l/ link whose target dir came back is no longer garbage. */
+static bool broken_link_target_exists(int rootfd, const char *path)
+{
+    const char *base;
+    int fd = reap_open_parent(rootfd, path, &base);
+    if (fd < 0)
+        return false;
+    char target[PATH_MAX];
+    long n = fs_readlink(fd, base, target, sizeof target);
+    close(fd);
+    if (n < 8 || strncmp(target, "../", 3) != 0 || strcmp(target + n - 5, "/diff") != 0)
+        return false;
+    target[n - 5] = '\0';
+    const char *dir = target + 3;
+    char rel[300];
+    struct stat st;
+    if (!id_is_overlay_dir(dir, strlen(dir)))
+        return false;
+    snprintf(rel, sizeof rel, "overlay2/%.80s", dir);
+    return reap_lstat(rootfd, rel, &st);
+}
+
+static bool path_exists(int rootfd, const char *path)
+{
+    struct stat st;
+    return reap_lstat(rootfd, path, &st) || errno != ENOENT;
+}
+
+/* Is the image still missing a layer? */
+static bool image_still_broken(struct reaper *r, const char *image)
+{
+    char rel[300];
+    snprintf(rel, sizeof rel, "image/overlay2/imagedb/content/sha256/%s", image);
+    const char *base;
+    int fd = reap_open_parent(r->rootfd, rel, &base);
+    if (fd < 0)
+        return false;
+    struct file_buf b;
+    fs_read_file(fd, base, CAP_JSON_FILE, &b);
+    close(fd);
+    bool broken = false;
+    cJSON *cfg = b.status == FILE_OK ? cJSON_ParseWithLength(b.data, b.len) : NULL;
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "rootfs"), "diff_ids");
+    char chain[DIGEST_LEN + 1] = "";
+    const cJSON *d;
+    cJSON_ArrayForEach(d, ids) {
+        if (!cJSON_IsString(d) || !id_is_digest(d->valuestring, strlen(d->valuestring)))
+            break;
+        char next[DIGEST_LEN + 1];
+        id_chain_id(chain[0] ? chain : NULL, d->valuestring, next);
+        memcpy(chain, next, sizeof chain);
+        if (!refs_layer_exists(r->refs, chain + 7)) {
+            broken = true;
+            break;
+        }
+    }
+    cJSON_Delete(cfg);
+    file_buf_free(&b);
+    return broken;
+}
+
+static bool mount_or_container_exists(struct reaper *r, const char *parent, const char *id)
+{
+    char rel[300];
+    snprintf(rel, sizeof rel, "%s/%s", parent, id);
+    return path_exists(r->rootfd, rel);
+}
+
+/* Kind-specific: is the item still what the plan said? */
+static bool verify_kind(struct reaper *r, const struct reap_item *it, char *why, size_t whylen)
+{
+    switch (it->kind) {
+    case KIND_LAYER:
+        return !refs_layer_used(r->refs, it->object, why, whylen);
+    case KIND_LAYER_DANGLING: {
+        char who[128];
+        if (refs_layer_has_mount(r->refs, it->object, who, sizeof who)) {
+            snprintf(why, whylen, "container mount %s is built on it", who);
+            return false;
+        }
+        if (!refs_chain_dangling(r->refs, r->rootfd, it->object)) {
+            snprintf(why, whylen, "no longer built on a layer whose content is gone");
+            return false;
+        }
+        return true;
+    }
+    case KIND_MOUNT:
+        if (mount_or_container_exists(r, "containers", it->object)) {
+            snprintf(why, whylen, "containers/%s exists now", it->object);
+            return false;
+        }
+        return true;
+    case KIND_CONTAINER:
+        if (mount_or_container_exists(r, "image/overlay2/layerdb/mounts", it->object)) {
+            snprintf(why, whylen, "its layerdb/mounts entry exists now");
+            return false;
+        }
+        return true;
+    case KIND_IMAGE:
+        if (!image_still_broken(r, it->object)) {
+            snprintf(why, whylen, "all its layers exist now");
+            return false;
+        }
+        return true;
+    case KIND_OVERLAY_ORPHAN:
+    case KIND_LINK_BROKEN:
+    case KIND_LEFTOVER:
+        return true;
+    }
+    return true;
+}
+
+/* The item's own claim on its dirs does not count (its layer or mount). */
+static const char *claim_owner(const struct reap_item *it)
+{
+    return it->kind == KIND_LAYER || it->kind == KIND_LAYER_DANGLING || it->kind == KIND_MOUNT ? it->object : NULL;
+}
+
+static bool verify_step(struct reaper *r, const struct reap_item *it, const struct reap_step *s, char *why,
+                        size_t whylen)
+{
+    if (s->action == ACT_UNTAG || s->action == ACT_REMOVE_ASIDE)
+        return true;
+    struct stat st;
+    if (!reap_path_allowed(s->path)) {
+        snprintf(why, whylen, "refusing to touch %s", s->path);
+        return false;
+    }
+    if (!reap_lstat(r->rootfd, s->path, &st))
+        return true;   /* gone already: the step will be a no-op */
+    if (!s->have_id || st.st_dev != s->dev || st.st_ino != s->ino) {
+        snprintf(why, whylen, "%s was replaced since the scan", s->path);
+        return false;
+    }
+    if (live_path_is_mounted(r->root, s->path)) {
+        snprintf(why, whylen, "%s is mounted", s->path);
+        return false;
+    }
+    const char *dir = overlay_dir_of(s->path);
+    char who[300];
+    if (s->role == ROLE_OVERLAY_DIR && dir && refs_dir_claimed(r->refs, dir, claim_owner(it), who, sizeof who)) {
+        snprintf(why, whylen, "%s is still in use: %s", s->path, who);
+        return false;
+    }
+    if (s->role == ROLE_LINK && !link_points_at(r->rootfd, s->path, s->link_dir)) {
+        snprintf(why, whylen, "%s no longer points at ../%s/diff", s->path, s->link_dir);
+        return false;
+    }
+    if (s->role == ROLE_BROKEN_LINK && broken_link_target_exists(r->rootfd, s->path)) {
+        snprintf(why, whylen, "the target of %s exists again", s->path);
+        return false;
+    }
+    return true;
+}
+
+static bool verify_item(struct reaper *r, const struct reap_item *it, char *why, size_t whylen)
+{
+    struct stat st;
+    if (it->primary && !reap_lstat(r->rootfd, it->primary, &st)) {
+        snprintf(why, whylen, "%s vanished since the scan", it->primary);
+        return false;
+    }
+    if (strcmp(it->severity, "garbage") == 0 && it->primary &&
+        (int64_t)st.st_mtime > (int64_t)time(NULL) - r->o->min_age) {
+        snprintf(why, whylen, "%s changed recently (younger than --min-age)", it->primary);
+        return false;
+    }
+    for (size_t i = 0; i < it->step_count; i++)
+        if (!verify_step(r, it, &it->steps[i], why, whylen))
+            return false;
+    return verify_kind(r, it, why, whylen);
+}
+
+/* ---- steps ------------------------------------------------------------ */
+
+static int record_done(struct reaper *r, double seq);
+
+static int step_rename_aside(struct reaper *r, struct reap_item *it, struct reap_step *s, char *err, size_t errlen)
+{
+    const char *base;
+    int dirfd = reap_open_parent(r->rootfd, s->path, &base);
+    if (dirfd < 0) {
+        snprintf(err, errlen, "cannot open the dir of %s: %s", s->path, strerror(errno));
+        return -1;
+    }
+    char rnd[HEX64_LEN + 1], name[NAME_MAX + 1];
+    reap_random_hex(rnd, HEX64_LEN);
+    snprintf(name, sizeof name, "%s-%s-removing", base, rnd);
+    char *aside = reap_printf("%.*s%s", (int)(base - s->path), s->path, name);
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddStringToObject(extra, "to", aside);
+    int rc = -1;
+    if (r->quarantine) {
+        cJSON *rec = cJSON_CreateObject();
+        cJSON_AddStringToObject(rec, "type", "rename");
+        cJSON_AddNumberToObject(rec, "seq", (double)++r->q.seq);
+        cJSON_AddStringToObject(rec, "from", s->path);
+        cJSON_AddStringToObject(rec, "to", aside);
+        cJSON_AddNumberToObject(rec, "dev", (double)s->dev);
+        cJSON_AddNumberToObject(rec, "ino", (double)s->ino);
+        if (quarantine_record(&r->q, rec) < 0) {
+            snprintf(err, errlen, "cannot write the quarantine manifest: %s", strerror(errno));
+            cJSON_Delete(rec);
+            goto out;
+        }
+        cJSON_Delete(rec);
+    }
+    if (!journal_begin(r, it->check, it->object, s->path, 0, "rename-aside", extra)) {
+        snprintf(err, errlen, "cannot write the journal");
+        goto out;
+    }
+    rc = reap_move(dirfd, base, dirfd, name, s->dev, s->ino);
+    if (rc < 0)
+        snprintf(err, errlen, "rename %s aside: %s", s->path, strerror(errno));
+    journal_finish(r, it->check, it->object, s->path, 0, "rename-aside", rc < 0 ? err : NULL, extra);
+    if (rc == 0 && r->quarantine && record_done(r, (double)r->q.seq) < 0) {
+        snprintf(err, errlen, "cannot write the quarantine manifest: %s", strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0) {
+        s->aside = aside;
+        aside = NULL;
+    }
+out:
+    cJSON_Delete(extra);
+    free(aside);
+    close(dirfd);
+    return rc;
+}
+
+/* Delete mode: rename into the trash, then delete the trash entry. */
+static int remove_via_trash(struct reaper *r, struct reap_item *it, const struct reap_step *s, const char *path,
+                            int dirfd, const char *base, char *err, size_t errlen)
+{
+    if (open_trash(r, true) < 0) {
+        snprintf(err, errlen, "cannot use the trash dir %.900s/%s: %s", r->root, REAP_TRASH_NAME, strerror(errno));
+        return -1;
+    }
+    char name[NAME_MAX + 1], tpath[NAME_MAX + 64];
+    reap_unique_name(name, sizeof name, ++r->trash_seq, base);
+    snprintf(tpath, sizeof tpath, REAP_TRASH_NAME "/%s", name);
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddStringToObject(extra, "to", tpath);
+    int rc = -1;
+    if (journal_begin(r, it->check, it->object, path, 0, "trash", extra)) {
+        rc = reap_move(dirfd, base, r->trashfd, name, s->dev, s->ino);
+        if (rc < 0)
+            snprintf(err, errlen, "rename %s into the trash: %s", path, strerror(errno));
+        journal_finish(r, it->check, it->object, path, 0, "trash", rc < 0 ? err : NULL, extra);
+    } else {
+        snprintf(err, errlen, "cannot write the journal");
+    }
+    cJSON_Delete(extra);
+    if (rc < 0 || r->journal_broken)
+        return rc;
+    if (!journal_begin(r, it->check, it->object, tpath, 0, "delete", NULL)) {
+        snprintf(err, errlen, "cannot write the journal");
+        return -1;
+    }
+    int64_t freed = 0;
+    rc = reap_safe_delete(r->trashfd, name, r->rootdev, &freed, err, errlen);
+    journal_finish(r, it->check, it->object, tpath, freed, "delete", rc < 0 ? err : NULL, NULL);
+    it->freed += freed;
+    return rc;
+}
+
+static cJSON *move_record(struct reaper *r, const struct reap_item *it, const char *path, const char *stored,
+                          const struct stat *st)
+{
+    cJSON *rec = cJSON_CreateObject();
+    cJSON_AddStringToObject(rec, "type", "move");
+    cJSON_AddNumberToObject(rec, "seq", (double)++r->q.seq);
+    cJSON_AddStringToObject(rec, "check", it->check);
+    cJSON_AddStringToObject(rec, "object", it->object);
+    cJSON_AddStringToObject(rec, "orig", path);
+    cJSON_AddStringToObject(rec, "stored", stored);
+    cJSON_AddNumberToObject(rec, "dev", (double)st->st_dev);
+    cJSON_AddNumberToObject(rec, "ino", (double)st->st_ino);
+    cJSON_AddNumberToObject(rec, "mode", (double)st->st_mode);
+    cJSON_AddNumberToObject(rec, "uid", (double)st->st_uid);
+    cJSON_AddNumberToObject(rec, "gid", (double)st->st_gid);
+    cJSON_AddNumberToObject(rec, "nlink", (double)st->st_nlink);
+    cJSON_AddNumberToObject(rec, "mtime", (double)st->st_mtim.tv_sec);
+    cJSON_AddNumberToObject(rec, "mtime_nsec", (double)st->st_mtim.tv_nsec);
+    cJSON_AddNumberToObject(rec, "bytes", (double)it->bytes);
+    return rec;
+}
+
+static int record_done(struct reaper *r, double seq)
+{
+    cJSON *rec = cJSON_CreateObject();
+    cJSON_AddStringToObject(rec, "type", "done");
+    cJSON_AddNumberToObject(rec, "seq", seq);
+    int rc = quarantine_record(&r->q, rec);
+    cJSON_Delete(rec);
+    return rc;
+}
+
+/* Quarantine mode: rename into DIR/<run>/items, recorded in the manifest first. */
+static int remove_via_quarantine(struct reaper *r, struct reap_item *it, const struct reap_step *s,
+                                 const char *path, int dirfd, const char *base, const struct stat *st,
+                                 char *err, size_t errlen)
+{
+    char name[NAME_MAX + 1], stored[NAME_MAX + 16];
+    snprintf(name, sizeof name, "%lu-%.200s", r->q.seq + 1, base);
+    snprintf(stored, sizeof stored, REAP_ITEMS_DIR "/%s", name);
+    cJSON *rec = move_record(r, it, path, stored, st);
+    double seq = cJSON_GetObjectItem(rec, "seq")->valuedouble;
+    int rc = quarantine_record(&r->q, rec);
+    cJSON_Delete(rec);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot write the quarantine manifest: %s", strerror(errno));
+        return -1;
+    }
+    cJSON *extra = cJSON_CreateObject();
+    char *to = reap_printf("%s/%s", r->sum.quarantine_dir, stored);
+    cJSON_AddStringToObject(extra, "to", to);
+    free(to);
+    rc = -1;
+    if (journal_begin(r, it->check, it->object, path, 0, "quarantine", extra)) {
+        rc = reap_move(dirfd, base, r->q.itemsfd, name, s->dev, s->ino);
+        if (rc < 0)
+            snprintf(err, errlen, "rename %s into the quarantine: %s", path, strerror(errno));
+        journal_finish(r, it->check, it->object, path, 0, "quarantine", rc < 0 ? err : NULL, extra);
+    } else {
+        snprintf(err, errlen, "cannot write the journal");
+    }
+    cJSON_Delete(extra);
+    if (rc == 0 && record_done(r, seq) < 0) {
+        snprintf(err, errlen, "cannot write the quarantine manifest: %s", strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
+
+static int step_remove(struct reaper *r, struct reap_item *it, struct reap_step *s, const char *path,
+                       char *err, size_t errlen)
+{
+    const char *base;
+    int dirfd = reap_open_parent(r->rootfd, path, &base);
+    if (dirfd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "cannot open the dir of %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    int rc = 0;
+    if (!fs_lstat(dirfd, base, &st)) {
+        rc = errno == ENOENT ? 0 : -1;   /* already gone: nothing to do */
+        if (rc < 0)
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    } else if (st.st_dev != s->dev || st.st_ino != s->ino) {
+        snprintf(err, errlen, "%s was replaced since the scan", path);
+        rc = -1;
+    } else if (r->quarantine) {
+        rc = remove_via_quarantine(r, it, s, path, dirfd, base, &st, err, errlen);
+    } else {
+        rc = remove_via_trash(r, it, s, path, dirfd, base, err, errlen);
+    }
+    close(dirfd);
+    return rc;
+}
+
+static int record_untag(struct reaper *r, const struct tags_edit *e)
+{
+    cJSON *rec = cJSON_CreateObject();
+    cJSON_AddStringToObject(rec, "type", "untag");
+    cJSON_AddNumberToObject(rec, "seq", (double)++r->q.seq);
+    cJSON_AddStringToObject(rec, "path", REAP_TAGS_PATH);
+    cJSON_AddItemToObject(rec, "removed", cJSON_Duplicate(e->removed, 1));
+    char *before = malloc(e->before_len + 1);
+    if (before) {
+        memcpy(before, e->before, e->before_len);
+        before[e->before_len] = '\0';
+    }
+    cJSON_AddStringToObject(rec, "before", before ? before : "");
+    free(before);
+    cJSON_AddStringToObject(rec, "after_sha256", e->after_sha);
+    int rc = quarantine_record(&r->q, rec);
+    cJSON_Delete(rec);
+    return rc;
+}
+
+static int step_untag(struct reaper *r, struct reap_item *it, char *err, size_t errlen)
+{
+    struct tags_edit e;
+    if (tags_prepare_untag(r->rootfd, it->object, &e, err, errlen) < 0) {
+        tags_edit_free(&e);
+        return -1;
+    }
+    int rc = 0;
+    if (!e.removed->child)
+        goto out;   /* nothing names it any more */
+    if (r->quarantine && (memchr(e.before, '\0', e.before_len) || record_untag(r, &e) < 0)) {
+        snprintf(err, errlen, "cannot record the untag in the quarantine manifest");
+        rc = -1;
+        goto out;
+    }
+    double seq = (double)r->q.seq;
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddItemToObject(extra, "refs", cJSON_Duplicate(e.removed, 1));
+    if (journal_begin(r, it->check, it->object, REAP_TAGS_PATH, 0, "untag", extra)) {
+        rc = tags_write_atomic(r->rootfd, REAP_TAGS_PATH, e.after, e.after_len, err, errlen);
+        journal_finish(r, it->check, it->object, REAP_TAGS_PATH, 0, "untag", rc < 0 ? err : NULL, extra);
+    } else {
+        snprintf(err, errlen, "cannot write the journal");
+        rc = -1;
+    }
+    cJSON_Delete(extra);
+    if (rc == 0 && r->quarantine && record_done(r, seq) < 0)
+        rc = -1;
+out:
+    tags_edit_free(&e);
+    return rc;
+}
+
+static int run_step(struct reaper *r, struct reap_item *it, struct reap_step *s, char *err, size_t errlen)
+{
+    switch (s->action) {
+    case ACT_RENAME_ASIDE:
+        return step_rename_aside(r, it, s, err, errlen);
+    case ACT_REMOVE:
+        return step_remove(r, it, s, s->path, err, errlen);
+    case ACT_REMOVE_ASIDE:
+        if (!s->aside) {
+            snprintf(err, errlen, "nothing was renamed aside");
+            return -1;
+        }
+        return step_remove(r, it, s, s->aside, err, errlen);
+    case ACT_UNTAG:
+        return step_untag(r, it, err, errlen);
+    }
+    return -1;
+}
+
+/* ---- items ------------------------------------------------------------ */
+
+static void skip_item(struct reaper *r, struct reap_item *it, const char *why)
+{
+    it->result = RES_SKIPPED;
+    it->error = reap_strdup(why);
+    journal_write(&r->journal, it->check, it->object, it->primary, it->bytes, "verify", "skipped", why, NULL);
+    r->sum.skipped++;
+}
+
+/* For layers the -removing dir stands in for the item's ACT_REMOVE_ASIDE. */
+static void link_aside(struct reap_item *it, const struct reap_step *aside_step)
+{
+    for (size_t i = 0; i < it->step_count; i++)
+        if (it->steps[i].action == ACT_REMOVE_ASIDE && !it->steps[i].aside && aside_step->aside)
+            it->steps[i].aside = reap_strdup(aside_step->aside);
+}
+
+static void apply_item(struct reaper *r, struct reap_item *it)
+{
+    char why[1024];
+    refs_free(r->refs);
+    r->refs = refs_load(r->rootfd);
+    if (!r->refs) {
+        skip_item(r, it, "out of memory reading the store's references");
+        return;
+    }
+    if (!verify_item(r, it, why, sizeof why)) {
+        skip_item(r, it, why);
+        return;
+    }
+    for (size_t i = 0; i < it->step_count; i++) {
+        struct reap_step *s = &it->steps[i];
+        char err[1024] = "";
+        if (run_step(r, it, s, err, sizeof err) < 0 || r->journal_broken) {
+            it->result = RES_FAILED;
+            it->error = reap_strdup(err[0] ? err : "cannot write the journal");
+            r->sum.failed++;
+            return;
+        }
+        s->done = true;
+        if (s->action == ACT_RENAME_ASIDE)
+            link_aside(it, s);
+    }
+    it->result = RES_DONE;
+    if (r->quarantine)
+        it->moved = it->bytes;
+    r->sum.done++;
+    r->sum.freed_bytes += it->freed;
+    r->sum.moved_bytes += it->moved;
+}
+
+static void mark_not_reached(struct reap_plan *plan, size_t from, struct reap_summary *sum)
+{
+    for (size_t i = from; i < plan->count; i++) {
+        plan->items[i].result = RES_NOT_REACHED;
+        sum->not_reached++;
+    }
+}
+
+static void apply_plan(struct reaper *r, struct reap_plan *plan, volatile sig_atomic_t *stop)
+{
+    for (size_t i = 0; i < plan->count; i++) {
+        if (stop && *stop) {
+            r->sum.interrupted = true;
+            mark_not_reached(plan, i, &r->sum);
+            return;
+        }
+        struct liveness live;
+        live_detect(r->root, r->o->pidfile, &live);
+        if (live.running) {
+            snprintf(r->refusal, sizeof r->refusal, "dockerd became live during the run (%s); stopped before "
+                     "the next item", live.reason);
+            r->sum.refused = true;
+            mark_not_reached(plan, i, &r->sum);
+            return;
+        }
+        apply_item(r, &plan->items[i]);
+        if (r->journal_broken) {
+            snprintf(r->refusal, sizeof r->refusal, "the journal %s cannot be written: %s", r->o->journal,
+                     strerror(errno));
+            r->sum.refused = true;
+            mark_not_reached(plan, i + 1, &r->sum);
+            return;
+        }
+    }
+    if (stop && *stop)
+        r->sum.interrupted = true;
+}
+
+/* ---- exit codes --------------------------------------------------------- */
+
+static int dry_run_code(const struct reap_plan *plan, const struct pipeline *p)
+{
+    int code = plan->count || plan->errors_left || plan->garbage_left ? EXIT_FOUND : EXIT_CLEAN;
+    if (p->result.checks && p->result.checks->failure_count)
+        code |= EXIT_OPERATIONAL;
+    return code;
+}
+
+static int apply_code(const struct reap_plan *plan, const struct reap_summary *s)
+{
+    if (s->refused)
+        return EXIT_OPERATIONAL;
+    if (s->interrupted)
+        return EXIT_INTERRUPTED;
+    int code = EXIT_CLEAN;
+    if (plan->count && s->done == plan->count)
+        code |= EXIT_FIXED;
+    if (s->failed || s->skipped || s->not_reached || plan->errors_left || plan->garbage_left)
+        code |= EXIT_FOUND;
+    return code;
+}
+
+/* ---- set-up and the two modes ----------------------------------------- */
+
+static void print_results(const struct reaper *r, const struct reap_plan *plan)
+{
+    if (r->o->json)
+        reap_print_json(stdout, r->root, plan, &r->sum);
+    else
+        reap_print_text(stdout, r->root, plan, &r->sum, r->o);
+    fflush(stdout);
+}
+
+static int plan_from_fresh_scan(struct reaper *r, struct pipeline *p, struct reap_plan *plan,
+                                const struct catalog *cat, volatile sig_atomic_t *stop)
+{
+    char err[1024] = "";
+    bool inc_images, inc_dangling;
+    reap_parse_include(r->o->include, &inc_images, &inc_dangling, err, sizeof err);
+    int code = pipeline_run(p, r->o, cat, stop, err, sizeof err);
+    if (code) {
+        pipeline_close(p);
+        return fail_msg(code == EXIT_INTERRUPTED ? "interrupted" : err, code);
+    }
+    if (plan_build(plan, &p->db, p->root, inc_images, inc_dangling, err, sizeof err) < 0) {
+        pipeline_close(p);
+        plan_free(plan);
+        return fail_msg(err, EXIT_OPERATIONAL);
+    }
+    r->sum.planned_bytes = plan_total_bytes(plan);
+    return 0;
+}
+
+static int finish_pipeline(struct pipeline *p, int code)
+{
+    char err[1024];
+    if (pipeline_finish(p, err, sizeof err) < 0) {
+        fprintf(stderr, "ovl2fsck: %s\n", err);
+        code |= EXIT_OPERATIONAL;
+    }
+    return code;
+}
+
+static int dry_run(struct reaper *r, const struct catalog *cat, volatile sig_atomic_t *stop)
+{
+    struct pipeline p;
+    struct reap_plan plan;
+    int code = plan_from_fresh_scan(r, &p, &plan, cat, stop);
+    if (code)
+        return code;
+    snprintf(r->root, sizeof r->root, "%s", p.root);
+    int fd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        r->sum.trash_pending = trash_pending(fd);
+        close(fd);
+    }
+    print_results(r, &plan);
+    code = dry_run_code(&plan, &p);
+    plan_free(&plan);
+    return finish_pipeline(&p, code);
+}
+
+/* Steps 1-4 of --apply. Returns 0 or an exit code (message printed). */
+static int prepare_apply(struct reaper *r)
+{
+    char err[1024];
+    if (!realpath(r->o->root, r->root)) {
+        snprintf(err, sizeof err, "cannot use root %s: %s", r->o->root, strerror(errno));
+        return fail_msg(err, EXIT_OPERATIONAL);
+    }
+    r->rootfd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct stat st;
+    if (r->rootfd < 0 || fstat(r->rootfd, &st) < 0) {
+        snprintf(err, sizeof err, "cannot open root %.900s: %s", r->root, strerror(errno));
+        return fail_msg(err, EXIT_OPERATIONAL);
+    }
+    r->rootdev = st.st_dev;
+    r->lockfd = reap_lock_take(r->rootfd, REAP_LOCK_NAME, r->root, err, sizeof err);
+    if (r->lockfd < 0)
+        return fail_msg(err, EXIT_OPERATIONAL);
+    struct liveness live;
+    live_detect(r->root, r->o->pidfile, &live);
+    if (live.running) {
+        snprintf(err, sizeof err, "refusing to --apply while dockerd is live: %s. Stop dockerd first "
+                 "(a dry run without --apply is safe).", live.reason);
+        return fail_msg(err, EXIT_OPERATIONAL);
+    }
+    if (journal_open(&r->journal, r->o->journal, err, sizeof err) < 0) {
+        fprintf(stderr, "ovl2fsck: %s (use --journal FILE)\n", err);
+        return EXIT_OPERATIONAL;
+    }
+    if (r->o->quarantine) {
+        if (quarantine_open(&r->q, r->o->quarantine, r->rootfd, r->root, err, sizeof err) < 0)
+            return fail_msg(err, EXIT_OPERATIONAL);
+        r->quarantine = true;
+        r->sum.quarantine = true;
+        r->sum.quarantine_dir = reap_printf("%s/%s", r->o->quarantine, r->q.run);
+    }
+    reap_raise_fd_limit();
+    finish_trash(r);
+    if (r->journal_broken)
+        return fail_msg("the journal cannot be written", EXIT_OPERATIONAL);
+    return 0;
+}
+
+static void release(struct reaper *r)
+{
+    refs_free(r->refs);
+    r->refs = NULL;
+    remove_empty_trash(r);
+    if (r->quarantine)
+        quarantine_close(&r->q);
+    journal_close(&r->journal);
+    if (r->lockfd >= 0)
+        reap_lock_release(r->rootfd, REAP_LOCK_NAME, r->lockfd);
+    if (r->rootfd >= 0)
+        close(r->rootfd);
+    free((char *)r->sum.quarantine_dir);
+}
+
+static int apply(struct reaper *r, const struct catalog *cat, volatile sig_atomic_t *stop)
+{
+    int code = prepare_apply(r);
+    if (code) {
+        release(r);
+        return code;
+    }
+    struct pipeline p;
+    struct reap_plan plan;
+    code = plan_from_fresh_scan(r, &p, &plan, cat, stop);
+    if (code) {
+        release(r);
+        return code;
+    }
+    r->sum.apply = true;
+    apply_plan(r, &plan, stop);
+    print_results(r, &plan);
+    if (r->sum.refused)
+        fprintf(stderr, "ovl2fsck: %s\n", r->refusal);
+    code = apply_code(&plan, &r->sum);
+    plan_free(&plan);
+    release(r);
+    return finish_pipeline(&p, code);
+}
 
 int reap_main(const struct options *o, const struct catalog *cat, volatile sig_atomic_t *stop)
 {
-    (void)o; (void)cat; (void)stop;
-    fprintf(stderr, "ovl2fsck: --reap/--repair are not available in this build\n");
-    return EXIT_USAGE;
+    char err[512];
+    bool a, b;
+    if (o->repair)
+        return fail_msg("--repair is not available in this build", EXIT_USAGE);
+    if (reap_parse_include(o->include, &a, &b, err, sizeof err) < 0)
+        return fail_msg(err, EXIT_USAGE);
+    struct reaper r;
+    memset(&r, 0, sizeof r);
+    r.o = o;
+    r.rootfd = r.lockfd = r.trashfd = -1;
+    r.journal.fd = -1;
+    r.q.dirfd = r.q.runfd = r.q.itemsfd = r.q.manifest_fd = r.q.lock_fd = -1;
+    return o->apply ? apply(&r, cat, stop) : dry_run(&r, cat, stop);
 }
 
 int reap_restore_main(const struct options *o, volatile sig_atomic_t *stop)
 {
-    (void)o; (void)stop;
-    fprintf(stderr, "ovl2fsck: --restore is not available in this build\n");
-    return EXIT_USAGE;
+    return quarantine_restore_main(o, stop);
 }
 
 int reap_purge_main(const struct options *o, volatile sig_atomic_t *stop)
 {
-    (void)o; (void)stop;
-    fprintf(stderr, "ovl2fsck: --purge-quarantine is not available in this build\n");
-    return EXIT_USAGE;
+    return quarantine_purge_main(o, stop);
 }

@@ -1,0 +1,136 @@
+/* reap_journal.c — the action journal: one JSON object per line, appended
+ * and fsync'd before and after every action the reaper, restore or purge
+ * takes, so that an operator can always tell what was done to a root.
+ *
+ * Line shape (stable; fields are always present, null when not known):
+ *   {"time":"2024-05-01T12:00:00.123Z","run":"<pid>-<epoch>","check":"overlay-dir-orphaned",
+ *    "object":"<id>","path":"overlay2/<id>","bytes":123,"action":"trash",
+ *    "result":"started|ok|failed|skipped","error":null, ...extra fields}
+ * Actions: rename-aside, trash (rename into the trash dir), delete (delete a
+ * trash entry), quarantine (rename into the quarantine), untag,
+ * finish-trash, restore, restore-tags, purge.
+ *
+ * Also owns the crash test hook (see REAP_CRASH_ENV in reap_internal.h). */
+#include "reap_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void add_string_or_null(cJSON *o, const char *key, const char *v)
+{
+    if (v)
+        cJSON_AddStringToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+char *journal_format(const char *run, const char *check, const char *object, const char *path,
+                     int64_t bytes, const char *action, const char *result, const char *error,
+                     const cJSON *extra, double now)
+{
+    char when[40];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "time", reap_time_text(now, when, sizeof when));
+    add_string_or_null(o, "run", run);
+    add_string_or_null(o, "check", check);
+    add_string_or_null(o, "object", object);
+    add_string_or_null(o, "path", path);
+    cJSON_AddNumberToObject(o, "bytes", (double)bytes);
+    add_string_or_null(o, "action", action);
+    add_string_or_null(o, "result", result);
+    add_string_or_null(o, "error", error);
+    for (const cJSON *e = extra ? extra->child : NULL; e; e = e->next)
+        cJSON_AddItemToObject(o, e->string, cJSON_Duplicate(e, 1));
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return line;
+}
+
+static int make_parent_dir(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    return reap_mkdir_p(dir);
+}
+
+int journal_open(struct journal *j, const char *path, char *err, size_t errlen)
+{
+    memset(j, 0, sizeof *j);
+    j->fd = -1;
+    snprintf(j->run, sizeof j->run, "%ld-%lld", (long)getpid(), (long long)time(NULL));
+    const char *hook = getenv(REAP_CRASH_ENV);
+    j->crash_after = hook ? strtol(hook, NULL, 10) : 0;
+    if (make_parent_dir(path) < 0) {
+        snprintf(err, errlen, "cannot create the journal's dir for %s: %s", path, strerror(errno));
+        return -1;
+    }
+    j->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (j->fd < 0) {
+        snprintf(err, errlen, "cannot open the journal %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void journal_close(struct journal *j)
+{
+    if (j->fd >= 0)
+        close(j->fd);
+    j->fd = -1;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int journal_write(struct journal *j, const char *check, const char *object, const char *path,
+                  int64_t bytes, const char *action, const char *result, const char *error,
+                  const cJSON *extra)
+{
+    if (!j || j->fd < 0)
+        return 0;
+    char *line = journal_format(j->run, check, object, path, bytes, action, result, error, extra, reap_now());
+    if (!line)
+        return -1;
+    size_t len = strlen(line);
+    line[len] = '\n';   /* cJSON's buffer has room: it ends with the NUL we overwrite */
+    int rc = write_all(j->fd, line, len + 1);
+    free(line);
+    if (rc == 0 && fsync(j->fd) < 0 && errno != EINVAL)
+        rc = -1;
+    return rc;
+}
+
+int journal_end(struct journal *j, const char *check, const char *object, const char *path,
+                int64_t bytes, const char *action, const char *error, const cJSON *extra)
+{
+    const char *result = error ? (strncmp(error, "skipped: ", 9) == 0 ? "skipped" : "failed") : "ok";
+    const char *why = error && strncmp(error, "skipped: ", 9) == 0 ? error + 9 : error;
+    int rc = journal_write(j, check, object, path, bytes, action, result, why, extra);
+    if (j) {
+        j->actions++;
+        if (j->crash_after > 0 && (long)j->actions == j->crash_after)
+            raise(SIGKILL);   /* test hook: die as abruptly as a power cut would */
+    }
+    return rc;
+}

@@ -1,0 +1,518 @@
+/* reap_refs.c — re-verification: a fresh, independent reading of every
+ * reference in the store, taken again right before each item is touched.
+ *
+ * Owns: the second opinion. The plan comes from the scan database; this
+ * module re-reads the few files that decide whether something is still
+ * unreferenced — layerdb/sha256/<chain>/{cache-id,parent,diff},
+ * layerdb/mounts/<id>/{mount-id,init-id,parent}, every image config's
+ * rootfs.diff_ids (turned into chainIDs) and buildkit/snapshots.db — with
+ * the same conservative rules as the checks: when a reference could be
+ * missed (an unreadable id file, an unreadable config, a corrupt
+ * snapshots.db, a malformed parent or a chainID that does not match), the
+ * answer is "claimed" / "used", never "free". */
+#include "reap_internal.h"
+#include "buildkit.h"
+#include "fsutil.h"
+#include "ids.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct ref_layer {
+    char chain[HEX64_LEN + 1];
+    char *cache_id;       /* valid overlay dir name, else NULL */
+    char parent[HEX64_LEN + 1];   /* "" for a base layer */
+};
+
+struct ref_mount {
+    char *id;
+    char *mount_id, *init_id;     /* valid names, else NULL */
+    char parent[HEX64_LEN + 1];
+};
+
+struct str_set {
+    char **v;
+    size_t n, cap;
+    bool sorted;
+};
+
+struct reap_refs {
+    struct ref_layer *layers;
+    size_t layer_count, layer_cap;
+    struct ref_mount *mounts;
+    size_t mount_count, mount_cap;
+    struct str_set image_chains, bk_dirs, bk_chains;
+    char claims_unknown[256];   /* why dir claims cannot be known ("" = they can) */
+    char graph_unknown[256];    /* why layer use cannot be known */
+    bool buildkit_bad;
+};
+
+/* ---- a sorted set of strings ----------------------------------------- */
+
+static int set_add(struct str_set *s, const char *v)
+{
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 32;
+        char **nv = realloc(s->v, ncap * sizeof *nv);
+        if (!nv)
+            return -1;
+        s->v = nv;
+        s->cap = ncap;
+    }
+    if (!(s->v[s->n] = strdup(v)))
+        return -1;
+    s->n++;
+    s->sorted = false;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void set_sort(struct str_set *s)
+{
+    if (!s->sorted && s->n)
+        qsort(s->v, s->n, sizeof *s->v, cmp_str);
+    s->sorted = true;
+}
+
+static bool set_has(const struct str_set *s, const char *v)
+{
+    return s->n && bsearch(&v, s->v, s->n, sizeof *s->v, cmp_str) != NULL;
+}
+
+static void set_free(struct str_set *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- id files -------------------------------------------------------- */
+
+enum id_state { ID_OK, ID_MISSING, ID_EMPTY, ID_INVALID, ID_UNREADABLE };
+
+/* Read dirfd/name, trimmed; "sha256:" stripped when strip is set. */
+static enum id_state read_id(int dirfd, const char *name, bool (*valid)(const char *, size_t), bool strip,
+                             char *out, size_t outlen)
+{
+    struct file_buf b;
+    out[0] = '\0';
+    fs_read_file(dirfd, name, CAP_ID_FILE, &b);
+    if (b.status == FILE_MISSING)
+        return ID_MISSING;
+    if (b.status != FILE_OK)
+        return ID_UNREADABLE;
+    enum id_state st = ID_OK;
+    size_t len = memchr(b.data, '\0', b.len) ? b.len : id_trim(b.data, b.len);
+    if (len == 0)
+        st = ID_EMPTY;
+    else if (memchr(b.data, '\0', b.len) || !valid(b.data, len) || len >= outlen)
+        st = ID_INVALID;
+    else {
+        const char *v = b.data;
+        if (strip && len == DIGEST_LEN && memcmp(v, "sha256:", 7) == 0)
+            v += 7;
+        snprintf(out, outlen, "%s", v);
+    }
+    file_buf_free(&b);
+    return st;
+}
+
+static void note_unknown(char *buf, size_t buflen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Keep the first reason only. */
+static void note_unknown(char *buf, size_t buflen, const char *fmt, ...)
+{
+    if (buf[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, buflen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- layers ----------------------------------------------------------- */
+
+struct list_ctx {
+    struct reap_refs *r;
+    int dirfd;
+    int rc;
+};
+
+static struct ref_layer *new_layer(struct reap_refs *r)
+{
+    if (r->layer_count == r->layer_cap) {
+        size_t ncap = r->layer_cap ? r->layer_cap * 2 : 64;
+        struct ref_layer *nv = realloc(r->layers, ncap * sizeof *nv);
+        if (!nv)
+            return NULL;
+        r->layers = nv;
+        r->layer_cap = ncap;
+    }
+    struct ref_layer *l = &r->layers[r->layer_count++];
+    memset(l, 0, sizeof *l);
+    return l;
+}
+
+static void check_chain(struct reap_refs *r, int fd, const struct ref_layer *l, bool parent_ok)
+{
+    char diff[DIGEST_LEN + 1];
+    if (read_id(fd, "diff", id_is_digest, false, diff, sizeof diff) != ID_OK || !parent_ok)
+        return;   /* a layer without diff has no computed chain (as in the scan) */
+    char pfull[DIGEST_LEN + 1], chain[DIGEST_LEN + 1];
+    if (l->parent[0])
+        snprintf(pfull, sizeof pfull, "sha256:%s", l->parent);
+    id_chain_id(l->parent[0] ? pfull : NULL, diff, chain);
+    if (strcmp(chain + 7, l->chain) != 0)
+        note_unknown(r->graph_unknown, sizeof r->graph_unknown, "layer %s has a chainID that does not match its diff and parent", l->chain);
+}
+
+static int on_layer(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)d_type;
+    struct list_ctx *c = ctx;
+    struct reap_refs *r = c->r;
+    if (!id_is_hex64(name, strlen(name)))
+        return 0;   /* -removing leftovers and strays reference nothing */
+    int fd = fs_open_dir(c->dirfd, name);
+    if (fd < 0) {
+        if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+            note_unknown(r->claims_unknown, sizeof r->claims_unknown, "cannot open layerdb/sha256/%s: %s", name, strerror(errno));
+        return 0;
+    }
+    struct ref_layer *l = new_layer(r);
+    if (!l) {
+        close(fd);
+        return -1;
+    }
+    snprintf(l->chain, sizeof l->chain, "%s", name);
+    char cache[256];
+    enum id_state cs = read_id(fd, "cache-id", id_is_safe_component, false, cache, sizeof cache);
+    if (cs == ID_UNREADABLE)
+        note_unknown(r->claims_unknown, sizeof r->claims_unknown, "layerdb/sha256/%s/cache-id is unreadable", name);
+    else if (cs == ID_OK && id_is_overlay_dir(cache, strlen(cache)) && !(l->cache_id = strdup(cache))) {
+        close(fd);
+        return -1;
+    }
+    enum id_state ps = read_id(fd, "parent", id_is_digest, true, l->parent, sizeof l->parent);
+    if (ps == ID_INVALID || ps == ID_UNREADABLE || ps == ID_EMPTY)
+        note_unknown(r->graph_unknown, sizeof r->graph_unknown, "layerdb/sha256/%s/parent is %s", name,
+                     ps == ID_EMPTY ? "empty" : "malformed or unreadable");
+    check_chain(r, fd, l, ps == ID_OK || ps == ID_MISSING);
+    close(fd);
+    return 0;
+}
+
+/* ---- mounts ----------------------------------------------------------- */
+
+static bool valid_mount_id(const char *s, size_t n) { return id_is_hex64(s, n) || id_is_buildkit(s, n); }
+static bool valid_init_id(const char *s, size_t n) { return id_is_init_dir(s, n) || id_is_overlay_dir(s, n); }
+
+static int on_mount(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)d_type;
+    struct list_ctx *c = ctx;
+    struct reap_refs *r = c->r;
+    int fd = fs_open_dir(c->dirfd, name);
+    if (fd < 0) {
+        if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+            note_unknown(r->claims_unknown, sizeof r->claims_unknown, "cannot open layerdb/mounts/%s: %s", name, strerror(errno));
+        return 0;
+    }
+    if (r->mount_count == r->mount_cap) {
+        size_t ncap = r->mount_cap ? r->mount_cap * 2 : 32;
+        struct ref_mount *nv = realloc(r->mounts, ncap * sizeof *nv);
+        if (!nv) {
+            close(fd);
+            return -1;
+        }
+        r->mounts = nv;
+        r->mount_cap = ncap;
+    }
+    struct ref_mount *m = &r->mounts[r->mount_count++];
+    memset(m, 0, sizeof *m);
+    m->id = strdup(name);
+    char v[256];
+    enum id_state ms = read_id(fd, "mount-id", valid_mount_id, false, v, sizeof v);
+    if (ms == ID_OK)
+        m->mount_id = strdup(v);
+    enum id_state is = read_id(fd, "init-id", valid_init_id, false, v, sizeof v);
+    if (is == ID_OK)
+        m->init_id = strdup(v);
+    if (ms == ID_UNREADABLE || is == ID_UNREADABLE)
+        note_unknown(r->claims_unknown, sizeof r->claims_unknown, "layerdb/mounts/%s has an unreadable %s", name,
+                     ms == ID_UNREADABLE ? "mount-id" : "init-id");
+    read_id(fd, "parent", id_is_digest, true, m->parent, sizeof m->parent);
+    close(fd);
+    return m->id ? 0 : -1;
+}
+
+/* ---- images ----------------------------------------------------------- */
+
+static int add_image_chains(struct reap_refs *r, const char *data, size_t len)
+{
+    cJSON *cfg = cJSON_ParseWithLength(data, len);
+    const cJSON *rootfs = cJSON_GetObjectItemCaseSensitive(cfg, "rootfs");
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(rootfs, "diff_ids");
+    char chain[DIGEST_LEN + 1] = "";
+    int rc = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, ids) {
+        if (!cJSON_IsString(d) || !id_is_digest(d->valuestring, strlen(d->valuestring)))
+            break;   /* the chain stops at the first malformed diff_id, as in the scan */
+        char next[DIGEST_LEN + 1];
+        id_chain_id(chain[0] ? chain : NULL, d->valuestring, next);
+        memcpy(chain, next, sizeof chain);
+        if ((rc = set_add(&r->image_chains, chain + 7)) < 0)
+            break;
+    }
+    cJSON_Delete(cfg);
+    return rc;
+}
+
+static int on_image(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)d_type;
+    struct list_ctx *c = ctx;
+    if (strncmp(name, ".tmp-", 5) == 0)
+        return 0;
+    struct file_buf b;
+    fs_read_file(c->dirfd, name, CAP_JSON_FILE, &b);
+    int rc = 0;
+    if (b.status == FILE_OK)
+        rc = add_image_chains(c->r, b.data, b.len);
+    else if (b.status != FILE_MISSING)
+        note_unknown(c->r->graph_unknown, sizeof c->r->graph_unknown, "image config %s is unreadable", name);
+    file_buf_free(&b);
+    return rc;
+}
+
+/* ---- BuildKit --------------------------------------------------------- */
+
+/* Same reading as scan_buildkit.c: the dir a bucket stands for is its
+ * "committed" value, else its key when it has a parent entry. */
+static int on_snapshot(void *ctx, const buildkit_snapshot *sn)
+{
+    struct reap_refs *r = ctx;
+    if (!sn->key || sn->invalid) {
+        r->buildkit_bad = true;
+        return 0;
+    }
+    int rc = 0;
+    if (sn->committed && id_is_overlay_dir(sn->committed, strlen(sn->committed)))
+        rc = set_add(&r->bk_dirs, sn->committed);
+    else if (sn->parent && id_is_buildkit(sn->key, strlen(sn->key)))
+        rc = set_add(&r->bk_dirs, sn->key);
+    const char *chains[2] = { sn->key, sn->chainid };
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        const char *v = chains[i];
+        if (v && id_is_digest(v, strlen(v)))
+            rc = set_add(&r->bk_chains, v + 7);
+        else if (v && id_is_hex64(v, strlen(v)))
+            rc = set_add(&r->bk_chains, v);
+    }
+    return rc;
+}
+
+static void load_buildkit(struct reap_refs *r, int rootfd)
+{
+    int fd = fs_open_dir(rootfd, "buildkit");
+    if (fd < 0) {
+        if (errno != ENOENT)
+            r->buildkit_bad = true;
+        return;
+    }
+    char err[256];
+    int rc = buildkit_read_snapshots(fd, on_snapshot, r, err, sizeof err);
+    close(fd);
+    if (rc < 0)
+        r->buildkit_bad = true;
+}
+
+/* ---- loading ---------------------------------------------------------- */
+
+static int open_rel(int rootfd, const char *rel)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/x", rel);
+    const char *base;
+    return reap_open_parent(rootfd, path, &base);
+}
+
+static int list_rel(struct reap_refs *r, int rootfd, const char *rel, fs_entry_fn fn, char *unknown, size_t ulen)
+{
+    struct list_ctx c = { .r = r };
+    c.dirfd = open_rel(rootfd, rel);
+    if (c.dirfd < 0) {
+        if (errno != ENOENT)
+            note_unknown(unknown, ulen, "cannot open %s: %s", rel, strerror(errno));
+        return 0;
+    }
+    int rc = fs_list_dir(c.dirfd, fn, &c);
+    if (rc < 0 && errno != ENOMEM)
+        note_unknown(unknown, ulen, "cannot list %s: %s", rel, strerror(errno));
+    close(c.dirfd);
+    return rc > 0 ? -1 : 0;
+}
+
+static int cmp_layer(const void *a, const void *b)
+{
+    return strcmp(((const struct ref_layer *)a)->chain, ((const struct ref_layer *)b)->chain);
+}
+
+struct reap_refs *refs_load(int rootfd)
+{
+    struct reap_refs *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    int rc = list_rel(r, rootfd, "image/overlay2/layerdb/sha256", on_layer, r->claims_unknown, sizeof r->claims_unknown);
+    if (rc == 0)
+        rc = list_rel(r, rootfd, "image/overlay2/layerdb/mounts", on_mount, r->claims_unknown, sizeof r->claims_unknown);
+    if (rc == 0)
+        rc = list_rel(r, rootfd, "image/overlay2/imagedb/content/sha256", on_image, r->graph_unknown, sizeof r->graph_unknown);
+    if (rc < 0) {
+        refs_free(r);
+        return NULL;
+    }
+    if (r->claims_unknown[0] && !r->graph_unknown[0])
+        snprintf(r->graph_unknown, sizeof r->graph_unknown, "%s", r->claims_unknown);
+    load_buildkit(r, rootfd);
+    qsort(r->layers, r->layer_count, sizeof *r->layers, cmp_layer);
+    set_sort(&r->image_chains);
+    set_sort(&r->bk_dirs);
+    set_sort(&r->bk_chains);
+    return r;
+}
+
+void refs_free(struct reap_refs *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->layer_count; i++)
+        free(r->layers[i].cache_id);
+    for (size_t i = 0; i < r->mount_count; i++) {
+        free(r->mounts[i].id);
+        free(r->mounts[i].mount_id);
+        free(r->mounts[i].init_id);
+    }
+    free(r->layers);
+    free(r->mounts);
+    set_free(&r->image_chains);
+    set_free(&r->bk_dirs);
+    set_free(&r->bk_chains);
+    free(r);
+}
+
+/* ---- questions -------------------------------------------------------- */
+
+static const struct ref_layer *find_layer(const struct reap_refs *r, const char *chain)
+{
+    struct ref_layer key;
+    snprintf(key.chain, sizeof key.chain, "%s", chain);
+    return r->layer_count ? bsearch(&key, r->layers, r->layer_count, sizeof *r->layers, cmp_layer) : NULL;
+}
+
+bool refs_layer_exists(const struct reap_refs *r, const char *chain)
+{
+    return find_layer(r, chain) != NULL;
+}
+
+bool refs_dir_claimed(const struct reap_refs *r, const char *dir, const char *except, char *why, size_t whylen)
+{
+    if (r->claims_unknown[0]) {
+        snprintf(why, whylen, "claims cannot be known: %s", r->claims_unknown);
+        return true;
+    }
+    for (size_t i = 0; i < r->layer_count; i++) {
+        const struct ref_layer *l = &r->layers[i];
+        if (l->cache_id && strcmp(l->cache_id, dir) == 0 && !(except && strcmp(except, l->chain) == 0)) {
+            snprintf(why, whylen, "layer sha256:%s names it as its cache-id", l->chain);
+            return true;
+        }
+    }
+    for (size_t i = 0; i < r->mount_count; i++) {
+        const struct ref_mount *m = &r->mounts[i];
+        bool self = except && strcmp(except, m->id) == 0;
+        if (!self && ((m->mount_id && strcmp(m->mount_id, dir) == 0) || (m->init_id && strcmp(m->init_id, dir) == 0))) {
+            snprintf(why, whylen, "container mount %s uses it", m->id);
+            return true;
+        }
+    }
+    if (set_has(&r->bk_dirs, dir)) {
+        snprintf(why, whylen, "BuildKit's snapshots.db references it");
+        return true;
+    }
+    if (r->buildkit_bad && id_is_buildkit(dir, strlen(dir))) {
+        snprintf(why, whylen, "buildkit/snapshots.db cannot be read, so a BuildKit dir is never removed");
+        return true;
+    }
+    return false;
+}
+
+bool refs_layer_used(const struct reap_refs *r, const char *chain, char *why, size_t whylen)
+{
+    if (r->graph_unknown[0]) {
+        snprintf(why, whylen, "the reference graph cannot be trusted: %s", r->graph_unknown);
+        return true;
+    }
+    if (r->buildkit_bad) {
+        snprintf(why, whylen, "buildkit/snapshots.db cannot be read");
+        return true;
+    }
+    if (set_has(&r->image_chains, chain)) {
+        snprintf(why, whylen, "an image uses it");
+        return true;
+    }
+    if (set_has(&r->bk_chains, chain)) {
+        snprintf(why, whylen, "BuildKit's snapshots.db uses it");
+        return true;
+    }
+    char who[128];
+    if (refs_layer_has_mount(r, chain, who, sizeof who)) {
+        snprintf(why, whylen, "container mount %s is built on it", who);
+        return true;
+    }
+    for (size_t i = 0; i < r->layer_count; i++)
+        if (strcmp(r->layers[i].parent, chain) == 0) {
+            snprintf(why, whylen, "layer sha256:%s is built on it", r->layers[i].chain);
+            return true;
+        }
+    return false;
+}
+
+bool refs_layer_has_mount(const struct reap_refs *r, const char *chain, char *who, size_t wholen)
+{
+    for (size_t i = 0; i < r->mount_count; i++)
+        if (strcmp(r->mounts[i].parent, chain) == 0) {
+            snprintf(who, wholen, "%s", r->mounts[i].id);
+            return true;
+        }
+    return false;
+}
+
+bool refs_chain_dangling(const struct reap_refs *r, int rootfd, const char *chain)
+{
+    const struct ref_layer *l = find_layer(r, chain);
+    for (int depth = 0; l && depth < 4096; depth++) {
+        if (l->cache_id) {
+            char rel[300];
+            struct stat st;
+            snprintf(rel, sizeof rel, "overlay2/%s", l->cache_id);
+            if (!reap_lstat(rootfd, rel, &st) && errno == ENOENT)
+                return true;
+        }
+        if (!l->parent[0])
+            break;
+        l = find_layer(r, l->parent);
+    }
+    return false;
+}
