@@ -18,6 +18,10 @@ void live_detect(const char *root, const char *pidfile, struct liveness *out);
  * of root as lower, upper or work dir, or a mount point lies inside it. */
 bool live_dir_is_mounted(const char *root, const char *dir);
 
+/* True when a mount point or an overlay mount's dir lies at or below
+ * root/relpath (relpath root-relative, e.g. "containers/<id>"). */
+bool live_path_is_mounted(const char *root, const char *relpath);
+
 /* True when any mount point or overlay mount uses a path inside root/overlay2. */
 bool live_root_has_mounts(const char *root, char *why, size_t whylen);
 

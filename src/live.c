@@ -244,6 +244,16 @@ bool live_dir_is_mounted(const char *root, const char *dir)
     return each_mount_path(path_under, &u);
 }
 
+/* Added for the reaper: any mount point or overlay lower/upper/work dir at
+ * or below root/relpath (e.g. a container's shm mount under containers/<id>). */
+bool live_path_is_mounted(const char *root, const char *relpath)
+{
+    struct under_ctx u = { .why = NULL };
+    snprintf(u.prefix, sizeof u.prefix, "%s/%s", root, relpath);
+    u.plen = strlen(u.prefix);
+    return each_mount_path(path_under, &u);
+}
+
 bool live_root_has_mounts(const char *root, char *why, size_t whylen)
 {
     struct under_ctx u = { .why = why, .whylen = whylen };
