@@ -7,7 +7,8 @@
 #   expect_findings NAME RC --want CHECK=OBJECT ... [--allow CHECK[=OBJECT] ...]
 #       runs ovl2fsck --root $S --json --min-age 0 and asserts the exit status,
 #       the exact wanted findings, nothing but allowed others, and that the text
-#       report (--report) names every wanted check
+#       report (--report) names every wanted check. KNOWN_BUG="why" (as an
+#       env prefix) marks the exact-findings assertion TODO: a known ovl2fsck bug
 #   fsck_json S [ARGS]               # runs ovl2fsck --json into $S.json, FSCK_RC = status
 #   si QUERY ARGS                    # storeinfo.py on $S
 #
@@ -56,12 +57,14 @@ expect_findings() {
     if ! is "$FSCK_RC" "$rc" "$name: exit status $rc"; then
         diag "$(head -c 2000 "$S.stderr")"
     fi
+    TAP_TODO=${KNOWN_BUG:-}
     if out=$(findings expect "$S.json" "$@" 2>&1); then
         pass "$name: exactly the expected findings"
     else
         fail "$name: exactly the expected findings"
         diag "$out"
     fi
+    TAP_TODO=
     # the human report names each wanted check
     local prev=
     for a in "$@"; do

@@ -6,6 +6,7 @@
 #   is "$got" "$want" "name"
 #   like "$got" 'regex' "name"  # bash ERE
 #   diag "shown on stderr"; note "shown on stdout as a comment"
+#   TAP_TODO="known bug ..."; <assertions>; TAP_TODO=   # expected failures
 #   at_exit "cleanup command"   # run (LIFO) when the script exits, whatever happens
 #   skip_all "reason"           # before any test: the whole file is skipped
 #   done_testing                # prints the plan if none was given; exits 1 on failure
@@ -42,15 +43,19 @@ bail_out() {
 
 _tap_escape() { printf '%s' "$1" | tr '\n#' ' _'; }
 
+# TAP_TODO="reason": the next assertions are known to fail (a known bug);
+# they are marked "# TODO reason" and do not fail the file. Unset it after.
+TAP_TODO=
+
 pass() {
     TAP_RUN=$((TAP_RUN + 1))
-    echo "ok $TAP_RUN - $(_tap_escape "$1")"
+    echo "ok $TAP_RUN - $(_tap_escape "$1")${TAP_TODO:+ # TODO $(_tap_escape "$TAP_TODO")}"
 }
 
 fail() {
     TAP_RUN=$((TAP_RUN + 1))
-    TAP_FAILED=$((TAP_FAILED + 1))
-    echo "not ok $TAP_RUN - $(_tap_escape "$1")"
+    [ -n "$TAP_TODO" ] || TAP_FAILED=$((TAP_FAILED + 1))
+    echo "not ok $TAP_RUN - $(_tap_escape "$1")${TAP_TODO:+ # TODO $(_tap_escape "$TAP_TODO")}"
     local c=1
     # Where the failing assertion was called from (skipping the helpers of this file).
     while [ "${BASH_SOURCE[$c]:-}" = "${BASH_SOURCE[0]}" ]; do c=$((c + 1)); done
