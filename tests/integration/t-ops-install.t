@@ -105,4 +105,35 @@ else
     skip 1 "no ionice"
 fi
 
+# ---- the unit's capability set is enough (and needed) ---------------------------------
+# Docker's dirs are 0700 and files may belong to any uid; the textfile dir
+# belongs to the collector's user. Emulate the unit's bounding set and
+# NoNewPrivileges with setpriv(1).
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+    skip 3 "needs root and setpriv(1)"
+else
+    caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$SERVICE" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+    note "CapabilityBoundingSet as setpriv: $caps"
+    chown -R 1234:1234 "$STORE/overlay2/$OPS_ORPHAN"
+    chmod 0700 "$STORE/overlay2/$OPS_ORPHAN" "$STORE/overlay2/$OPS_ORPHAN/diff"
+    chmod 0600 "$STORE/overlay2/$OPS_ORPHAN/diff/file"
+    chown 4321 "$TF"
+    rm -f "$TF/ovl2fsck.prom"
+    # confined ARGS...: run as the unit would (its caps, no new privileges).
+    confined() {
+        RC=0
+        setpriv --bounding-set="-all${caps:+,$caps}" --inh-caps=-all --no-new-privs "$BIN" --root "$STORE" --min-age 0 \
+            --config "$OPS_EMPTY_CONF" --checks-dir "$OPS_EMPTY_DIR" --prometheus "$TF/ovl2fsck.prom" "$@" \
+            >"$TAP_TMP/out" 2>&1 || RC=$?
+    }
+    confined -q
+    is "$RC:$(prom_value "$TF/ovl2fsck.prom" 'ovl2fsck_findings{check="overlay-dir-orphaned",severity="garbage"}')" \
+        "4:1" "with the unit's capabilities: a 0700 dir of another uid is read, the metrics written"
+    caps=""
+    rm -f "$TF/ovl2fsck.prom"
+    confined -q
+    is "$RC" 12 "without them the same run fails (so the capabilities are needed)"
+    like "$(cat "$TAP_TMP/out")" "Permission denied" "with 'Permission denied'"
+fi
+
 done_testing
