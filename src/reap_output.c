@@ -37,9 +37,13 @@ static void add_escaped(cJSON *o, const char *key, const char *s)
     free(e);
 }
 
-static const char *step_path(const struct reap_step *s)
+/* What a step touches: for the removal of a renamed-aside layer dir, the
+ * -removing name (known once the rename happened). Caller frees. */
+static char *step_path(const struct reap_step *s)
 {
-    return s->action == ACT_REMOVE_ASIDE && s->aside ? s->aside : s->path;
+    if (s->action == ACT_REMOVE_ASIDE)
+        return s->aside ? reap_strdup(s->aside) : reap_printf("%s-<random>-removing", s->path);
+    return reap_strdup(s->path);
 }
 
 static cJSON *item_json(const struct reap_item *it)
@@ -55,7 +59,9 @@ static cJSON *item_json(const struct reap_item *it)
         const struct reap_step *s = &it->steps[i];
         cJSON *so = cJSON_CreateObject();
         cJSON_AddStringToObject(so, "action", reap_action_name(s->action));
-        add_escaped(so, "path", step_path(s));
+        char *path = step_path(s);
+        add_escaped(so, "path", path);
+        free(path);
         cJSON_AddItemToArray(steps, so);
     }
     if (it->tag_count) {
@@ -138,7 +144,9 @@ static void print_escaped(FILE *out, const char *s)
 static void print_step(FILE *out, const struct reap_step *s, bool apply)
 {
     fprintf(out, "      %-7s ", s->action == ACT_RENAME_ASIDE ? "rename" : reap_action_name(s->action));
-    print_escaped(out, step_path(s));
+    char *path = step_path(s);
+    print_escaped(out, path);
+    free(path);
     if (s->action == ACT_RENAME_ASIDE) {
         fputs(" -> ", out);
         print_escaped(out, s->aside ? s->aside : "<chain>-<random>-removing");

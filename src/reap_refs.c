@@ -112,16 +112,22 @@ static enum id_state read_id(int dirfd, const char *name, bool (*valid)(const ch
     if (b.status != FILE_OK)
         return ID_UNREADABLE;
     enum id_state st = ID_OK;
-    size_t len = memchr(b.data, '\0', b.len) ? b.len : id_trim(b.data, b.len);
-    if (len == 0)
+    bool nul = memchr(b.data, '\0', b.len) != NULL;
+    size_t len = nul ? b.len : id_trim(b.data, b.len);
+    const char *v = b.data;
+    if (!nul && len == 0)
         st = ID_EMPTY;
-    else if (memchr(b.data, '\0', b.len) || !valid(b.data, len) || len >= outlen)
+    else if (nul || !valid(b.data, len))
         st = ID_INVALID;
     else {
-        const char *v = b.data;
-        if (strip && len == DIGEST_LEN && memcmp(v, "sha256:", 7) == 0)
+        if (strip && len == DIGEST_LEN && memcmp(v, "sha256:", 7) == 0) {
             v += 7;
-        snprintf(out, outlen, "%s", v);
+            len -= 7;
+        }
+        if (len >= outlen)
+            st = ID_INVALID;
+        else
+            snprintf(out, outlen, "%.*s", (int)len, v);
     }
     file_buf_free(&b);
     return st;

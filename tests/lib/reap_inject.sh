@@ -1,0 +1,171 @@
+# tests/lib/reap_inject.sh — what the reaper's integration tests share.
+#
+#   . tests/lib/tap.sh; . tests/lib/cases.sh; . tests/lib/reap_inject.sh
+#   reap_inject_garbage              # into $S: garbage of every reapable class, and errors
+#   reap_garbage_template            # sets G: a store with the injection above, made once per
+#                                    # test file (copy it with: reap_copy G DEST)
+#   reap_tree MODE ROOT              # one line per entry, sorted; MODE:
+#                                    #   full     everything lstat says (mtimes, ctimes, inodes),
+#                                    #            content hashes, xattrs, devices, link counts
+#                                    #   restore  like full without ctimes; the dirs whose entries
+#                                    #            a reap renames in and out keep no mtime, and
+#                                    #            repositories.json (rewritten) no inode/mtime
+#                                    #   result   what two reaps of two copies must agree on: no
+#                                    #            inodes, ctimes or mtimes of those dirs
+#   reap_hash MODE ROOT              # sha256 of reap_tree
+#   reap_json ARGS...                # ovl2fsck --json ARGS > $RJ, status in RJ_RC
+#   jq_py FILE EXPR                  # evaluate a Python expression on the JSON in FILE (as d)
+#
+# Every injection imitates what a crash or an interrupted docker command leaves.
+
+REAP_DOCKERFILE_BK='FROM o2t/busybox:latest
+RUN mkdir /bk && echo one > /bk/one && echo keep > /bk/keep
+COPY f.txt /bk/f.txt
+RUN echo two > /bk/two && rm /bk/one'
+
+# Remember what was injected (names into $S.injected, KEY=VALUE).
+_ri_note() { printf '%s=%s\n' "$1" "$2" >>"$S.injected"; }
+
+reap_inject_garbage() {
+    local d lk id cid mid top chain tmp bkdir
+    : >"$S.injected"
+    # overlay-dir-orphaned: a half-pulled base layer dir, one with a parent
+    # (lower + work), a container -init dir and a BuildKit-named dir nothing
+    # references; each with its l/ link
+    d=$(si random-hex 64); make_overlay_dir "$d" >/dev/null; _ri_note orphan "$d"
+    d=$(si random-hex 64); make_overlay_dir "$d" "$(si cache-id "$(si top o2t/busybox:latest)")" >/dev/null
+    _ri_note orphan "$d"
+    d=$(si random-hex 64)-init; make_overlay_dir "$d" >/dev/null; _ri_note orphan "$d"
+    d=$(si random-hex 25 | tr 'a-f' 'g-l'); make_overlay_dir "$d" >/dev/null; _ri_note orphan "$d"
+    # overlay-link-broken: a link to a dir that is gone
+    lk=$(si random-link); ln -s "../$(si random-hex 64)/diff" "$S/overlay2/l/$lk"; _ri_note broken_link "$lk"
+    # layer-unreferenced: `docker rmi o2t/classic-b` interrupted after the images
+    # were deleted (tags, metadata, config; the classic builder's untagged
+    # intermediate images too) and before the layers: its own layers are
+    # referenced by nothing
+    id=$(si image o2t/classic-b:latest)
+    local base_id parent
+    base_id=$(si image o2t/classic-a:latest)
+    top=$(si top o2t/classic-b:latest)
+    for chain in $(si chain o2t/classic-b:latest); do
+        grep -qx "$chain" <(si chain o2t/classic-a:latest) || _ri_note unreferenced "$chain"
+    done
+    untag o2t/classic-b:latest
+    while [ -n "$id" ] && [ "$id" != "$base_id" ]; do
+        parent=$(sed 's/^sha256://' "$S/$IMG/imagedb/metadata/sha256/$id/parent" 2>/dev/null)
+        delete_image_config "$id"
+        _ri_note deleted_image "$id"
+        id=$parent
+    done
+    # layerdb-removing-leftover: `docker rmi o2t/layers-b:latest o2t/layers-b:alt`
+    # cut while deleting its top layer, after dockerd renamed the layer's dir
+    # aside: the -removing dir stays, and the layer's overlay2 dir is orphaned
+    id=$(si image o2t/layers-b:latest)
+    top=$(si top o2t/layers-b:latest)
+    delete_image_config "$id" o2t/layers-b:latest o2t/layers-b:alt
+    _ri_note deleted_image "$id"
+    mv "$(layerdb "$top")" "$(layerdb "$top")-$(si random-hex 64)-removing"
+    _ri_note removing "$top"
+    # layerdb-tmp-leftover: a registration that never finished
+    tmp=$S/$IMG/layerdb/tmp/write-set-$(si random-hex 9 | tr -dc 0-9)
+    mkdir -p "$tmp" && printf '%s' "$(si random-hex 64)" >"$tmp/cache-id" && echo '{}' >"$tmp/descriptor.json"
+    _ri_note tmp "$(basename "$tmp")"
+    # imagedb-tmp-leftover
+    id=$(si image o2t/classic-a:latest)
+    head -c 300 "$(imagedb "$id")" >"$(imagedb ".tmp-${id}123456789")"
+    # mount-container-missing: `docker rm c-created` cut after the container's dir went
+    cid=$(si container c-created); rm -rf "$S/containers/$cid"; _ri_note mount "$cid"
+    # container-mount-missing: `docker rm c-exited` cut before containers/<id> went
+    cid=$(si container c-exited); mid=$(si mount-id "$cid")
+    remove_overlay_dir "$mid"; remove_overlay_dir "$mid-init"; rm -rf "$(mountdb "$cid")"
+    _ri_note container "$cid"
+    # errors the default reap must leave alone: a layer of o2t/layers-empty:1 is
+    # gone (image-layer-missing), and o2t/layers-base:1's config was edited
+    # (image-digest-mismatch)
+    id=$(si image o2t/layers-empty:1); top=$(si top o2t/layers-empty:1)
+    d=$(si cache-id "$top"); rm -rf "$(layerdb "$top")"; remove_overlay_dir "$d"
+    _ri_note error_image "$id"
+    id=$(si image o2t/layers-base:1)
+    sed -i 's/"os":"linux"/"os":"Linux"/' "$(imagedb "$id")"
+    _ri_note error_digest "$id"
+    return 0
+}
+
+injected() { sed -n "s/^$1=//p" "$S.injected"; }
+
+# G: one garbage store per test file.
+reap_garbage_template() {
+    new_store garbage
+    reap_inject_garbage
+    G=$S
+}
+
+reap_copy() {
+    rm -rf --one-file-system "$2" "$2.injected"
+    cp -a --preserve=all "$1" "$2" && cp "$1.injected" "$2.injected"
+}
+
+reap_tree() {
+    python3 - "$@" <<'PY'
+import hashlib, os, stat, sys
+mode, root = sys.argv[1], sys.argv[2]
+# dirs a reap renames entries in and out of: their own mtime changes
+PARENTS = {".", "overlay2", "overlay2/l", "image/overlay2", "image/overlay2/layerdb/sha256",
+           "image/overlay2/layerdb/tmp", "image/overlay2/layerdb/mounts",
+           "image/overlay2/imagedb/content/sha256", "image/overlay2/imagedb/metadata/sha256", "containers"}
+REWRITTEN = {"image/overlay2/repositories.json"}
+out = []
+def entry(rel):
+    p = os.path.join(root, rel)
+    st = os.lstat(p)
+    f = [rel, stat.filemode(st.st_mode), str(st.st_uid), str(st.st_gid), str(st.st_nlink)]
+    if stat.S_ISREG(st.st_mode):
+        f.append(str(st.st_size))
+        with open(p, "rb") as fh:
+            f.append(hashlib.sha256(fh.read()).hexdigest())
+    elif stat.S_ISLNK(st.st_mode):
+        f.append("->" + os.readlink(p))
+    elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        f.append("dev=%d:%d" % (os.major(st.st_rdev), os.minor(st.st_rdev)))
+    try:
+        for x in sorted(os.listxattr(p, follow_symlinks=False)):
+            f.append("x:%s=%s" % (x, os.getxattr(p, x, follow_symlinks=False).hex()))
+    except OSError:
+        pass
+    volatile_dir = stat.S_ISDIR(st.st_mode) and rel in PARENTS
+    if mode == "full":
+        f += ["m=%d" % st.st_mtime_ns, "c=%d" % st.st_ctime_ns, "i=%d" % st.st_ino]
+    elif mode == "restore":
+        if not volatile_dir and rel not in REWRITTEN:
+            f += ["m=%d" % st.st_mtime_ns, "i=%d" % st.st_ino]
+    elif mode == "result":
+        if not volatile_dir and rel not in REWRITTEN:
+            f.append("m=%d" % st.st_mtime_ns)
+    out.append(" ".join(f))
+entry(".")
+for d, dirs, files in os.walk(root):
+    for n in dirs + files:
+        entry(os.path.relpath(os.path.join(d, n), root))
+print("\n".join(sorted(out)))
+PY
+}
+
+reap_hash() { reap_tree "$@" | sha256sum | cut -d' ' -f1; }
+
+reap_json() {
+    RJ=${RJ:-$TAP_TMP/out.json}
+    "$OVL2FSCK" --json "$@" >"$RJ" 2>"$RJ.err"
+    RJ_RC=$?
+}
+
+jq_py() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = eval(sys.argv[2])
+if isinstance(r, (list, tuple, set)):
+    print("\n".join(str(x) for x in r))
+else:
+    print(r)
+PY
+}
