@@ -43,6 +43,9 @@
  * interruption leaves a store the next run finishes. Never set it in
  * production. */
 #define REAP_CRASH_ENV "OVL2FSCK_TEST_CRASH_AFTER"
+/* Test hook: OVL2FSCK_TEST_TERM_AFTER=k raises SIGTERM after the k-th
+ * journaled action, as an operator's Ctrl-C would arrive mid-item. */
+#define REAP_TERM_ENV "OVL2FSCK_TEST_TERM_AFTER"
 
 /* ---- the plan -------------------------------------------------------- */
 
@@ -209,7 +212,8 @@ struct journal {
     int fd;
     char run[64];              /* "<pid>-<start time>" */
     unsigned long actions;     /* completed actions */
-    long crash_after;          /* test hook; 0 = off */
+    long crash_after;          /* test hooks; 0 = off */
+    long term_after;
 };
 
 /* Open (append, 0600; parent dirs created 0700). -1 with a message. */

@@ -10,7 +10,7 @@
  * trash entry), quarantine (rename into the quarantine), untag,
  * finish-trash, restore, restore-tags, purge.
  *
- * Also owns the crash test hook (see REAP_CRASH_ENV in reap_internal.h). */
+ * Also owns the test hooks (REAP_CRASH_ENV, REAP_TERM_ENV in reap_internal.h). */
 #include "reap_internal.h"
 
 #include <errno.h>
@@ -70,6 +70,8 @@ int journal_open(struct journal *j, const char *path, char *err, size_t errlen)
     snprintf(j->run, sizeof j->run, "%ld-%lld", (long)getpid(), (long long)time(NULL));
     const char *hook = getenv(REAP_CRASH_ENV);
     j->crash_after = hook ? strtol(hook, NULL, 10) : 0;
+    hook = getenv(REAP_TERM_ENV);
+    j->term_after = hook ? strtol(hook, NULL, 10) : 0;
     if (make_parent_dir(path) < 0) {
         snprintf(err, errlen, "cannot create the journal's dir for %s: %s", path, strerror(errno));
         return -1;
@@ -131,6 +133,8 @@ int journal_end(struct journal *j, const char *check, const char *object, const 
         j->actions++;
         if (j->crash_after > 0 && (long)j->actions == j->crash_after)
             raise(SIGKILL);   /* test hook: die as abruptly as a power cut would */
+        if (j->term_after > 0 && (long)j->actions == j->term_after)
+            raise(SIGTERM);   /* test hook: an operator's Ctrl-C mid-item */
     }
     return rc;
 }

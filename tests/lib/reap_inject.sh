@@ -169,3 +169,39 @@ else:
     print(r)
 PY
 }
+
+# reap_probe_dockerd ROOT OUT: start a real dockerd on ROOT and write what it
+# can do into OUT, one fact a line: "image ID", "save ID ok|fail",
+# "run ID ok|fail" (`docker run --rm --network none ID true`),
+# "container ID start ok|fail", "bk-cached N" (CACHED steps of a BuildKit
+# rebuild of the reference store's Dockerfile), "bk-image ID". ROOT is
+# changed by it (containers started): probe copies.
+reap_probe_dockerd() {
+    local root=$1 out=$2 ex i c n
+    ex=$(mktemp -d /tmp/o2e.XXXXXX)
+    : >"$out"
+    if ! dockerd_start "$root" "$ex/e"; then
+        echo "dockerd-start fail" >>"$out"
+        rm -rf --one-file-system "$ex"
+        return 1
+    fi
+    for i in $(dockerd_docker image ls -aq --no-trunc | sort -u); do
+        echo "image $i" >>"$out"
+        if dockerd_docker save "$i" >/dev/null 2>"$out.err"; then echo "save $i ok"; else echo "save $i fail"; fi >>"$out"
+        if dockerd_docker run --rm --network none "$i" true >/dev/null 2>&1; then echo "run $i ok"; else echo "run $i fail"; fi >>"$out"
+    done
+    for c in $(dockerd_docker ps -aq --no-trunc | sort); do
+        if dockerd_docker start "$c" >/dev/null 2>&1; then echo "container $c start ok"; else echo "container $c start fail"; fi >>"$out"
+        dockerd_docker stop -t 0 "$c" >/dev/null 2>&1
+    done
+    mkdir -p "$ex/bk"
+    echo "file for buildkit" >"$ex/bk/f.txt"
+    printf '%s\n' "$REAP_DOCKERFILE_BK" >"$ex/bk/Dockerfile"
+    DOCKER_BUILDKIT=1 dockerd_docker build --progress=plain --network none -t o2t/bk:rebuilt "$ex/bk" >"$out.bk" 2>&1
+    n=$(grep -c ' CACHED$' "$out.bk")
+    echo "bk-cached $n" >>"$out"
+    echo "bk-image $(dockerd_docker image inspect --format '{{.Id}}' o2t/bk:rebuilt 2>/dev/null)" >>"$out"
+    dockerd_stop
+    rm -rf --one-file-system "$ex"
+    return 0
+}
