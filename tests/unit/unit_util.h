@@ -160,6 +160,14 @@ static inline void u_mkfifo(const char *base, const char *rel)
     free(p);
 }
 
+static inline void u_unlink(const char *base, const char *rel)
+{
+    char *p = u_path(base, rel);
+    if (unlink(p) < 0)
+        fail_msg("unlink %s: %s", p, strerror(errno));
+    free(p);
+}
+
 /* Set the mtime (and atime) of base/rel without following a symlink. */
 static inline void u_set_mtime(const char *base, const char *rel, time_t t)
 {
