@@ -13,6 +13,7 @@
 #                                    #   result   what two reaps of two copies must agree on: no
 #                                    #            inodes, ctimes or mtimes of those dirs
 #   reap_hash MODE ROOT              # sha256 of reap_tree
+#   reap_tree MODE ROOT ROOT...      # "ROOT HASH" per root, in one process (python starts slowly)
 #   reap_json ARGS...                # ovl2fsck --json ARGS > $RJ, status in RJ_RC
 #   jq_py FILE EXPR                  # evaluate a Python expression on the JSON in FILE (as d)
 #
@@ -47,8 +48,10 @@ reap_inject_garbage() {
     local base_id parent
     base_id=$(si image o2t/classic-a:latest)
     top=$(si top o2t/classic-b:latest)
+    local kept
+    kept=$(si chain o2t/classic-a:latest)
     for chain in $(si chain o2t/classic-b:latest); do
-        grep -qx "$chain" <(si chain o2t/classic-a:latest) || _ri_note unreferenced "$chain"
+        grep -qx "$chain" <<<"$kept" || _ri_note unreferenced "$chain"
     done
     untag o2t/classic-b:latest
     while [ -n "$id" ] && [ "$id" != "$base_id" ]; do
@@ -108,14 +111,13 @@ reap_copy() {
 reap_tree() {
     python3 - "$@" <<'PY'
 import hashlib, os, stat, sys
-mode, root = sys.argv[1], sys.argv[2]
+mode, roots = sys.argv[1], sys.argv[2:]
 # dirs a reap renames entries in and out of: their own mtime changes
 PARENTS = {".", "overlay2", "overlay2/l", "image/overlay2", "image/overlay2/layerdb/sha256",
            "image/overlay2/layerdb/tmp", "image/overlay2/layerdb/mounts",
            "image/overlay2/imagedb/content/sha256", "image/overlay2/imagedb/metadata/sha256", "containers"}
 REWRITTEN = {"image/overlay2/repositories.json"}
-out = []
-def entry(rel):
+def entry(root, out, rel):
     p = os.path.join(root, rel)
     st = os.lstat(p)
     f = [rel, stat.filemode(st.st_mode), str(st.st_uid), str(st.st_gid), str(st.st_nlink)]
@@ -142,11 +144,18 @@ def entry(rel):
         if not volatile_dir and rel not in REWRITTEN:
             f.append("m=%d" % st.st_mtime_ns)
     out.append(" ".join(f))
-entry(".")
-for d, dirs, files in os.walk(root):
-    for n in dirs + files:
-        entry(os.path.relpath(os.path.join(d, n), root))
-print("\n".join(sorted(out)))
+def listing(root):
+    out = []
+    entry(root, out, ".")
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            entry(root, out, os.path.relpath(os.path.join(d, n), root))
+    return "\n".join(sorted(out))
+if len(roots) == 1:
+    print(listing(roots[0]))
+else:
+    for r in roots:   # many roots: "<root> <sha256 of its listing>" each
+        print(r, hashlib.sha256((listing(r) + "\n").encode()).hexdigest())
 PY
 }
 
