@@ -272,6 +272,9 @@ struct quarantine {
     unsigned long seq;
 };
 
+/* Read-only: may DIR (or, when missing, the dir it would be made in) hold a
+ * quarantine of the root? (same file system, not inside the store) */
+int quarantine_check_place(const char *dir, int rootfd, const char *root, char *err, size_t errlen);
 /* Open DIR (created 0700 if missing), refuse another file system than
  * rootfd's, lock it, make a new run dir and write the manifest header. */
 int quarantine_open(struct quarantine *q, const char *dir, int rootfd, const char *root,

@@ -134,6 +134,37 @@ static int make_run(struct quarantine *q, char *err, size_t errlen)
     return 0;
 }
 
+/* The dir, or its nearest existing ancestor when it does not exist yet. */
+static int stat_existing(const char *dir, struct stat *st)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", dir);
+    while (stat(buf, st) < 0) {
+        char *slash = strrchr(buf, '/');
+        if (errno != ENOENT || !slash)
+            return slash ? -1 : stat(".", st);
+        if (slash == buf)
+            return stat("/", st);
+        *slash = '\0';
+    }
+    return 0;
+}
+
+int quarantine_check_place(const char *dir, int rootfd, const char *root, char *err, size_t errlen)
+{
+    struct stat rst, qst;
+    if (fstat(rootfd, &rst) < 0 || stat_existing(dir, &qst) < 0) {
+        snprintf(err, errlen, "cannot use --quarantine %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (qst.st_dev != rst.st_dev) {
+        snprintf(err, errlen, "--quarantine %s is on another file system than %s: a quarantine must be "
+                 "reachable by rename (choose a dir on the same file system)", dir, root);
+        return -1;
+    }
+    return bad_place(dir, root, err, errlen) ? -1 : 0;
+}
+
 int quarantine_open(struct quarantine *q, const char *dir, int rootfd, const char *root, char *err, size_t errlen)
 {
     memset(q, 0, sizeof *q);
@@ -673,12 +704,27 @@ static int restore_refuse(struct restorer *s, const char *msg)
     return EXIT_OPERATIONAL;
 }
 
+static int restore_checks(struct restorer *s, char *err, size_t errlen)
+{
+    struct liveness live;
+    live_detect(s->root, s->o->pidfile, &live);
+    if (live.running) {
+        snprintf(err, errlen, "refusing to restore while dockerd is live: %s", live.reason);
+        return restore_refuse(s, err);
+    }
+    for (size_t i = 0; i < s->problem_count; i++)
+        free(s->problems[i]);
+    s->problem_count = 0;
+    for (size_t i = 0; i < s->run_count; i++)
+        s->runs[i].pending = 0;
+    if (check_all(s) < 0)
+        return restore_refuse(s, "refusing to restore: nothing was changed");
+    return 0;
+}
+
 static int restore_prepare(struct restorer *s, char *err, size_t errlen)
 {
     if (load_runs(s, s->o->restore_dir, err, errlen) < 0)
-        return restore_refuse(s, err);
-    s->qlock = reap_lock_take(s->qdirfd, REAP_LOCK_NAME, s->qdir, err, errlen);
-    if (s->qlock < 0)
         return restore_refuse(s, err);
     for (size_t i = 1; i < s->run_count; i++)
         if (strcmp(s->runs[i].root, s->runs[0].root) != 0)
@@ -689,17 +735,20 @@ static int restore_prepare(struct restorer *s, char *err, size_t errlen)
         snprintf(err, errlen, "cannot open the root %.900s: %s", s->root, strerror(errno));
         return restore_refuse(s, err);
     }
+    /* every refusal is decided before anything (a lock file) is written,
+     * then decided again under the locks */
+    int rc = restore_checks(s, err, errlen);
+    if (rc)
+        return rc;
+    s->qlock = reap_lock_take(s->qdirfd, REAP_LOCK_NAME, s->qdir, err, errlen);
+    if (s->qlock < 0)
+        return restore_refuse(s, err);
     s->rootlock = reap_lock_take(s->rootfd, REAP_LOCK_NAME, s->root, err, errlen);
     if (s->rootlock < 0)
         return restore_refuse(s, err);
-    struct liveness live;
-    live_detect(s->root, s->o->pidfile, &live);
-    if (live.running) {
-        snprintf(err, errlen, "refusing to restore while dockerd is live: %s", live.reason);
-        return restore_refuse(s, err);
-    }
-    if (check_all(s) < 0)
-        return restore_refuse(s, "refusing to restore: nothing was changed");
+    rc = restore_checks(s, err, errlen);
+    if (rc)
+        return rc;
     if (journal_open(&s->journal, s->o->journal, err, errlen) < 0)
         return restore_refuse(s, err);
     return 0;
