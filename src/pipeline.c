@@ -40,6 +40,8 @@ int pipeline_run(struct pipeline *p, const struct options *o, const struct catal
     int rc = scan_root(&p->db, p->root, stop, err, errlen);
     if (rc != 0)
         return rc == -2 ? EXIT_INTERRUPTED : EXIT_OPERATIONAL;
+    if (stop && *stop)
+        return EXIT_INTERRUPTED;   /* a signal after the last poll of the scan */
     double t1 = pipeline_now();
     if (o->deep && (rc = verify_layers(&p->db, p->root, o, stop, err, errlen)) != 0)
         return rc;
@@ -48,8 +50,10 @@ int pipeline_run(struct pipeline *p, const struct options *o, const struct catal
     if (checks_run(&p->db, cat, cutoff, &p->run, err, errlen) < 0)
         return EXIT_OPERATIONAL;
     r->checks = &p->run;
+    if (stop && *stop)
+        return EXIT_INTERRUPTED;
     double t2 = pipeline_now();
-    r->reclaimable = sizes_fill_garbage(&p->db, p->root);
+    r->reclaimable = sizes_fill_garbage_until(&p->db, p->root, stop);
     double t3 = pipeline_now();
     scan_read_counts(&p->db, &r->scanned);
     result_count_findings(&p->db, r);

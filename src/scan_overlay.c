@@ -125,6 +125,8 @@ static int on_link_entry(void *ctx, const char *name, unsigned char d_type)
     (void)d_type;
     struct overlay_walk *w = ctx;
     struct stat st;
+    if (scan_stopped(w->s))
+        return 1;
     if (!fs_lstat(w->linkfd, name, &st))
         return 0;
     char target[4096], dir[128];

@@ -58,11 +58,14 @@ static bool inode_set_grow(struct inode_set *s)
 /* nftw has no context pointer: one walk at a time, state in statics. */
 static struct inode_set *walk_links;
 static int64_t walk_bytes;
+static volatile sig_atomic_t *walk_stop;   /* a signal ends the walk early */
 
 static int add_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)path;
     (void)ftw;
+    if (walk_stop && *walk_stop)
+        return 1;   /* nftw stops and returns 1 */
     if (flag == FTW_NS)
         return 0;
     if (!S_ISDIR(st->st_mode) && st->st_nlink > 1 && walk_links &&
@@ -101,6 +104,11 @@ int64_t sizes_of_path(const char *root, const char *relpath)
 
 int64_t sizes_fill_garbage(struct db *db, const char *root)
 {
+    return sizes_fill_garbage_until(db, root, NULL);
+}
+
+int64_t sizes_fill_garbage_until(struct db *db, const char *root, volatile sig_atomic_t *stop)
+{
     sqlite3_stmt *sel, *upd;
     char err[256];
     if (db_prepare(db, "SELECT seq, path, owned FROM finding WHERE severity = 'garbage' AND young = 0", &sel, err, sizeof err) < 0)
@@ -112,7 +120,8 @@ int64_t sizes_fill_garbage(struct db *db, const char *root)
     struct inode_set links = { 0 };
     int64_t total = 0;
     db_exec(db, "BEGIN", err, sizeof err);
-    while (sqlite3_step(sel) == SQLITE_ROW) {
+    walk_stop = stop;
+    while (!(stop && *stop) && sqlite3_step(sel) == SQLITE_ROW) {
         int64_t bytes = du(root, (const char *)sqlite3_column_text(sel, 1), &links);
         const char *owned = (const char *)sqlite3_column_text(sel, 2);
         if (owned) {
@@ -126,6 +135,7 @@ int64_t sizes_fill_garbage(struct db *db, const char *root)
         db_step_reset(upd, err, sizeof err);
         total += bytes;
     }
+    walk_stop = NULL;
     db_exec(db, "COMMIT", err, sizeof err);
     sqlite3_finalize(sel);
     sqlite3_finalize(upd);
