@@ -72,8 +72,11 @@ skip() {
     done
 }
 
+# diag: on stderr (shown by prove), except under TAP_TODO (expected failures
+# stay quiet unless prove -v).
 diag() {
     local line
+    if [ -n "${TAP_TODO:-}" ]; then note "$@"; return; fi
     while IFS= read -r line; do printf '# %s\n' "$line" >&2; done <<<"$*"
 }
 
