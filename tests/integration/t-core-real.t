@@ -24,21 +24,8 @@ ok "c-stopped wrote to its RW layer" \
 # whiteouts (char 0:0) and opaque dirs survive the copy
 wh=$(find "$S/overlay2" -path '*/diff/*' -type c | head -n 1)
 ok "the copy keeps whiteout device nodes ($wh)" test -n "$wh"
-opq=$(getfattr -R --absolute-names -m trusted.overlay.opaque "$S/overlay2" 2>/dev/null | grep -c '^# file:' || true)
-if command -v getfattr >/dev/null; then
-    ok "the copy keeps trusted.overlay.opaque xattrs ($opq)" test "$opq" -ge 1
-else
-    opq=$(python3 -c '
-import os, sys
-n = 0
-for dp, dns, fns in os.walk(sys.argv[1]):
-    for d in dns:
-        try:
-            if os.getxattr(os.path.join(dp, d), "trusted.overlay.opaque", follow_symlinks=False) == b"y": n += 1
-        except OSError: pass
-print(n)' "$S/overlay2")
-    ok "the copy keeps trusted.overlay.opaque xattrs ($opq)" test "$opq" -ge 1
-fi
+opq=$(count_opaque_dirs "$S/overlay2")
+ok "the copy keeps trusted.overlay.opaque xattrs ($opq)" test "$opq" -ge 1
 
 # --- the clean scan -----------------------------------------------------------
 fsck_json "$S" --min-age 0

@@ -19,16 +19,7 @@ ok "the fixture extracts" tar --xattrs --xattrs-include='*' --numeric-owner -xzf
 # realistic content survived the archive
 wh=$(find "$S/overlay2" -path '*/diff/*' -type c | wc -l)
 ok "whiteouts (char devices) in layer diffs: $wh" test "$wh" -ge 2
-opq=$(python3 -c '
-import os, sys
-n = 0
-for dp, dns, fns in os.walk(sys.argv[1]):
-    for d in dns:
-        try:
-            n += os.getxattr(os.path.join(dp, d), "trusted.overlay.opaque", follow_symlinks=False) == b"y"
-        except OSError:
-            pass
-print(n)' "$S/overlay2")
+opq=$(count_opaque_dirs "$S/overlay2")
 ok "opaque dirs (trusted.overlay.opaque): $opq" test "$opq" -ge 1
 n25=$(find "$S/overlay2" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended -regex '.*/[0-9a-z]{25}' | wc -l)
 ok "BuildKit 25-char dirs: $n25" test "$n25" -ge 1

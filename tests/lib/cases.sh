@@ -35,6 +35,20 @@ new_store() {
 }
 
 si() { python3 "$TOOLS/storeinfo.py" "$S" "$@"; }
+
+# count_opaque_dirs DIR: dirs below DIR with trusted.overlay.opaque=y
+count_opaque_dirs() {
+    python3 -c '
+import os, sys
+n = 0
+for dp, dns, fns in os.walk(sys.argv[1]):
+    for d in dns:
+        try:
+            n += os.getxattr(os.path.join(dp, d), "trusted.overlay.opaque", follow_symlinks=False) == b"y"
+        except OSError:
+            pass
+print(n)' "$1"
+}
 findings() { python3 "$TOOLS/findings.py" "$@"; }
 
 fsck_json() {

@@ -40,7 +40,14 @@ _dockerd_umount_under() {
 dockerd_hook_cleanup() {
     [ "$_DOCKERD_HOOKED" = 0 ] || return 0
     _DOCKERD_HOOKED=1
-    if declare -F at_exit >/dev/null; then at_exit dockerd_stop; else trap dockerd_stop EXIT; fi
+    if declare -F at_exit >/dev/null; then
+        at_exit dockerd_stop
+    else
+        # keep an EXIT trap the caller already has: run it after ours
+        local prev=
+        [ -n "$(trap -p EXIT)" ] && eval "set -- $(trap -p EXIT)" && prev=$3
+        trap "dockerd_stop${prev:+; $prev}" EXIT
+    fi
 }
 
 dockerd_start() {
