@@ -36,10 +36,10 @@ new_store mountid-empty
 C=$(si container c-created)
 M=$(si mount-id "$C")
 : >"$(mountdb "$C")/mount-id"      # written non-atomically: empty after power loss
-# nothing names the RW dir any more, so it is reported orphaned too (its name
-# could still be derived from init-id, "<mount-id>-init")
-expect_findings "mount-id-dangling (mount-id file empty)" 4 --want mount-id-dangling="$C" \
-    --allow overlay-dir-orphaned="$M"
+# The RW dir (the container's data) must not become garbage: init-id still
+# names "<mount-id>-init", and the container exists.
+KNOWN_BUG="the RW dir of a container whose mount-id is empty is reported orphaned (a reap deletes the container's data)" \
+expect_findings "mount-id-dangling (mount-id file empty)" 4 --want mount-id-dangling="$C"
 
 # --- mount-parent-missing ------------------------------------------------------
 new_store mparent-empty

@@ -19,6 +19,16 @@ new_store md-emptycache; pick_t
 expect_findings "layer-metadata-missing (cache-id empty)" 4 --want layer-metadata-missing="$T" \
     --allow overlay-dir-orphaned="$TD"
 
+new_store md-emptycache-mid
+# the same on a layer other dirs are built on: its dir is still the lowerdir of
+# the layers above it (their lower files name its l/ link), so it is not garbage,
+# and those lower files are right
+mapfile -t CH < <(si chain o2t/layers-a:latest)
+: >"$(layerdb "${CH[1]}")/cache-id"
+KNOWN_BUG="a dir named in live lower files is reported orphaned (a reap would break the layers above it)" \
+expect_findings "layer-metadata-missing (cache-id empty, layer with children)" 4 \
+    --want layer-metadata-missing="${CH[1]}"
+
 new_store md-nosize; pick_t
 rm "$(layerdb "$T")/size"
 expect_findings "layer-metadata-missing (size missing)" 4 --want layer-metadata-missing="$T"
