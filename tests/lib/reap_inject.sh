@@ -96,11 +96,29 @@ reap_inject_garbage() {
 
 injected() { sed -n "s/^$1=//p" "$S.injected"; }
 
-# G: one garbage store per test file.
+# G: a copy of the garbage store. The injection (some forty storeinfo.py
+# calls) runs once per test run when OVL2FSCK_TEST_CACHE is set (tests/run-all
+# sets it), next to the reference store, under the same kind of flock.
 reap_garbage_template() {
-    new_store garbage
-    reap_inject_garbage
-    G=$S
+    local cache=${OVL2FSCK_TEST_CACHE:-} fd
+    if [ -z "$cache" ]; then
+        new_store garbage
+        reap_inject_garbage
+        G=$S
+        return 0
+    fi
+    exec {fd}>"$cache/reap-garbage.lock"
+    flock "$fd"
+    if [ ! -f "$cache/reap-garbage.done" ]; then
+        S=$cache/reap-garbage
+        rm -rf --one-file-system "$S"
+        ref_store_copy "$S" || bail_out "cannot copy the reference store"
+        reap_inject_garbage && touch "$cache/reap-garbage.done"
+    fi
+    exec {fd}>&-
+    G=$TAP_TMP/garbage
+    reap_copy "$cache/reap-garbage" "$G" || bail_out "cannot copy the garbage store"
+    S=$G
 }
 
 reap_copy() {
