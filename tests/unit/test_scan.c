@@ -342,6 +342,8 @@ static void test_id_files(void **state)
     memset(big, 'a', 200 * 1024);
     put_layer_diff(f, chain_n(10), big, 200 * 1024);                             /* 200 KB: over the cap */
     put_layer_diff(f, chain_n(11), big, 300);                                    /* invalid, kept to 200 chars */
+    put_layer_diff(f, "1000000000000000000000000000000000000000000000000000000000000000", big, 64 * 1024);       /* at the cap */
+    put_layer_diff(f, "2000000000000000000000000000000000000000000000000000000000000000", big, 64 * 1024 + 1);   /* one over */
     free(big);
     /* a FIFO where the diff file should be: must not block */
     put_layer_diff(f, chain_n(12), digest, 71);
@@ -382,6 +384,10 @@ static void test_id_files(void **state)
     expect_diff(f, 9, "invalid", D1);
     expect_diff(f, 10, "unreadable", "too large (204800 bytes)");
     assert_int_equal(u_qint(&f->db, "SELECT length(diff) FROM layer WHERE chain_id = '%s'", chain_n(11)), 200);
+    u_assert_text(&f->db, "invalid|200", "SELECT diff_state || '|' || length(diff) FROM layer"
+                                        " WHERE chain_id = '1000000000000000000000000000000000000000000000000000000000000000'");
+    u_assert_text(&f->db, "unreadable|too large (65537 bytes)", "SELECT diff_state || '|' || diff FROM layer"
+                                                               " WHERE chain_id = '2000000000000000000000000000000000000000000000000000000000000000'");
     expect_diff(f, 12, "unreadable", "not a regular file (fifo)");
     expect_diff(f, 13, "unreadable", "not a regular file (symlink)");
     expect_diff(f, 14, "unreadable", "not a regular file (dir)");
@@ -391,7 +397,7 @@ static void test_id_files(void **state)
     /* the computed chain only from a valid diff */
     u_assert_text(&f->db, D1, "SELECT computed_chain FROM layer WHERE chain_id = '" "0000000000000000000000000000000000000000000000000000000000000002" "'");
     u_assert_text(&f->db, NULL, "SELECT computed_chain FROM layer WHERE chain_id = '" "0000000000000000000000000000000000000000000000000000000000000004" "'");
-    assert_int_equal(u_qint(&f->db, "SELECT count(*) FROM layer"), 15);
+    assert_int_equal(u_qint(&f->db, "SELECT count(*) FROM layer"), 17);
     assert_int_equal(u_qint(&f->db, "SELECT count(*) FROM scan_error"), 0);
 }
 
@@ -416,6 +422,11 @@ static void test_layer_files(void **state)
     put_layer(f, "4444444444444444444444444444444444444444444444444444444444444444", D1, NULL, K1, "1234567890123456789");
     put_layer(f, "5555555555555555555555555555555555555555555555555555555555555555", D1, NULL, K1, "12345678901234567890");
     put_layer(f, "6666666666666666666666666666666666666666666666666666666666666666", D1, NULL, K1, "-1");
+    /* a symlink to a complete layer dir elsewhere: not followed */
+    u_write_str(f->root, "elsewhere/diff", "sha256:" D1);
+    u_write_str(f->root, "elsewhere/cache-id", K1);
+    u_write_str(f->root, "elsewhere/size", "1");
+    u_symlink(f->root, LAYERDB "7777777777777777777777777777777777777777777777777777777777777777", "../../../../elsewhere");
     scan(f);
     struct db *db = &f->db;
     u_assert_text(db, "invalid|../../etc", "SELECT cache_id_state || '|' || cache_id FROM layer WHERE chain_id = '" C1 "'");
@@ -436,6 +447,8 @@ static void test_layer_files(void **state)
                      1234567890123456789ll);
     u_assert_text(db, "invalid", "SELECT size_state FROM layer WHERE chain_id = '5555555555555555555555555555555555555555555555555555555555555555'");
     u_assert_text(db, "invalid", "SELECT size_state FROM layer WHERE chain_id = '6666666666666666666666666666666666666666666666666666666666666666'");
+    u_assert_text(db, "0|missing|missing", "SELECT is_dir || '|' || diff_state || '|' || cache_id_state FROM layer"
+                                            " WHERE chain_id = '7777777777777777777777777777777777777777777777777777777777777777'");
     /* "../../etc" was never taken for a dir: no overlay_dir, no scan error */
     assert_int_equal(u_qint(db, "SELECT count(*) FROM overlay_dir"), 0);
     assert_int_equal(u_qint(db, "SELECT count(*) FROM scan_error"), 0);
@@ -765,6 +778,22 @@ static void test_links(void **state)
     assert_int_equal(u_qint(&f->db, "SELECT count(*) FROM overlay_stray"), 0);
 }
 
+static void test_l_dir_symlink(void **state)
+{
+    struct fx *f = *state;
+    put_overlay(f, K1, L1, NULL);
+    /* move l/ away and link it back in: a stray, its links never read */
+    char *l = u_path(f->root, "overlay2/l"), *away = u_path(f->root, "l-away");
+    assert_int_equal(rename(l, away), 0);
+    assert_int_equal(symlink("../l-away", l), 0);
+    free(l);
+    free(away);
+    scan(f);
+    u_assert_text(&f->db, "symlink", "SELECT type FROM overlay_stray WHERE name = 'l'");
+    assert_int_equal(u_qint(&f->db, "SELECT count(*) FROM link"), 0);
+    assert_int_equal(u_qint(&f->db, "SELECT count(*) FROM overlay_dir"), 1);
+}
+
 /* ---- overlay2: entries --------------------------------------------------------------------------- */
 
 static void test_overlay_entries(void **state)
@@ -907,6 +936,7 @@ static void test_containers(void **state)
     u_write_str(f->root, "containers/6666666666666666666666666666666666666666666666666666666666666666", "");
     u_write_str(f->root, "containers/7777777777777777777777777777777777777777777777777777777777777777/config.v2.json", "[]");
     u_mkfifo(f->root, "containers/8888888888888888888888888888888888888888888888888888888888888888/config.v2.json");
+    u_symlink(f->root, "containers/9999999999999999999999999999999999999999999999999999999999999999", CID1);
     scan(f);
     struct db *db = &f->db;
     u_assert_text(db, "1|ok|" IMG_TWO "|overlay2|/web",
@@ -919,7 +949,9 @@ static void test_containers(void **state)
     u_assert_text(db, "unreadable", "SELECT config_state FROM container WHERE id = '6666666666666666666666666666666666666666666666666666666666666666'");
     u_assert_text(db, "invalid", "SELECT config_state FROM container WHERE id = '7777777777777777777777777777777777777777777777777777777777777777'");
     u_assert_text(db, "unreadable", "SELECT config_state FROM container WHERE id = '8888888888888888888888888888888888888888888888888888888888888888'");
-    assert_int_equal(u_qint(db, "SELECT count(*) FROM container"), 8);
+    u_assert_text(db, "unreadable", "SELECT config_state FROM container WHERE id = '9999999999999999999999999999999999999999999999999999999999999999'"
+                                    " AND image IS NULL");
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM container"), 9);
 }
 
 /* ---- BuildKit, distribution ------------------------------------------------------------------------------ */
@@ -1174,6 +1206,7 @@ int main(void)
         T(test_repositories_unreadable),
         T(test_lower_files),
         T(test_links),
+        T(test_l_dir_symlink),
         T(test_overlay_entries),
         T(test_leftovers),
         T(test_mounts),
