@@ -204,21 +204,27 @@ int tags_prepare_untag(int rootfd, const char *image, struct tags_edit *e, char 
     return rc;
 }
 
-/* Insert key/value into obj keeping keys sorted (dockerd writes them sorted). */
+/* Insert key/value into obj before the first key that sorts after it
+ * (dockerd writes keys sorted); the other keys keep their order. Done by
+ * hand: cJSON 1.7.15's cJSON_InsertItemInArray refuses some positions. In
+ * cJSON's lists the first element's prev is the last element. */
 static void insert_sorted(cJSON *obj, const char *key, cJSON *value)
 {
-    int idx = 0;
-    const cJSON *at = obj->child;
-    while (at && strcmp(at->string, key) < 0) {
+    cJSON *at = obj->child;
+    while (at && strcmp(at->string, key) < 0)
         at = at->next;
-        idx++;
-    }
     if (!at) {
         cJSON_AddItemToObject(obj, key, value);
         return;
     }
     value->string = reap_strdup(key);
-    cJSON_InsertItemInArray(obj, idx, value);
+    value->next = at;
+    value->prev = at->prev;
+    if (at == obj->child)
+        obj->child = value;
+    else
+        at->prev->next = value;
+    at->prev = value;
 }
 
 static int merge_removed(cJSON *repos, const cJSON *removed, bool check_only, char *err, size_t errlen)

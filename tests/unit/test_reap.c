@@ -1,0 +1,558 @@
+/* test_reap.c — unit tests of the reaper's building blocks: the safe delete
+ * walker (symlinks, hard links, nesting, another file system inside), path
+ * validation, plan building and ordering on a minimal scan database, the
+ * journal's lines, the lock, and repositories.json edits. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "reap_internal.h"
+
+static char tmp[PATH_MAX];
+
+static int setup_tmpdir(void **state)
+{
+    (void)state;
+    snprintf(tmp, sizeof tmp, "%s/test_reap.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    return mkdtemp(tmp) ? 0 : -1;
+}
+
+static int teardown_tmpdir(void **state)
+{
+    (void)state;
+    char cmd[PATH_MAX + 64];
+    snprintf(cmd, sizeof cmd, "rm -rf --one-file-system '%s'", tmp);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void pathf(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void pathf(char *out, size_t outlen, const char *fmt, ...)
+{
+    char rel[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rel, sizeof rel, fmt, ap);
+    va_end(ap);
+    snprintf(out, outlen, "%.2048s/%s", tmp, rel);
+}
+
+static void mkdirf(const char *rel)
+{
+    char p[PATH_MAX];
+    pathf(p, sizeof p, "%s", rel);
+    assert_int_equal(reap_mkdir_p(p), 0);
+}
+
+static void writef(const char *rel, const char *content)
+{
+    char p[PATH_MAX];
+    pathf(p, sizeof p, "%s", rel);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(content, f);
+    fclose(f);
+}
+
+static void symlinkf(const char *target, const char *rel)
+{
+    char p[PATH_MAX];
+    pathf(p, sizeof p, "%s", rel);
+    assert_int_equal(symlink(target, p), 0);
+}
+
+static bool exists(const char *rel)
+{
+    char p[PATH_MAX];
+    struct stat st;
+    pathf(p, sizeof p, "%s", rel);
+    return lstat(p, &st) == 0;
+}
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int open_tmp(void)
+{
+    int fd = open(tmp, O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    return fd;
+}
+
+/* ---- the safe delete walker ------------------------------------------- */
+
+static void test_delete_nested_with_links(void **state)
+{
+    (void)state;
+    mkdirf("outside/dir");
+    writef("outside/secret", "secret\n");
+    writef("outside/dir/keep", "keep\n");
+    writef("outside/hard", "hard\n");
+    mkdirf("victim/a/b/c/d");
+    writef("victim/a/b/c/d/file", "x");
+    writef("victim/a/f", "0123456789");
+    char target[PATH_MAX], lpath[PATH_MAX];
+    pathf(target, sizeof target, "outside/secret");
+    symlinkf(target, "victim/abs-file");
+    pathf(target, sizeof target, "outside/dir");
+    symlinkf(target, "victim/a/abs-dir");
+    symlinkf("../../outside", "victim/a/rel-dir");
+    symlinkf("/", "victim/root");
+    pathf(target, sizeof target, "outside/hard");
+    pathf(lpath, sizeof lpath, "victim/hard");
+    assert_int_equal(link(target, lpath), 0);
+    pathf(lpath, sizeof lpath, "victim/fifo");
+    assert_int_equal(mkfifo(lpath, 0600), 0);
+
+    int fd = open_tmp();
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    int64_t freed = 0;
+    char err[256];
+    assert_int_equal(reap_safe_delete(fd, "victim", st.st_dev, &freed, err, sizeof err), 0);
+    close(fd);
+    assert_false(exists("victim"));
+    assert_true(exists("outside/secret"));
+    assert_true(exists("outside/dir/keep"));
+    assert_true(exists("outside/hard"));
+    assert_true(freed > 0);
+    pathf(target, sizeof target, "outside/hard");
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_nlink, 1);
+}
+
+static void test_delete_symlink_to_dir_is_unlinked_only(void **state)
+{
+    (void)state;
+    mkdirf("outside/dir");
+    writef("outside/dir/keep", "keep\n");
+    char target[PATH_MAX];
+    pathf(target, sizeof target, "outside/dir");
+    symlinkf(target, "link-to-dir");
+    int fd = open_tmp();
+    struct stat st;
+    fstat(fd, &st);
+    char err[256];
+    int64_t freed = 0;
+    assert_int_equal(reap_safe_delete(fd, "link-to-dir", st.st_dev, &freed, err, sizeof err), 0);
+    close(fd);
+    assert_false(exists("link-to-dir"));
+    assert_true(exists("outside/dir/keep"));
+}
+
+static void test_delete_refuses_bad_names(void **state)
+{
+    (void)state;
+    int fd = open_tmp();
+    char err[256];
+    int64_t freed = 0;
+    assert_int_equal(reap_safe_delete(fd, "..", 0, &freed, err, sizeof err), -1);
+    assert_int_equal(reap_safe_delete(fd, ".", 0, &freed, err, sizeof err), -1);
+    assert_int_equal(reap_safe_delete(fd, "a/b", 0, &freed, err, sizeof err), -1);
+    assert_int_equal(reap_safe_delete(fd, "", 0, &freed, err, sizeof err), -1);
+    close(fd);
+}
+
+static void test_delete_wrong_device_refused(void **state)
+{
+    (void)state;
+    mkdirf("victim/sub");
+    writef("victim/sub/f", "f");
+    int fd = open_tmp();
+    struct stat st;
+    fstat(fd, &st);
+    char err[256];
+    int64_t freed = 0;
+    /* as if the entry lived on another file system than the root */
+    assert_int_equal(reap_safe_delete(fd, "victim", st.st_dev + 1, &freed, err, sizeof err), -1);
+    assert_non_null(strstr(err, "another file system"));
+    assert_true(exists("victim/sub/f"));
+    close(fd);
+}
+
+static void test_delete_does_not_cross_a_mount(void **state)
+{
+    (void)state;
+    mkdirf("victim/mnt");
+    writef("victim/before", "b");
+    char mnt[PATH_MAX];
+    pathf(mnt, sizeof mnt, "victim/mnt");
+    if (mount("o2t-unit", mnt, "tmpfs", 0, "size=1m") != 0) {
+        skip();   /* not root, or no mount namespace rights */
+        return;
+    }
+    writef("victim/mnt/on-tmpfs", "survives");
+    int fd = open_tmp();
+    struct stat st;
+    fstat(fd, &st);
+    char err[256];
+    int64_t freed = 0;
+    int rc = reap_safe_delete(fd, "victim", st.st_dev, &freed, err, sizeof err);
+    close(fd);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, "mnt: on another file system"));
+    assert_true(exists("victim/mnt/on-tmpfs"));   /* the mounted fs was not entered */
+    assert_false(exists("victim/before"));        /* what was on ours is gone */
+    assert_int_equal(umount(mnt), 0);
+}
+
+/* ---- paths --------------------------------------------------------------- */
+
+#define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void test_path_allowed(void **state)
+{
+    (void)state;
+    assert_true(reap_path_allowed("overlay2/" H64));
+    assert_true(reap_path_allowed("overlay2/" H64 "-init"));
+    assert_true(reap_path_allowed("overlay2/abcdefghijklmnopqrstuvwxy"));
+    assert_true(reap_path_allowed("overlay2/l/ABCDEFGHIJKLMNOPQRSTUVWXYZ"));
+    assert_true(reap_path_allowed("image/overlay2/layerdb/sha256/" H64));
+    assert_true(reap_path_allowed("image/overlay2/layerdb/sha256/" H64 "-1234-removing"));
+    assert_true(reap_path_allowed("image/overlay2/layerdb/tmp/write-set-123"));
+    assert_true(reap_path_allowed("image/overlay2/imagedb/content/sha256/.tmp-x123"));
+    assert_true(reap_path_allowed("containers/" H64));
+    assert_false(reap_path_allowed("overlay2/l"));
+    assert_false(reap_path_allowed("overlay2/.."));
+    assert_false(reap_path_allowed("overlay2/../etc"));
+    assert_false(reap_path_allowed("overlay2/" H64 "/diff"));
+    assert_false(reap_path_allowed("overlay2/l/../../etc"));
+    assert_false(reap_path_allowed("overlay2/l/.."));
+    assert_false(reap_path_allowed("containers/../../etc"));
+    assert_false(reap_path_allowed("image/overlay2/repositories.json"));
+    assert_false(reap_path_allowed("/etc/passwd"));
+    assert_false(reap_path_allowed("etc"));
+    assert_false(reap_path_allowed("image/overlay2/layerdb/sha256/notanid"));
+    assert_false(reap_path_allowed(NULL));
+}
+
+static void test_open_parent_refuses_symlinked_component(void **state)
+{
+    (void)state;
+    mkdirf("real/l");
+    symlinkf("real", "overlay2");
+    int fd = open_tmp();
+    const char *base;
+    errno = 0;
+    assert_int_equal(reap_open_parent(fd, "overlay2/l/ABC", &base), -1);
+    assert_true(errno == ELOOP || errno == ENOTDIR);
+    assert_int_equal(reap_open_parent(fd, "real/../real/l/ABC", &base), -1);
+    int p = reap_open_parent(fd, "real/l/ABC", &base);
+    assert_true(p >= 0);
+    assert_string_equal(base, "ABC");
+    close(p);
+    close(fd);
+}
+
+/* ---- the plan -------------------------------------------------------------- */
+
+#define CHAIN_P "1111111111111111111111111111111111111111111111111111111111111111"
+#define CHAIN_C "2222222222222222222222222222222222222222222222222222222222222222"
+#define DIR_P "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define DIR_C "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define DIR_O "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define LINK_P "PPPPPPPPPPPPPPPPPPPPPPPPPP"
+#define LINK_C "CCCCCCCCCCCCCCCCCCCCCCCCCC"
+#define LINK_O "OOOOOOOOOOOOOOOOOOOOOOOOOO"
+#define MOUNT_M "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+
+static void exec_ok(struct db *db, const char *sql)
+{
+    char err[512];
+    if (db_exec(db, sql, err, sizeof err) != 0)
+        fail_msg("%s: %s", sql, err);
+}
+
+static void make_layer_on_disk(const char *chain, const char *dir, const char *link)
+{
+    char rel[PATH_MAX], target[PATH_MAX];
+    snprintf(rel, sizeof rel, "image/overlay2/layerdb/sha256/%s", chain);
+    mkdirf(rel);
+    snprintf(rel, sizeof rel, "overlay2/%s/diff", dir);
+    mkdirf(rel);
+    snprintf(rel, sizeof rel, "overlay2/l/%s", link);
+    snprintf(target, sizeof target, "../%s/diff", dir);
+    symlinkf(target, rel);
+}
+
+static void test_plan_children_first_and_claims(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], err[512];
+    snprintf(root, sizeof root, "%s", tmp);
+    mkdirf("overlay2/l");
+    make_layer_on_disk(CHAIN_P, DIR_P, LINK_P);
+    make_layer_on_disk(CHAIN_C, DIR_C, LINK_C);
+    mkdirf("overlay2/" DIR_O "/diff");
+    symlinkf("../" DIR_O "/diff", "overlay2/l/" LINK_O);
+    mkdirf("image/overlay2/layerdb/tmp/write-set-1");
+
+    struct db db;
+    assert_int_equal(db_open(&db, NULL, err, sizeof err), 0);
+    exec_ok(&db, "INSERT INTO layer VALUES ('" CHAIN_P "',1,1,NULL,'ok',NULL,'missing','" DIR_P "','ok',0,'ok',1,NULL,0,0)");
+    exec_ok(&db, "INSERT INTO layer VALUES ('" CHAIN_C "',1,1,NULL,'ok','" CHAIN_P "','ok','" DIR_C "','ok',0,'ok',1,NULL,0,0)");
+    exec_ok(&db, "INSERT INTO overlay_dir VALUES ('" DIR_P "','layer',1,'dir','" LINK_P "','ok',NULL,'missing',0,0,0,0)");
+    exec_ok(&db, "INSERT INTO overlay_dir VALUES ('" DIR_C "','layer',1,'dir','" LINK_C "','ok',NULL,'missing',0,0,0,0)");
+    exec_ok(&db, "INSERT INTO overlay_dir VALUES ('" DIR_O "','layer',1,'dir','" LINK_O "','ok',NULL,'missing',0,0,0,0)");
+    exec_ok(&db, "INSERT INTO link VALUES ('" LINK_P "','symlink','../" DIR_P "/diff','" DIR_P "',0)");
+    exec_ok(&db, "INSERT INTO link VALUES ('" LINK_C "','symlink','../" DIR_C "/diff','" DIR_C "',0)");
+    exec_ok(&db, "INSERT INTO link VALUES ('" LINK_O "','symlink','../" DIR_O "/diff','" DIR_O "',0)");
+    /* a container mount also claims P's dir (layer-cache-id-shared): it must stay */
+    exec_ok(&db, "INSERT INTO mount VALUES ('" MOUNT_M "',1,'" DIR_P "','ok',NULL,'missing',NULL,'missing',0)");
+    /* findings in the catalog's order: leftovers and parents before children */
+    exec_ok(&db, "INSERT INTO finding(check_name, severity, object, path, detail, bytes) VALUES"
+                 " ('layerdb-tmp-leftover','garbage','write-set-1','image/overlay2/layerdb/tmp/write-set-1','',7),"
+                 " ('layer-unreferenced','garbage','" CHAIN_P "','image/overlay2/layerdb/sha256/" CHAIN_P "','',11),"
+                 " ('overlay-dir-orphaned','garbage','" DIR_O "','overlay2/" DIR_O "','',13),"
+                 " ('layer-unreferenced','garbage','" CHAIN_C "','image/overlay2/layerdb/sha256/" CHAIN_C "','',17),"
+                 " ('image-layer-missing','error','" H64 "','x','',0)");
+
+    struct reap_plan plan;
+    assert_int_equal(plan_build(&plan, &db, root, false, false, err, sizeof err), 0);
+    assert_int_equal(plan.count, 4);
+    assert_int_equal(plan.errors_left, 1);   /* not included: left alone */
+    /* child layer, parent layer, orphan dir, leftover */
+    assert_string_equal(plan.items[0].object, CHAIN_C);
+    assert_string_equal(plan.items[1].object, CHAIN_P);
+    assert_string_equal(plan.items[2].object, DIR_O);
+    assert_string_equal(plan.items[3].object, "write-set-1");
+
+    const struct reap_item *c = &plan.items[0];
+    assert_int_equal(c->step_count, 4);
+    assert_int_equal(c->steps[0].action, ACT_RENAME_ASIDE);
+    assert_string_equal(c->steps[0].path, "image/overlay2/layerdb/sha256/" CHAIN_C);
+    assert_int_equal(c->steps[1].action, ACT_REMOVE);
+    assert_string_equal(c->steps[1].path, "overlay2/" DIR_C);
+    assert_string_equal(c->steps[2].path, "overlay2/l/" LINK_C);
+    assert_string_equal(c->steps[2].link_dir, DIR_C);
+    assert_int_equal(c->steps[3].action, ACT_REMOVE_ASIDE);
+    assert_true(c->steps[1].have_id);
+    assert_int_equal(c->bytes, 17);   /* from the finding */
+
+    const struct reap_item *p = &plan.items[1];
+    assert_int_equal(p->step_count, 2);   /* its dir is claimed by the mount: kept */
+    assert_int_equal(p->steps[0].action, ACT_RENAME_ASIDE);
+    assert_int_equal(p->steps[1].action, ACT_REMOVE_ASIDE);
+    assert_int_equal(plan.note_count, 1);
+    assert_non_null(strstr(plan.notes[0], "overlay2/" DIR_P " is kept"));
+
+    assert_int_equal(plan.items[2].step_count, 2);   /* orphan dir and its link */
+    assert_string_equal(plan.items[2].steps[1].path, "overlay2/l/" LINK_O);
+    plan_free(&plan);
+
+    /* --include image-layer-missing turns the error into an item, first */
+    mkdirf("image/overlay2/imagedb/content/sha256");
+    writef("image/overlay2/imagedb/content/sha256/" H64, "{}");
+    assert_int_equal(plan_build(&plan, &db, root, true, false, err, sizeof err), 0);
+    assert_int_equal(plan.count, 5);
+    assert_int_equal(plan.items[0].kind, KIND_IMAGE);
+    assert_int_equal(plan.errors_left, 0);
+    plan_free(&plan);
+    db_close(&db);
+}
+
+static void test_plan_sort_groups(void **state)
+{
+    (void)state;
+    struct reap_item items[6];
+    memset(items, 0, sizeof items);
+    enum item_kind kinds[6] = { KIND_LEFTOVER, KIND_LAYER, KIND_OVERLAY_ORPHAN, KIND_LAYER, KIND_IMAGE, KIND_MOUNT };
+    int depths[6] = { 0, 1, 0, 5, 0, 0 };
+    char names[6][2] = { "a", "b", "c", "d", "e", "f" };
+    for (int i = 0; i < 6; i++) {
+        items[i].kind = kinds[i];
+        items[i].depth = depths[i];
+        items[i].check = names[i];
+        items[i].object = names[i];
+    }
+    struct reap_plan plan = { .items = items, .count = 6 };
+    plan_sort(&plan);
+    /* image, mount, layers deepest first, orphan, leftover */
+    const char *want = "efdbca";
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(plan.items[i].object[0], want[i]);
+}
+
+/* ---- the journal ------------------------------------------------------------- */
+
+static void test_journal_lines(void **state)
+{
+    (void)state;
+    char path[PATH_MAX], err[256];
+    pathf(path, sizeof path, "log/dir/journal.jsonl");
+    unsetenv(REAP_CRASH_ENV);
+    unsetenv(REAP_TERM_ENV);
+    struct journal j;
+    assert_int_equal(journal_open(&j, path, err, sizeof err), 0);
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddStringToObject(extra, "to", ".ovl2fsck-trash/x");
+    assert_int_equal(journal_write(&j, "overlay-dir-orphaned", "abc", "overlay2/abc", 0, "trash", "started", NULL, extra), 0);
+    assert_int_equal(journal_end(&j, "overlay-dir-orphaned", "abc", "overlay2/abc", 4096, "trash", NULL, extra), 0);
+    assert_int_equal(journal_end(&j, "overlay-dir-orphaned", "abc", "overlay2/abc", 0, "delete", "boom", NULL), 0);
+    assert_int_equal(journal_end(&j, NULL, NULL, "x", 0, "verify", "skipped: mounted", NULL), 0);
+    cJSON_Delete(extra);
+    assert_int_equal(j.actions, 3);
+    journal_close(&j);
+
+    struct stat st;
+    char dir[PATH_MAX];
+    pathf(dir, sizeof dir, "log/dir");
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    char *text = read_all(path);
+    assert_non_null(text);
+    const char *want_result[4] = { "started", "ok", "failed", "skipped" };
+    int n = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++) {
+        cJSON *o = cJSON_Parse(line);
+        assert_non_null(o);
+        const char *keys[] = { "time", "run", "check", "object", "path", "bytes", "action", "result", "error" };
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            assert_non_null(cJSON_GetObjectItemCaseSensitive(o, keys[k]));
+        assert_string_equal(cJSON_GetObjectItem(o, "result")->valuestring, want_result[n]);
+        if (n == 1) {
+            assert_int_equal((int)cJSON_GetObjectItem(o, "bytes")->valuedouble, 4096);
+            assert_string_equal(cJSON_GetObjectItem(o, "to")->valuestring, ".ovl2fsck-trash/x");
+            assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "error")));
+        }
+        if (n == 2)
+            assert_string_equal(cJSON_GetObjectItem(o, "error")->valuestring, "boom");
+        if (n == 3)
+            assert_string_equal(cJSON_GetObjectItem(o, "error")->valuestring, "mounted");
+        cJSON_Delete(o);
+    }
+    assert_int_equal(n, 4);
+    free(text);
+}
+
+static void test_journal_format_escapes(void **state)
+{
+    (void)state;
+    char *line = journal_format("1-2", "c", "we\"ird\nname", "p", 1, "a", "ok", NULL, NULL, 0.0);
+    assert_non_null(line);
+    assert_null(strchr(line, '\n'));
+    cJSON *o = cJSON_Parse(line);
+    assert_string_equal(cJSON_GetObjectItem(o, "object")->valuestring, "we\"ird\nname");
+    assert_string_equal(cJSON_GetObjectItem(o, "time")->valuestring, "1970-01-01T00:00:00.000Z");
+    cJSON_Delete(o);
+    free(line);
+}
+
+/* ---- the lock ---------------------------------------------------------------- */
+
+static void test_lock_second_taker_refused(void **state)
+{
+    (void)state;
+    int fd = open_tmp();
+    char err[512];
+    int a = reap_lock_take(fd, REAP_LOCK_NAME, "ROOT", err, sizeof err);
+    assert_true(a >= 0);
+    int b = reap_lock_take(fd, REAP_LOCK_NAME, "ROOT", err, sizeof err);
+    assert_int_equal(b, -1);
+    char want[64];
+    snprintf(want, sizeof want, "locked by pid %ld", (long)getpid());
+    assert_non_null(strstr(err, want));
+    assert_non_null(strstr(err, "started"));
+    reap_lock_release(fd, REAP_LOCK_NAME, a);
+    assert_false(exists(REAP_LOCK_NAME));
+    b = reap_lock_take(fd, REAP_LOCK_NAME, "ROOT", err, sizeof err);
+    assert_true(b >= 0);
+    reap_lock_release(fd, REAP_LOCK_NAME, b);
+    close(fd);
+}
+
+/* ---- repositories.json ------------------------------------------------------ */
+
+#define IMG_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define IMG_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static void test_tags_untag_and_restore(void **state)
+{
+    (void)state;
+    const char *orig = "{\"Repositories\":{\"a\":{\"a:1\":\"sha256:" IMG_A "\",\"a:2\":\"sha256:" IMG_B "\"},"
+                       "\"only\":{\"only:x\":\"sha256:" IMG_A "\"},\"z\":{\"z:1\":\"sha256:" IMG_B "\"}}}";
+    mkdirf("image/overlay2");
+    writef("image/overlay2/repositories.json", orig);
+    char path[PATH_MAX];
+    pathf(path, sizeof path, "image/overlay2/repositories.json");
+    chmod(path, 0600);
+    int fd = open_tmp();
+    char err[256];
+    struct tags_edit e;
+    assert_int_equal(tags_prepare_untag(fd, IMG_A, &e, err, sizeof err), 0);
+    assert_non_null(e.removed->child);
+    assert_int_equal(tags_write_atomic(fd, REAP_TAGS_PATH, e.after, e.after_len, err, sizeof err), 0);
+    char *now = read_all(path);
+    assert_string_equal(now, "{\"Repositories\":{\"a\":{\"a:2\":\"sha256:" IMG_B "\"},\"z\":{\"z:1\":\"sha256:" IMG_B "\"}}}");
+    free(now);
+    struct stat st;
+    stat(path, &st);
+    assert_int_equal(st.st_mode & 0777, 0600);   /* mode kept */
+    assert_false(exists("image/overlay2/" REAP_TAGS_TMP));
+
+    /* untouched since: the old bytes come back verbatim */
+    assert_int_equal(tags_restore(fd, e.removed, e.before, e.before_len, e.after_sha, false, err, sizeof err), 0);
+    now = read_all(path);
+    assert_string_equal(now, orig);
+    free(now);
+
+    /* changed since, and a removed tag now names another image: conflict */
+    writef("image/overlay2/repositories.json", "{\"Repositories\":{\"only\":{\"only:x\":\"sha256:" IMG_B "\"}}}");
+    assert_int_equal(tags_restore(fd, e.removed, e.before, e.before_len, e.after_sha, true, err, sizeof err), -1);
+    assert_non_null(strstr(err, "only:x"));
+
+    /* changed since, no conflict: the tags are merged back in key order */
+    writef("image/overlay2/repositories.json", "{\"Repositories\":{\"z\":{\"z:1\":\"sha256:" IMG_B "\"}}}");
+    assert_int_equal(tags_restore(fd, e.removed, e.before, e.before_len, e.after_sha, false, err, sizeof err), 0);
+    now = read_all(path);
+    assert_string_equal(now, "{\"Repositories\":{\"a\":{\"a:1\":\"sha256:" IMG_A "\"},\"only\":{\"only:x\":\"sha256:" IMG_A
+                             "\"},\"z\":{\"z:1\":\"sha256:" IMG_B "\"}}}");
+    free(now);
+    tags_edit_free(&e);
+    close(fd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_delete_nested_with_links, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_delete_symlink_to_dir_is_unlinked_only, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_delete_refuses_bad_names, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_delete_wrong_device_refused, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_delete_does_not_cross_a_mount, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test(test_path_allowed),
+        cmocka_unit_test_setup_teardown(test_open_parent_refuses_symlinked_component, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_plan_children_first_and_claims, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test(test_plan_sort_groups),
+        cmocka_unit_test_setup_teardown(test_journal_lines, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test(test_journal_format_escapes),
+        cmocka_unit_test_setup_teardown(test_lock_second_taker_refused, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_tags_untag_and_restore, setup_tmpdir, teardown_tmpdir),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
