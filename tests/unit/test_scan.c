@@ -613,7 +613,7 @@ static void test_repositories_json(void **state)
         u_write_str(f->root, "image/overlay2/repositories.json", cases[i].text);
         scan(f);
         char sql[128];
-        print_message("case %zu: %s\n", i, cases[i].text);
+        print_message("# case %zu: %s\n", i, cases[i].text);
         snprintf(sql, sizeof sql, "SELECT state FROM tag_file WHERE path = 'image/overlay2/repositories.json'");
         u_assert_text(&f->db, cases[i].state, sql);
         u_assert_text(&f->db, cases[i].error, "SELECT error FROM tag_file");
