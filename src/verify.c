@@ -29,6 +29,8 @@ struct verify_ctx {
     sqlite3_stmt *ins_finding, *ins_layer;
     int failed_db;
     size_t total, done;
+    uint64_t batch_hashed; /* this batch's running total when the last layer finished */
+    uint64_t hashed;       /* bytes hashed over all batches */
     bool progress;
     double last_print;
     char err[256];
@@ -137,16 +139,22 @@ static void on_progress(void *arg, const struct deep_layer_job *job, int rc, int
     (void)total;
     struct verify_ctx *v = arg;
     v->done++;
+    /* totals are per deep_verify_all call (one batch) and updated under the
+     * same lock just before this call: the difference is this layer's. */
+    uint64_t bytes = totals->bytes_hashed - v->batch_hashed;
+    v->batch_hashed = totals->bytes_hashed;
+    v->hashed += bytes;
     db_bind_text(v->ins_layer, 1, job->chain_id);
     db_bind_text(v->ins_layer, 2, rc < 0 ? "failed" : "verified");
     db_bind_text(v->ins_layer, 3, rc < 0 ? strerror(e) : NULL);
+    sqlite3_bind_int64(v->ins_layer, 4, (sqlite3_int64)bytes);
     if (db_step_reset(v->ins_layer, v->err, sizeof v->err) < 0)
         v->failed_db = 1;
     double t = now_seconds();
     if (v->progress && (t - v->last_print > 0.2 || v->done == v->total)) {
         char size[32];
         fprintf(stderr, "\rdeep: %zu/%zu layers, %s hashed ", v->done, v->total,
-                text_size((int64_t)totals->bytes_hashed, 0, size, sizeof size));
+                text_size((int64_t)v->hashed, 0, size, sizeof size));
         v->last_print = t;
     }
 }
@@ -203,6 +211,7 @@ static int run_batches(int rootfd, struct target *targets, size_t n, const struc
             if (targets_safe(&targets[at + i]))
                 batch[m++] = targets[at + i];
         size_t k = open_batch(rootfd, batch, m, jobs, fds);
+        v->batch_hashed = 0;
         deep_verify_all(jobs, k, thread_count(o), on_finding, on_progress, v, NULL);
         for (size_t i = 0; i < 2 * k; i++)
             close(fds[i]);
@@ -230,7 +239,7 @@ int verify_layers(struct db *db, const char *root, const struct options *o, vola
     struct verify_ctx v = { .db = db, .total = n, .progress = isatty(2) && !o->quiet && !o->json };
     if (!code && (db_prepare(db, "INSERT INTO deep_finding(chain_id, check_name, detail) VALUES (?1, ?2, ?3)",
                              &v.ins_finding, err, errlen) < 0 ||
-                  db_prepare(db, "INSERT OR REPLACE INTO deep_layer(chain_id, state, error) VALUES (?1, ?2, ?3)",
+                  db_prepare(db, "INSERT OR REPLACE INTO deep_layer(chain_id, state, error, bytes) VALUES (?1, ?2, ?3, ?4)",
                              &v.ins_layer, err, errlen) < 0))
         code = EXIT_OPERATIONAL;
     if (!code && db_exec(db, "BEGIN", err, errlen) < 0)

@@ -4,7 +4,8 @@
 Owns: the test images that exercise the deep verifier on layers dockerd
 registered itself (`docker load` of these archives). No registry needed.
 
-    tests/tools/mklayers.py OUTDIR      # writes OUTDIR/<name>.tar, one per image
+    tests/tools/mklayers.py OUTDIR [NAME...]   # writes OUTDIR/<name>.tar, one per image
+                                               # (all, or only the NAMEs given)
 
 Images (tag deep-<name>:1):
   hostile   four layers: GNU-format base with "./" names, long names,
@@ -291,11 +292,16 @@ IMAGES = {
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: mklayers.py OUTDIR")
+    if len(sys.argv) < 2:
+        sys.exit("usage: mklayers.py OUTDIR [NAME...]")
     out = sys.argv[1]
+    names = sys.argv[2:] or list(IMAGES)
+    unknown = [nm for nm in names if nm not in IMAGES]
+    if unknown:
+        sys.exit("mklayers.py: unknown image(s) %s; known: %s" % (" ".join(unknown), " ".join(IMAGES)))
     os.makedirs(out, exist_ok=True)
-    for nm, make in IMAGES.items():
+    for nm in names:
+        make = IMAGES[nm]
         ids = write_image(os.path.join(out, nm + ".tar"), "deep-%s:1" % nm, make())
         print(nm, " ".join(ids))
 
