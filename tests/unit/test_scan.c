@@ -968,12 +968,101 @@ static void test_buildkit_db_states(void **state)
     scan(f);
     u_assert_text(&f->db, "invalid", "SELECT state FROM buildkit_db WHERE path = 'buildkit/snapshots.db' AND length(error) > 0");
     assert_int_equal(u_qint(&f->db, "SELECT count(*) FROM buildkit_snapshot"), 0);
-    /* a symlink to a file: refused, not followed */
+    /* a FIFO: refused without blocking */
     u_unlink(f->root, "buildkit/snapshots.db");
-    u_write_str(f->root, "buildkit/real.db", "");
-    u_symlink(f->root, "buildkit/snapshots.db", "real.db");
+    u_mkfifo(f->root, "buildkit/snapshots.db");
     scan(f);
     u_assert_text(&f->db, "invalid", "SELECT state FROM buildkit_db");
+}
+
+/* fixtures/bbolt/NAME from the repo root, or relative to the binary
+ * (<repo>/build/tests/), or under $OVL2FSCK_FIXTURES. */
+static char *fixture(const char *file)
+{
+    char *p = NULL;
+    const char *env = getenv("OVL2FSCK_FIXTURES");
+    if (env) {
+        assert_true(asprintf(&p, "%s/bbolt/%s", env, file) > 0);
+        return p;
+    }
+    const char *dirs[] = { "fixtures/bbolt", "../fixtures/bbolt", "../../fixtures/bbolt" };
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(asprintf(&p, "%s/%s", dirs[i], file) > 0);
+        if (access(p, R_OK) == 0)
+            return p;
+        free(p);
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            assert_true(asprintf(&p, "%s/../../fixtures/bbolt/%s", exe, file) > 0);
+            if (access(p, R_OK) == 0)
+                return p;
+            free(p);
+        }
+    }
+    fail_msg("fixture %s not found (run from the repo root or set OVL2FSCK_FIXTURES)", file);
+    return NULL;
+}
+
+static void copy_fixture(struct fx *f, const char *file, const char *rel)
+{
+    char *src = fixture(file);
+    FILE *in = fopen(src, "rb");
+    assert_non_null(in);
+    char *buf = malloc(1 << 20);
+    size_t n = fread(buf, 1, 1 << 20, in);
+    fclose(in);
+    assert_true(n > 0 && n < (1 << 20));
+    u_write(f->root, rel, buf, n);
+    free(buf);
+    free(src);
+}
+
+/* A snapshots.db from a real BuildKit build: every BuildKit dir that store
+ * had in overlay2/ is referenced (so never an orphan candidate). */
+static void test_buildkit_real_snapshots_db(void **state)
+{
+    struct fx *f = *state;
+    copy_fixture(f, "small.snapshots.db", "buildkit/snapshots.db");
+    scan(f);
+    struct db *db = &f->db;
+    u_assert_text(db, "ok", "SELECT state FROM buildkit_db WHERE error IS NULL");
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM buildkit_snapshot"), 26);
+    char *list = fixture("small.overlay2.txt");
+    FILE *in = fopen(list, "r");
+    assert_non_null(in);
+    char line[256];
+    int buildkit_dirs = 0;
+    while (fgets(line, sizeof line, in)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (!id_is_buildkit(line, strlen(line)))
+            continue;
+        buildkit_dirs++;
+        if (u_qint(db, "SELECT count(*) FROM buildkit_dir WHERE dir = %Q", line) != 1)
+            fail_msg("overlay2/%s of the real store is not referenced by its snapshots.db", line);
+    }
+    fclose(in);
+    free(list);
+    assert_int_equal(buildkit_dirs, 15);
+    /* the layers BuildKit registered are pinned */
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM buildkit_layer WHERE chain_id ="
+                                " '174f115318527d15f98e404afecefd82b25bdde7b3f89b1555dc4406360aa786'"), 1);
+    /* a committed name (not a dir) and a lease are no dirs */
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM buildkit_dir WHERE dir = '8q1amfse8dip8hz2b431ihstg'"), 0);
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM buildkit_dir WHERE dir = 'dpiycl7nwxihnt94g8tofa2fj'"), 0);
+
+    /* the same file behind a symlink: refused, not followed */
+    u_unlink(f->root, "buildkit/snapshots.db");
+    copy_fixture(f, "small.snapshots.db", "buildkit/real.db");
+    u_symlink(f->root, "buildkit/snapshots.db", "real.db");
+    scan(f);
+    u_assert_text(db, "invalid", "SELECT state FROM buildkit_db");
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM buildkit_snapshot"), 0);
 }
 
 static void test_distribution_counts(void **state)
@@ -1212,6 +1301,7 @@ int main(void)
         T(test_mounts),
         T(test_containers),
         T(test_buildkit_db_states),
+        T(test_buildkit_real_snapshots_db),
         T(test_distribution_counts),
         T(test_symlinked_subdirs_not_followed),
         T(test_root_errors),
