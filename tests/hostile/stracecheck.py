@@ -152,6 +152,9 @@ def main():
                     help="allow plain readlink() anywhere but under a --deny prefix: realpath() of the data "
                          "roots of other dockerds (the liveness probe), which may come and go during the run")
     ap.add_argument("--deny", action="append", default=[], help="never allowed, whatever the call")
+    ap.add_argument("--writes-ok", action="store_true", help="writes inside the root are allowed (the reaper)")
+    ap.add_argument("--allow-write", action="append", default=[],
+                    help="outside the root, writes are allowed only below these (temp dbs, journal)")
     ap.add_argument("logs", nargs="+")
     a = ap.parse_args()
     root = os.path.realpath(a.root)
@@ -188,10 +191,13 @@ def main():
                                   and not any(re.fullmatch(r, p) for r in a.allow_re)
                                   and not (a.allow_readlink and call == "readlink")):
                         bad.append("outside the root: %s  <- %s" % (p, raw[:300]))
-                    if inside:
-                        writes = call in WRITE_CALLS or (call in OPEN_CALLS and WRITE_FLAGS.search(argstr))
-                        if writes:
-                            bad.append("writes in the root: %s  <- %s" % (p, raw[:300]))
+                    writes = call in WRITE_CALLS or (call in OPEN_CALLS and WRITE_FLAGS.search(argstr))
+                    if call in ("mkdir", "mkdirat") and ret.startswith("-1 EEXIST"):
+                        writes = False   # mkdir -p of a dir that exists changes nothing
+                    if inside and not a.writes_ok and writes:
+                        bad.append("writes in the root: %s  <- %s" % (p, raw[:300]))
+                    if not inside and writes and not any(under(p, x) for x in a.allow_write):
+                        bad.append("writes outside the root: %s  <- %s" % (p, raw[:300]))
     for b in bad:
         print(b)
     if seen == 0:

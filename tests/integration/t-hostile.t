@@ -122,7 +122,8 @@ while IFS=$'\t' read -r case runas rootarg want_exit want_findings also want_err
         dockerd_allow
         # (judged against the case's root/: the --root error cases name a path below it)
         res=$(python3 "$HOSTILE/stracecheck.py" --cwd "$dir" --root "$dir/root" "${ALLOW[@]}" \
-              "${DOCKERD_ALLOW[@]}" --allow-readlink --deny "$dir/outside" --from-exec "$OVL2FSCK" --allow "$out.json" --allow "$out.err" "$out".st.* 2>&1)
+              "${DOCKERD_ALLOW[@]}" --allow-readlink --deny "$dir/outside" --from-exec "$OVL2FSCK" \
+              --allow-write "$DBTMP" --allow "$out.json" --allow "$out.err" "$out".st.* 2>&1)
         if is "$res" "" "$case: strace: nothing outside the root read, nothing inside written"; then :; else
             diag "$(printf '%s\n' "$res" | head -n 15)"
         fi
