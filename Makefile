@@ -39,8 +39,8 @@ $(BUILD)/embed: tools/embed.c | $(BUILD)
 	$(CC) $(CSTD) $(WARN) -O1 -o $@ $<
 
 # The catalog and schema are compiled into the binary: adding a check is adding a file.
-$(BUILD)/catalog_data.c: $(BUILD)/embed $(CHECKS) sql/schema.sql sql/indexes.sql
-	$(BUILD)/embed sql/schema.sql sql/indexes.sql $(CHECKS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/catalog_data.c: $(BUILD)/embed $(CHECKS) sql/schema.sql sql/indexes.sql sql/derive.sql
+	$(BUILD)/embed sql/schema.sql sql/indexes.sql sql/derive.sql $(CHECKS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/catalog_data.o: $(BUILD)/catalog_data.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -172,3 +172,22 @@ uninstall:
 	rm -f $(patsubst dist/%,$(DESTDIR)$(UNITDIR)/%,$(DIST_UNITS))
 	rm -f $(patsubst dist/%,$(DESTDIR)$(DOCDIR)/examples/%,$(DIST_EXAMPLES))
 	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+# ---- bench (issue 4) --------------------------------------------------------
+# make bench: builds ovl2fsck, the store generator and the floor program, then
+# tools/bench/run.sh generates 10k- and 30k-image stores (kept and reused in
+# build/bench/stores/), times the floor and ovl2fsck and prints medians.
+# BENCH_SIZES, BENCH_RUNS, BENCH_SEED, BENCH_GARBAGE: see tools/bench/run.sh.
+BENCH_DIR    := $(BUILD)/bench
+BENCH_CFLAGS := $(CSTD) $(WARN) -O2 -g $(PKG_CFLAGS) $(CFLAGS)
+
+$(BENCH_DIR)/genstore: tools/bench/genstore.c
+	@mkdir -p $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(PKG_LIBS)
+
+$(BENCH_DIR)/floor: tools/bench/floor.c
+	@mkdir -p $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+bench: ovl2fsck $(BENCH_DIR)/genstore $(BENCH_DIR)/floor
+	./tools/bench/run.sh

@@ -176,16 +176,24 @@ CREATE TABLE buildkit_layer (chain_id TEXT PRIMARY KEY) WITHOUT ROWID;
 -- snapshots.db itself (at most one row).
 CREATE TABLE buildkit_db (path TEXT PRIMARY KEY, state TEXT NOT NULL, error TEXT) WITHOUT ROWID;
 
--- Every claim on an overlay2 dir: by a layer's cache-id, a container's
--- mount-id or init-id, or a BuildKit snapshot.
-CREATE VIEW overlay_ref(dir, by_kind, by_id) AS
-    SELECT cache_id, 'layer', chain_id FROM layer WHERE cache_id_state = 'ok'
-    UNION ALL
-    SELECT mount_id, 'mount', container_id FROM mount WHERE mount_id_state = 'ok'
-    UNION ALL
-    SELECT init_id, 'init', container_id FROM mount WHERE init_id_state = 'ok'
-    UNION ALL
-    SELECT dir, 'buildkit', snapshot_key FROM buildkit_dir;
+-- Every claim on an overlay2 dir. Derived from the tables above by
+-- sql/derive.sql at the start of the check pass (see there).
+CREATE TABLE overlay_ref (
+    dir     TEXT NOT NULL,
+    by_kind TEXT NOT NULL,         -- layer | mount | init | buildkit | lower
+    by_id   TEXT NOT NULL          -- chainID, container id, snapshot key, or the dir whose lower names it
+);
+CREATE INDEX overlay_ref_dir ON overlay_ref (dir);
+
+-- The lower file each claimed dir must have, built from the layer chain in
+-- layerdb and the link files (sql/derive.sql). lower NULL: the dir must have
+-- no lower file (a base layer). Dirs whose chain passes through a dir with
+-- a bad link file have no row: their lower cannot be known.
+CREATE TABLE expected_lower (
+    dir   TEXT PRIMARY KEY,
+    lower TEXT,
+    depth INTEGER NOT NULL         -- entries in lower (dockerd allows at most 128)
+) WITHOUT ROWID;
 
 -- Filled by the check runner: one row per finding.
 CREATE TABLE finding (

@@ -11,6 +11,6 @@ SELECT dir AS object,
                                                  ELSE 'BuildKit snapshot ' || by_id END, ', ') AS detail,
        NULL AS mtime
 FROM overlay_ref
-WHERE by_kind <> 'buildkit'
+WHERE by_kind NOT IN ('buildkit', 'lower')
 GROUP BY dir
 HAVING count(*) > 1;

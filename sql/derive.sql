@@ -1,0 +1,73 @@
+-- derive.sql — facts derived from the loaded scan tables, computed once at
+-- the start of the check pass (src/checks.c) so that every check can look
+-- them up through an index.
+--
+-- overlay_ref: every claim on an overlay2 dir — a layer's cache-id, a
+-- container's mount-id or init-id (the RW dir is also claimed through
+-- "<mount-id>-init" when the mount-id file itself is damaged), a BuildKit
+-- snapshot, or being a lower dir of a dir claimed in one of those ways (its
+-- lower file names the dir's l/ short name, resolved through the l/ symlink
+-- or through the dir's own link file).
+DELETE FROM overlay_ref;
+
+INSERT INTO overlay_ref (dir, by_kind, by_id)
+    SELECT cache_id, 'layer', chain_id FROM layer WHERE cache_id_state = 'ok'
+    UNION ALL
+    SELECT mount_id, 'mount', container_id FROM mount WHERE mount_id_state = 'ok'
+    UNION ALL
+    SELECT substr(init_id, 1, 64), 'mount', container_id FROM mount
+    WHERE init_id_state = 'ok' AND mount_id_state <> 'ok'
+    UNION ALL
+    SELECT init_id, 'init', container_id FROM mount WHERE init_id_state = 'ok'
+    UNION ALL
+    SELECT dir, 'buildkit', snapshot_key FROM buildkit_dir;
+
+INSERT INTO overlay_ref (dir, by_kind, by_id)
+    SELECT DISTINCT o.name, 'lower', x.dir
+    FROM overlay_lower x
+    JOIN overlay_dir o ON o.link = x.short
+    WHERE x.dir IN (SELECT dir FROM overlay_ref)
+    UNION
+    SELECT DISTINCT k.target_dir, 'lower', x.dir
+    FROM overlay_lower x
+    JOIN link k ON k.name = x.short
+    WHERE k.target_dir IS NOT NULL AND x.dir IN (SELECT dir FROM overlay_ref);
+
+-- expected_lower: dockerd's overlay2 driver writes a dir's lower file as
+-- "l/<parent's link>" followed by the parent's own lower entries, nearest
+-- parent first. Built top-down from the base layers of the layer chain (not
+-- from the parents' lower files, so that one bad file does not make every
+-- dir above it look wrong); a container's -init dir sits on the image's top
+-- layer, its RW dir on the -init dir.
+DELETE FROM expected_lower;
+
+INSERT OR IGNORE INTO expected_lower (dir, lower, depth)
+WITH RECURSIVE chain(chain_id, dir, lower, depth) AS (
+    SELECT chain_id, cache_id, NULL, 0 FROM layer
+    WHERE parent_state = 'missing' AND cache_id_state = 'ok' AND name_ok
+    UNION ALL
+    SELECT c.chain_id, c.cache_id, 'l/' || pd.link || coalesce(':' || chain.lower, ''), chain.depth + 1
+    FROM chain
+    JOIN layer c ON c.parent = chain.chain_id AND c.parent_state = 'ok' AND c.cache_id_state = 'ok'
+    JOIN overlay_dir pd ON pd.name = chain.dir AND pd.link_state = 'ok'
+    WHERE chain.depth < 200
+)
+SELECT dir, lower, depth FROM chain;
+
+INSERT OR IGNORE INTO expected_lower (dir, lower, depth)
+    SELECT m.init_id, NULL, 0 FROM mount m
+    WHERE m.init_id_state = 'ok' AND m.parent_state = 'missing'
+    UNION ALL
+    SELECT m.init_id, 'l/' || pd.link || coalesce(':' || e.lower, ''), e.depth + 1
+    FROM mount m
+    JOIN layer p ON p.chain_id = m.parent AND p.cache_id_state = 'ok'
+    JOIN expected_lower e ON e.dir = p.cache_id
+    JOIN overlay_dir pd ON pd.name = p.cache_id AND pd.link_state = 'ok'
+    WHERE m.init_id_state = 'ok' AND m.parent_state = 'ok';
+
+INSERT OR IGNORE INTO expected_lower (dir, lower, depth)
+    SELECT m.mount_id, 'l/' || i.link || coalesce(':' || e.lower, ''), e.depth + 1
+    FROM mount m
+    JOIN expected_lower e ON e.dir = m.init_id
+    JOIN overlay_dir i ON i.name = m.init_id AND i.link_state = 'ok'
+    WHERE m.mount_id_state = 'ok' AND m.init_id_state = 'ok';
