@@ -4,7 +4,8 @@
 --
 -- overlay_ref: every claim on an overlay2 dir — a layer's cache-id, a
 -- container's mount-id or init-id (the RW dir is also claimed through
--- "<mount-id>-init" when the mount-id file itself is damaged), a BuildKit
+-- "<mount-id>-init" when the mount-id file itself is damaged, and the -init
+-- dir through the mount-id when the init-id file is), a BuildKit
 -- snapshot, or being a lower dir of a dir claimed in one of those ways (its
 -- lower file names the dir's l/ short name, resolved through the l/ symlink
 -- or through the dir's own link file).
@@ -19,6 +20,9 @@ INSERT INTO overlay_ref (dir, by_kind, by_id)
     WHERE init_id_state = 'ok' AND mount_id_state <> 'ok'
     UNION ALL
     SELECT init_id, 'init', container_id FROM mount WHERE init_id_state = 'ok'
+    UNION ALL
+    SELECT mount_id || '-init', 'init', container_id FROM mount
+    WHERE mount_id_state = 'ok' AND init_id_state <> 'ok'
     UNION ALL
     SELECT dir, 'buildkit', snapshot_key FROM buildkit_dir;
 

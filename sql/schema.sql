@@ -36,8 +36,8 @@ CREATE TABLE image (
     mtime        INTEGER
 ) WITHOUT ROWID;
 
--- rootfs.diff_ids of each parsed image, bottom first, with computed chainIDs.
--- chain_id is NULL from the first malformed diff_id on.
+-- rootfs.diff_ids of each valid image config (config_state 'ok'), bottom
+-- first, with the computed chainIDs. An invalid config has no rows.
 CREATE TABLE image_layer (
     image_id TEXT NOT NULL,
     idx      INTEGER NOT NULL,

@@ -29,9 +29,11 @@ int severity_parse(const char *s, enum severity *out)
     return -1;
 }
 
+/* kebab-case: words of [a-z0-9] joined by single dashes. */
 static bool valid_check_name(const char *s)
 {
-    if (!*s || *s == '-')
+    size_t n = strlen(s);
+    if (n == 0 || s[0] == '-' || s[n - 1] == '-' || strstr(s, "--"))
         return false;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
@@ -103,8 +105,8 @@ int catalog_parse_check(const char *source, const char *text, struct check *out,
     else if (severity_parse(sev, &out->default_severity) < 0 || out->default_severity == SEV_IGNORE) {
         why = "severity must be error, garbage or warning";
         line = sev_line;
-    } else if (!out->meaning)
-        why = "header has no \"-- meaning: ...\" line";
+    } else if (!out->meaning || !out->meaning[0])
+        why = "header has no \"-- meaning: ...\" line (or it is empty)";
     free(sev);
     if (why) {
         snprintf(err, errlen, "%s:%d: %s", source, line, why);

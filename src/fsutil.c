@@ -150,7 +150,7 @@ const char *fs_type_name(mode_t mode)
 
 int fs_list_dir(int dirfd, fs_entry_fn fn, void *ctx)
 {
-    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = open_quietly(dirfd, ".", O_RDONLY | O_DIRECTORY);
     if (fd < 0)
         return -1;
     DIR *d = fdopendir(fd);

@@ -184,7 +184,7 @@ int opts_parse(int argc, char **argv, struct options *o, char *err, size_t errle
     o->journal = DEFAULT_JOURNAL;
     o->older_than = -1;
     opterr = 0;
-    optind = 1;
+    optind = 0;   /* 0, not 1: glibc then fully re-initialises getopt */
     int c;
     while ((c = getopt_long(argc, argv, ":qvh", long_options, NULL)) != -1) {
         int rc = 0;

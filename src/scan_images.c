@@ -18,9 +18,9 @@ struct image_walk {
     sqlite3_stmt *ins_image, *ins_layer, *ins_tmp, *ins_parent;
 };
 
-/* Parse rootfs.diff_ids; on success insert image_layer rows. Returns NULL or
- * the reason the config is invalid. */
-static const char *insert_diff_ids(struct image_walk *w, const char *id, const cJSON *cfg, char *why, size_t whylen)
+/* NULL when rootfs.diff_ids is well-formed (absent or null counts as no
+ * layers, as for FROM-scratch images), else why not. */
+static const char *diff_ids_error(const cJSON *cfg, char *why, size_t whylen)
 {
     const cJSON *rootfs = cJSON_GetObjectItemCaseSensitive(cfg, "rootfs");
     if (!cJSON_IsObject(rootfs))
@@ -28,7 +28,6 @@ static const char *insert_diff_ids(struct image_walk *w, const char *id, const c
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(rootfs, "diff_ids");
     if (ids && !cJSON_IsNull(ids) && !cJSON_IsArray(ids))
         return "rootfs.diff_ids is not an array";
-    char chain[DIGEST_LEN + 1] = "";
     int idx = 0;
     const cJSON *d;
     cJSON_ArrayForEach(d, ids) {
@@ -37,16 +36,29 @@ static const char *insert_diff_ids(struct image_walk *w, const char *id, const c
             snprintf(why, whylen, "rootfs.diff_ids[%d] is not a sha256 digest", idx);
             return why;
         }
-        id_chain_id(idx ? chain : NULL, v, chain);
-        sqlite3_bind_text(w->ins_layer, 1, id, -1, SQLITE_TRANSIENT);
-        db_bind_int(w->ins_layer, 2, idx);
-        db_bind_text(w->ins_layer, 3, v);
-        db_bind_text(w->ins_layer, 4, chain + 7);
-        if (db_step_reset(w->ins_layer, w->s->err, sizeof w->s->err) < 0)
-            return "database error";
         idx++;
     }
     return NULL;
+}
+
+/* Insert the image_layer rows of a config whose diff_ids are well-formed. */
+static int insert_diff_ids(struct image_walk *w, const char *id, const cJSON *cfg)
+{
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "rootfs"), "diff_ids");
+    char chain[DIGEST_LEN + 1] = "";
+    int idx = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, ids) {
+        id_chain_id(idx ? chain : NULL, d->valuestring, chain);
+        db_bind_text(w->ins_layer, 1, id);
+        db_bind_int(w->ins_layer, 2, idx);
+        db_bind_text(w->ins_layer, 3, d->valuestring);
+        db_bind_text(w->ins_layer, 4, chain + 7);
+        if (db_step_reset(w->ins_layer, w->s->err, sizeof w->s->err) < 0)
+            return -1;
+        idx++;
+    }
+    return 0;
 }
 
 static int insert_image(struct image_walk *w, const char *name, const struct file_buf *b,
@@ -80,9 +92,6 @@ static int scan_one_image(struct image_walk *w, const char *name)
         return insert_image(w, name, &b, state, error, NULL);
     }
     id_sha256_hex(b.data, b.len, digest);
-    /* rows of image_layer are inserted under the image's own name */
-    if (sqlite3_exec(w->s->db->h, "SAVEPOINT img", NULL, NULL, NULL) != SQLITE_OK)
-        return -1;
     cJSON *cfg = cJSON_ParseWithLength(b.data, b.len);
     if (!cfg) {
         state = ST_INVALID;
@@ -90,13 +99,15 @@ static int scan_one_image(struct image_walk *w, const char *name)
     } else if (!cJSON_IsObject(cfg)) {
         state = ST_INVALID;
         error = "not a JSON object";
-    } else if ((error = insert_diff_ids(w, name, cfg, why, sizeof why)) != NULL) {
+    } else if ((error = diff_ids_error(cfg, why, sizeof why)) != NULL) {
         state = ST_INVALID;
-        sqlite3_exec(w->s->db->h, "ROLLBACK TO img", NULL, NULL, NULL);
+    } else if (insert_diff_ids(w, name, cfg) < 0) {
+        cJSON_Delete(cfg);
+        file_buf_free(&b);
+        return -1;
     }
     cJSON_Delete(cfg);
     rc = insert_image(w, name, &b, state, error, digest);
-    sqlite3_exec(w->s->db->h, "RELEASE img", NULL, NULL, NULL);
     file_buf_free(&b);
     return rc;
 }

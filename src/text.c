@@ -41,6 +41,10 @@ char *text_escape(const char *s)
         size_t n = utf8_seq_len(p);
         if (n == 1 && *p >= 0x20 && *p != 0x7F && *p != '\\') {
             *w++ = (char)*p++;
+        } else if (n == 2 && p[0] == 0xC2 && p[1] < 0xA0) {
+            /* C1 controls (U+0080..U+009F, e.g. CSI) drive terminals too */
+            w += sprintf(w, "\\x%02x\\x%02x", p[0], p[1]);
+            p += 2;
         } else if (n > 1) {
             memcpy(w, p, n);
             w += n;

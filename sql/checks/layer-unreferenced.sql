@@ -6,7 +6,8 @@
 -- diff_ids, a mount's parent or snapshots.db names it, or when it is the
 -- parent of a live layer. Nothing is reported while the reference graph is
 -- unreliable (scan errors, an unreadable image config or snapshots.db, a
--- layer whose parent file is malformed or whose chainID does not match),
+-- layer or mount whose parent file is malformed, a chainID that does not
+-- match),
 -- since then a reference may have been missed.
 WITH RECURSIVE live(chain_id) AS (
     SELECT chain_id FROM image_layer WHERE chain_id IS NOT NULL
@@ -35,5 +36,6 @@ WHERE l.name_ok AND l.is_dir
   AND NOT EXISTS (SELECT 1 FROM scan_error)
   AND NOT EXISTS (SELECT 1 FROM image WHERE config_state = 'unreadable')
   AND NOT EXISTS (SELECT 1 FROM buildkit_db WHERE state <> 'ok')
+  AND NOT EXISTS (SELECT 1 FROM mount WHERE parent_state IN ('invalid', 'unreadable', 'empty'))
   AND NOT EXISTS (SELECT 1 FROM layer b WHERE b.parent_state IN ('invalid', 'unreadable', 'empty')
                      OR (b.name_ok AND b.computed_chain IS NOT NULL AND b.computed_chain <> b.chain_id));

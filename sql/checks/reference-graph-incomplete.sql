@@ -17,8 +17,8 @@ WITH reason(what, why) AS (
     SELECT path, 'snapshots.db unreadable: BuildKit dirs are never reported as orphaned'
     FROM buildkit_db WHERE state <> 'ok'
     UNION ALL
-    SELECT 'image/overlay2/layerdb/sha256/' || chain_id, 'cache-id is ' || cache_id_state || ' while diff is known: its content may sit in any overlay2 dir'
-    FROM layer WHERE cache_id_state IN ('missing', 'empty', 'invalid', 'unreadable') AND diff_state = 'ok'
+    SELECT 'image/overlay2/layerdb/sha256/' || chain_id, 'cache-id is ' || cache_id_state || ': the layer''s content may sit in any overlay2 dir'
+    FROM layer WHERE cache_id_state <> 'ok' AND entries <> 0
     UNION ALL
     SELECT 'image/overlay2/layerdb/mounts/' || m.container_id, 'neither mount-id nor init-id names the container''s dirs'
     FROM mount m JOIN container c ON c.id = m.container_id
@@ -26,6 +26,9 @@ WITH reason(what, why) AS (
     UNION ALL
     SELECT 'image/overlay2/layerdb/sha256/' || chain_id, 'parent file is ' || parent_state || ': the layer graph is unreliable'
     FROM layer WHERE parent_state IN ('invalid', 'unreadable', 'empty')
+    UNION ALL
+    SELECT 'image/overlay2/layerdb/mounts/' || container_id, 'parent file is ' || parent_state || ': the container''s layers are unknown'
+    FROM mount WHERE parent_state IN ('invalid', 'unreadable', 'empty')
     UNION ALL
     SELECT 'image/overlay2/layerdb/sha256/' || chain_id, 'chainID does not match: the layer graph is unreliable'
     FROM layer WHERE name_ok AND computed_chain IS NOT NULL AND computed_chain <> chain_id
