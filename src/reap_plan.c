@@ -196,6 +196,8 @@ static bool dir_claimed_by_other(struct builder *b, const char *dir, const char 
     bool claimed = false;
     while (!claimed && sqlite3_step(b->q_claims) == SQLITE_ROW) {
         const char *k = col_text(b->q_claims, 0), *by = col_text(b->q_claims, 1);
+        if (k && strcmp(k, "lower") == 0)
+            continue;   /* lower claims are settled once every item is known (release_lower_claims) */
         if (!k || !by || !strstr(kinds, k) || strcmp(by, id) != 0) {
             snprintf(who, wholen, "%s %s", k ? k : "?", by ? by : "?");
             claimed = true;
@@ -488,6 +490,59 @@ static int add_findings(struct builder *b, bool inc_images, bool inc_dangling)
     return 0;
 }
 
+/* ---- lower claims ------------------------------------------------------ */
+
+/* Is overlay2/<dir> removed by some item of the plan? */
+static bool dir_planned(const struct reap_plan *p, const char *dir)
+{
+    for (size_t i = 0; i < p->count; i++)
+        for (size_t j = 0; j < p->items[i].step_count; j++) {
+            const struct reap_step *s = &p->items[i].steps[j];
+            if (s->role == ROLE_OVERLAY_DIR && strncmp(s->path, "overlay2/", 9) == 0 && strcmp(s->path + 9, dir) == 0)
+                return true;
+        }
+    return false;
+}
+
+static void drop_dir_steps(struct reap_item *it, const char *dir);
+
+/* A dir named in the lower file of a claimed dir is claimed too (the core's
+ * overlay_ref 'lower' rows). Such a claim does not count when the claiming
+ * dir is itself removed by the plan (a child layer's dir, a container's RW
+ * dir over its -init dir); otherwise the dir is kept. */
+static void release_lower_claims(struct builder *b)
+{
+    sqlite3_stmt *q;
+    char e[128];
+    if (db_prepare(b->db, "SELECT by_id FROM overlay_ref WHERE dir = ?1 AND by_kind = 'lower'", &q, e, sizeof e) < 0)
+        return;
+    for (size_t i = 0; i < b->plan->count; i++) {
+        struct reap_item *it = &b->plan->items[i];
+        for (size_t j = 0; j < it->step_count; j++) {
+            struct reap_step *s = &it->steps[j];
+            if (s->role != ROLE_OVERLAY_DIR || strncmp(s->path, "overlay2/", 9) != 0)
+                continue;
+            char *dir = reap_strdup(s->path + 9);
+            char *keeper = NULL;
+            sqlite3_reset(q);
+            db_bind_text(q, 1, dir);
+            while (!keeper && sqlite3_step(q) == SQLITE_ROW)
+                if (col_text(q, 0) && !dir_planned(b->plan, col_text(q, 0)))
+                    keeper = reap_strdup(col_text(q, 0));
+            if (keeper && it->kind != KIND_OVERLAY_ORPHAN) {
+                plan_add_note(b->plan, "overlay2/%s is kept: overlay2/%s, which stays, has it as a lower dir (%s %s)",
+                              dir, keeper, it->check, it->object);
+                drop_dir_steps(it, dir);
+                it->bytes = -1;
+                j = (size_t)-1;   /* the steps moved: start this item over */
+            }
+            free(keeper);
+            free(dir);
+        }
+    }
+    sqlite3_finalize(q);
+}
+
 /* ---- order, dedupe, identities ---------------------------------------- */
 
 static int kind_group(enum item_kind k)
@@ -576,6 +631,20 @@ static void drop_step(struct reap_item *it, size_t i)
     free_step(&it->steps[i]);
     memmove(&it->steps[i], &it->steps[i + 1], (it->step_count - i - 1) * sizeof *it->steps);
     it->step_count--;
+}
+
+/* Remove the steps of overlay2/<dir> and of its l/ link. */
+static void drop_dir_steps(struct reap_item *it, const char *dir)
+{
+    for (size_t i = 0; i < it->step_count;) {
+        const struct reap_step *s = &it->steps[i];
+        bool is_dir = s->role == ROLE_OVERLAY_DIR && strcmp(s->path + 9, dir) == 0;
+        bool is_link = s->role == ROLE_LINK && s->link_dir && strcmp(s->link_dir, dir) == 0;
+        if (is_dir || is_link)
+            drop_step(it, i);
+        else
+            i++;
+    }
 }
 
 /* lstat every step now; a vanished path is dropped. Returns false when the
@@ -687,6 +756,7 @@ int plan_build(struct reap_plan *plan, struct db *db, const char *root, bool inc
         rc = add_findings(&b, inc_images, inc_dangling);
     finalize_queries(&b);
     if (rc == 0) {
+        release_lower_claims(&b);
         plan_sort(plan);
         dedupe_and_identify(&b);
     }

@@ -41,7 +41,17 @@ struct str_set {
     bool sorted;
 };
 
+/* A directly claimed dir and its lower file (for lower claims). */
+struct ref_claimed {
+    const char *dir;
+    const char *owner;   /* chainID or container id; NULL for BuildKit */
+    char *lower;         /* NULL when none or unreadable */
+};
+
 struct reap_refs {
+    int rootfd;
+    struct ref_claimed *claimed;
+    size_t claimed_count;
     struct ref_layer *layers;
     size_t layer_count, layer_cap;
     struct ref_mount *mounts;
@@ -375,11 +385,137 @@ static int cmp_layer(const void *a, const void *b)
     return strcmp(((const struct ref_layer *)a)->chain, ((const struct ref_layer *)b)->chain);
 }
 
+/* ---- lower claims ------------------------------------------------------ */
+
+static int add_claimed(struct reap_refs *r, const char *dir, const char *owner)
+{
+    struct ref_claimed *nv = realloc(r->claimed, (r->claimed_count + 1) * sizeof *nv);
+    if (!nv)
+        return -1;
+    r->claimed = nv;
+    struct ref_claimed *c = &r->claimed[r->claimed_count++];
+    c->dir = dir;
+    c->owner = owner;
+    c->lower = NULL;
+    char rel[300];
+    snprintf(rel, sizeof rel, "overlay2/%.200s/lower", dir);
+    const char *base;
+    int fd = reap_open_parent(r->rootfd, rel, &base);
+    if (fd >= 0) {
+        struct file_buf b;
+        fs_read_file(fd, base, CAP_ID_FILE, &b);
+        if (b.status == FILE_OK) {
+            c->lower = b.data;
+            b.data = NULL;
+        }
+        file_buf_free(&b);
+        close(fd);
+    }
+    return 0;
+}
+
+/* Every directly claimed dir with its lower file, as sql/derive.sql sees them. */
+static int load_claimed(struct reap_refs *r)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < r->layer_count; i++)
+        if (r->layers[i].cache_id)
+            rc = add_claimed(r, r->layers[i].cache_id, r->layers[i].chain);
+    for (size_t i = 0; rc == 0 && i < r->mount_count; i++) {
+        if (r->mounts[i].mount_id)
+            rc = add_claimed(r, r->mounts[i].mount_id, r->mounts[i].id);
+        if (rc == 0 && r->mounts[i].init_id)
+            rc = add_claimed(r, r->mounts[i].init_id, r->mounts[i].id);
+    }
+    for (size_t i = 0; rc == 0 && i < r->bk_dirs.n; i++)
+        rc = add_claimed(r, r->bk_dirs.v[i], NULL);
+    return rc;
+}
+
+/* Does the lower file (l/A:l/B:...) name l/<short>? */
+static bool lower_names(const char *lower, const char *shortname)
+{
+    size_t n = strlen(shortname);
+    for (const char *p = lower; p && *p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
+        while (*p == ' ' || *p == '\n')
+            p++;
+        if (strncmp(p, "l/", 2) == 0 && strncmp(p + 2, shortname, n) == 0 &&
+            (p[2 + n] == ':' || p[2 + n] == '\0' || p[2 + n] == '\n' || p[2 + n] == ' '))
+            return true;
+    }
+    return false;
+}
+
+struct short_names {
+    const char *dir;
+    int lfd;
+    char names[8][LINK_NAME_LEN + 8];
+    int n;
+};
+
+static int collect_link_to(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)d_type;
+    struct short_names *s = ctx;
+    char target[300], want[300];
+    snprintf(want, sizeof want, "../%.200s/diff", s->dir);
+    if (s->n < 8 && strlen(name) <= LINK_NAME_LEN && fs_readlink(s->lfd, name, target, sizeof target) > 0 &&
+        strcmp(target, want) == 0)
+        snprintf(s->names[s->n++], sizeof s->names[0], "%s", name);
+    return 0;
+}
+
+/* The short names a lower file may use for overlay2/<dir>: its link file,
+ * and any l/ symlink pointing at ../<dir>/diff. */
+static void short_names_of(const struct reap_refs *r, const char *dir, struct short_names *s)
+{
+    memset(s, 0, sizeof *s);
+    s->dir = dir;
+    char rel[300];
+    snprintf(rel, sizeof rel, "overlay2/%.200s/link", dir);
+    const char *base;
+    int fd = reap_open_parent(r->rootfd, rel, &base);
+    if (fd >= 0) {
+        struct file_buf b;
+        fs_read_file(fd, base, CAP_ID_FILE, &b);
+        if (b.status == FILE_OK) {
+            size_t len = id_trim(b.data, b.len);
+            if (id_is_link_name(b.data, len))
+                snprintf(s->names[s->n++], sizeof s->names[0], "%.*s", (int)len, b.data);
+        }
+        file_buf_free(&b);
+        close(fd);
+    }
+    s->lfd = open_rel(r->rootfd, "overlay2/l");
+    if (s->lfd >= 0) {
+        fs_list_dir(s->lfd, collect_link_to, s);
+        close(s->lfd);
+    }
+}
+
+static bool lower_claimed(const struct reap_refs *r, const char *dir, const char *except, char *why, size_t whylen)
+{
+    struct short_names s;
+    short_names_of(r, dir, &s);
+    for (size_t i = 0; i < r->claimed_count; i++) {
+        const struct ref_claimed *c = &r->claimed[i];
+        if (!c->lower || strcmp(c->dir, dir) == 0 || (except && c->owner && strcmp(c->owner, except) == 0))
+            continue;
+        for (int k = 0; k < s.n; k++)
+            if (lower_names(c->lower, s.names[k])) {
+                snprintf(why, whylen, "overlay2/%s has it as a lower dir", c->dir);
+                return true;
+            }
+    }
+    return false;
+}
+
 struct reap_refs *refs_load(int rootfd)
 {
     struct reap_refs *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
+    r->rootfd = rootfd;
     int rc = list_rel(r, rootfd, "image/overlay2/layerdb/sha256", on_layer, r->claims_unknown, sizeof r->claims_unknown);
     if (rc == 0)
         rc = list_rel(r, rootfd, "image/overlay2/layerdb/mounts", on_mount, r->claims_unknown, sizeof r->claims_unknown);
@@ -396,6 +532,10 @@ struct reap_refs *refs_load(int rootfd)
     set_sort(&r->image_chains);
     set_sort(&r->bk_dirs);
     set_sort(&r->bk_chains);
+    if (load_claimed(r) < 0) {
+        refs_free(r);
+        return NULL;
+    }
     return r;
 }
 
@@ -403,6 +543,9 @@ void refs_free(struct reap_refs *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; i < r->claimed_count; i++)
+        free(r->claimed[i].lower);
+    free(r->claimed);
     for (size_t i = 0; i < r->layer_count; i++)
         free(r->layers[i].cache_id);
     for (size_t i = 0; i < r->mount_count; i++) {
@@ -452,7 +595,15 @@ bool refs_dir_claimed(const struct reap_refs *r, const char *dir, const char *ex
             snprintf(why, whylen, "container mount %s uses it", m->id);
             return true;
         }
+        /* a damaged mount-id: the RW dir is still claimed through <id>-init */
+        if (!self && !m->mount_id && m->init_id && strlen(m->init_id) == HEX64_LEN + 5 &&
+            strncmp(m->init_id, dir, HEX64_LEN) == 0 && dir[HEX64_LEN] == '\0') {
+            snprintf(why, whylen, "container mount %s uses it (through its init-id)", m->id);
+            return true;
+        }
     }
+    if (lower_claimed(r, dir, except, why, whylen))
+        return true;
     if (set_has(&r->bk_dirs, dir)) {
         snprintf(why, whylen, "BuildKit's snapshots.db references it");
         return true;

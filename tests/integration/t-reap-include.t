@@ -9,6 +9,7 @@
 cases_init
 J=$TAP_TMP/journal.jsonl
 saves() { dockerd_docker save "$1" >/dev/null 2>"$TAP_TMP/save.err"; }
+loads() { dockerd_docker load -q -i "$1" >/dev/null 2>&1; }
 new_store include
 I=$S
 # the content of classic-b's lower own layer is lost (dir and l/ link gone)
@@ -59,7 +60,7 @@ is "$FSCK_RC" 0 "the store is clean"
 # dockerd can now load and build them again
 if dockerd_start "$I" "$ex/e"; then
     python3 "$TOOLS/mkimage.py" "$TAP_TMP/layers.tar" >/dev/null
-    ok "docker load of the lost image works" dockerd_docker load -q -i "$TAP_TMP/layers.tar" >/dev/null
+    ok "docker load of the lost image works" loads "$TAP_TMP/layers.tar"
     ok "... and it saves" saves o2t/layers-empty:1
     mkdir -p "$TAP_TMP/cb"
     printf '%s\n' 'FROM o2t/classic-a:latest' \
