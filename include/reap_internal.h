@@ -180,6 +180,10 @@ struct reap_refs;
  * parents, image chainIDs, BuildKit dirs and chains. NULL on OOM. */
 struct reap_refs *refs_load(int rootfd);
 void refs_free(struct reap_refs *r);
+/* A value that changes whenever what refs_load reads is changed (layerdb,
+ * mounts, image configs, snapshots.db): an index may be reused while it
+ * stays the same. */
+uint64_t refs_signature(int rootfd);
 /* Who still claims overlay2/<dir>, ignoring the layer or mount named by
  * except (may be NULL): "layer <chain>", "mount <id>", "BuildKit" ... into
  * why. Also true when the claims cannot be known (an unreadable id file). */

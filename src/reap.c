@@ -50,6 +50,7 @@ struct reaper {
     struct quarantine q;
     bool quarantine;
     struct reap_refs *refs;
+    uint64_t refs_sig;          /* refs_signature() when refs was read */
     struct reap_summary sum;
     char refusal[600];
     bool journal_broken;
@@ -659,8 +660,12 @@ static void link_aside(struct reap_item *it, const struct reap_step *aside_step)
 static void apply_item(struct reaper *r, struct reap_item *it)
 {
     char why[1024];
-    refs_free(r->refs);
-    r->refs = refs_load(r->rootfd);
+    uint64_t sig = refs_signature(r->rootfd);
+    if (!r->refs || sig != r->refs_sig) {
+        refs_free(r->refs);
+        r->refs = refs_load(r->rootfd);
+        r->refs_sig = sig;
+    }
     if (!r->refs) {
         skip_item(r, it, "out of memory reading the store's references");
         return;

@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -537,6 +538,66 @@ struct reap_refs *refs_load(int rootfd)
         return NULL;
     }
     return r;
+}
+
+/* ---- a cheap signature of what the index was read from ------------------ */
+
+struct sig_ctx {
+    int dirfd;
+    uint64_t h;
+};
+
+static void sig_mix(uint64_t *h, uint64_t v)
+{
+    *h ^= v + 0x9E3779B97F4A7C15ull + (*h << 6) + (*h >> 2);
+}
+
+static void sig_stat(uint64_t *h, int dirfd, const char *name)
+{
+    struct stat st;
+    if (!fs_lstat(dirfd, name, &st)) {
+        sig_mix(h, 0xdead);
+        return;
+    }
+    sig_mix(h, (uint64_t)st.st_ino);
+    sig_mix(h, (uint64_t)st.st_size);
+    sig_mix(h, (uint64_t)st.st_ctim.tv_sec);
+    sig_mix(h, (uint64_t)st.st_ctim.tv_nsec);
+    sig_mix(h, (uint64_t)st.st_mtim.tv_nsec);
+}
+
+static int sig_entry(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)d_type;
+    struct sig_ctx *c = ctx;
+    sig_stat(&c->h, c->dirfd, name);
+    return 0;
+}
+
+/* Changes whenever a layer, mount, image or snapshot is added, removed or
+ * renamed (dockerd writes layer metadata in layerdb/tmp and renames it in;
+ * mount files are written inside layerdb/mounts/<id>, whose ctimes count). */
+uint64_t refs_signature(int rootfd)
+{
+    uint64_t h = 1469598103934665603ull;
+    static const char *const dirs[] = {
+        "image/overlay2/layerdb/sha256", "image/overlay2/imagedb/content/sha256", "buildkit",
+    };
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        int fd = open_rel(rootfd, dirs[i]);
+        sig_stat(&h, fd >= 0 ? fd : rootfd, fd >= 0 ? "." : dirs[i]);
+        if (fd >= 0 && i == 2)
+            sig_stat(&h, fd, BUILDKIT_SNAPSHOTS_DB);
+        if (fd >= 0)
+            close(fd);
+    }
+    struct sig_ctx c = { .dirfd = open_rel(rootfd, "image/overlay2/layerdb/mounts"), .h = h };
+    if (c.dirfd >= 0) {
+        sig_stat(&c.h, c.dirfd, ".");
+        fs_list_dir(c.dirfd, sig_entry, &c);
+        close(c.dirfd);
+    }
+    return c.h;
 }
 
 void refs_free(struct reap_refs *r)
