@@ -119,15 +119,12 @@ _store_facts() {
     echo "containers=$("$docker" ps -aq | grep -c .)"
     # layers: the chainIDs of all images (a clean store has no other layers)
     # shellcheck disable=SC2086
-    "$docker" image inspect --format '{{json .RootFS.Layers}}' $ids | python3 -c '
-import hashlib, json, sys
-chains = set()
-for line in sys.stdin:
-    prev = None
-    for d in json.loads(line):
-        prev = d if prev is None else "sha256:" + hashlib.sha256((prev + " " + d).encode()).hexdigest()
-        chains.add(prev)
-print("layers=%d" % len(chains))' || return 1
+    "$docker" image inspect --format '{{json .RootFS.Layers}}' $ids | PYTHONDONTWRITEBYTECODE=1 python3 -c '
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from storeinfo import chain_ids
+print("layers=%d" % len({c for line in sys.stdin for c in chain_ids(json.loads(line))}))' "$STORE_TOOLS" ||
+        return 1
     echo "tags=$("$docker" image ls --format '{{.Repository}}:{{.Tag}}' | grep -vc '<none>')"
     echo "docker_version=$("$docker" version --format '{{.Server.Version}}')"
 }
