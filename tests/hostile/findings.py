@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """findings.py JSON IDS_ENV REQUIRED ALSO — compare an ovl2fsck --json report
-with a row of expect.tsv (see there). Prints what differs; exit 1 if anything."""
+with a row of expect.tsv (see there). Prints what differs; exit 1 if anything.
+An error or garbage finding that the row neither requires nor allows fails;
+warnings are informational and fail only when a required one is missing."""
 import collections
 import json
 import sys
@@ -25,10 +27,16 @@ def main():
         print("report is not JSON: %s" % e)
         return 1
     found = collections.Counter((x["check"], x["object"]) for x in doc["findings"])
+    severity = {x["check"]: x["severity"] for x in doc["findings"]}
     by_check = collections.Counter(x["check"] for x in doc["findings"])
     problems = []
     want_checks = set()
+    optional = set()
     for item in ([] if required == "-" else required.split(" ")):
+        if item.startswith("?"):
+            check, _, obj = item[1:].partition(":")
+            optional.add((check, subst(obj)))
+            continue
         if "*" in item and ":" not in item:
             check, n = item.split("*")
             want_checks.add(check)
@@ -41,11 +49,16 @@ def main():
         if not found[(check, obj)]:
             problems.append("missing: %s %s" % (check, obj))
     allowed = set() if also == "-" else set(also.split(","))
-    required_pairs = {(c, subst(o)) for c, _, o in (i.partition(":") for i in required.split(" ") if ":" in i)}
+    required_pairs = {(c, subst(o)) for c, _, o in (i.partition(":") for i in required.split(" ")
+                                                     if ":" in i and not i.startswith("?"))}
     for (check, obj), n in sorted(found.items()):
         if check in allowed or (check in want_checks and "*" in required and (check, obj) not in required_pairs
                                 and any(r.startswith(check + "*") for r in required.split(" "))):
             continue
+        if (check, obj) in optional:
+            continue
+        if severity[check] == "warning" and (check, obj) not in required_pairs:
+            continue   # informational; asserted only where a case names it
         if (check, obj) not in required_pairs:
             problems.append("unexpected: %s %s" % (check, obj))
     for p in problems[:20]:

@@ -21,6 +21,10 @@ command -v python3 >/dev/null || skip_all "no python3"
 
 tap_tmpdir
 CORPUS=$TAP_TMP/corpus
+mkdir -p "$CORPUS"
+if mount -t tmpfs -o size=1g,mode=755 tmpfs "$CORPUS" 2>/dev/null; then
+    at_exit 'umount "$CORPUS" 2>/dev/null || umount -l "$CORPUS"'
+fi
 DBTMP=$TAP_TMP/dbtmp
 mkdir -p "$DBTMP"
 # the cases with garbage to remove, and two where a scan error must stop the reaper
