@@ -166,6 +166,10 @@ def main():
     bad = []
     seen = 0
     for log in a.logs:
+        # strace -ff names each log LOG.<pid>: the process's own /proc/<pid>/
+        # (what -y shows for /proc/self/...) is /proc/self/
+        m_pid = re.search(r"\.(\d+)$", log)
+        own = "/proc/%s" % m_pid.group(1) if m_pid else None
         with open(log, encoding="utf-8", errors="surrogateescape") as f:
             started = a.from_exec is None
             for raw in f:
@@ -185,6 +189,8 @@ def main():
                     checks.append(os.path.normpath(rm.group(1)))
                 for p in checks:
                     seen += 1
+                    if own and (p == own or p.startswith(own + "/")):
+                        p = "/proc/self" + p[len(own):]
                     inside = under(p, root)
                     denied = any(under(p, x) for x in a.deny)
                     if denied or (not inside and not any(under(p, x) for x in a.allow) and p not in a.allow_exact
