@@ -21,6 +21,7 @@
 #include "pipeline.h"
 #include "prometheus.h"
 #include "reap.h"
+#include "repair.h"
 #include "report.h"
 #include "version.h"
 
@@ -192,6 +193,21 @@ static int run_report(struct session *s)
     return code;
 }
 
+/* --repair, then --reap, each from its own fresh scan; the exit bits of
+ * both. The reaper is not started after an interrupted or unusable repair. */
+static int run_repair_and_reap(struct session *s)
+{
+    int code = 0;
+    if (s->o.repair)
+        code = repair_main(&s->o, &s->cat, &stop_requested);
+    if (s->o.reap && !stop_requested && !(code & (EXIT_INTERRUPTED | EXIT_USAGE))) {
+        struct options reap_only = s->o;
+        reap_only.repair = false;
+        code |= reap_main(&reap_only, &s->cat, &stop_requested);
+    }
+    return code;
+}
+
 /* --report (with --reap / --repair) and --list-checks: need the catalog. */
 static int run_with_catalog(struct session *s)
 {
@@ -204,7 +220,7 @@ static int run_with_catalog(struct session *s)
     }
     if (s->o.reap || s->o.repair) {
         prom_collect_failures(&s->metrics, &s->load_failed);
-        code = reap_main(&s->o, &s->cat, &stop_requested);
+        code = run_repair_and_reap(s);
         return code | print_load_failures(s);
     }
     return run_report(s);

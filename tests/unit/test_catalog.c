@@ -58,6 +58,7 @@ static const struct { const char *name; enum severity sev; } extra_checks[] = {
     { "layer-file-modified", SEV_ERROR },
     { "layer-tarsplit-invalid", SEV_ERROR },
     { "layer-tarsplit-missing", SEV_ERROR },
+    { "overlay-work-missing", SEV_ERROR },
     { "scan-unreadable", SEV_ERROR },
 };
 
