@@ -222,7 +222,7 @@ static bool broken_link_target_exists(int rootfd, const char *path)
     if (!id_is_overlay_dir(dir, strlen(dir)))
         return false;
     snprintf(rel, sizeof rel, "overlay2/%.80s", dir);
-    return reap_lstat(rootfd, rel, &st);
+    return reap_lstat(rootfd, rel, &st) && S_ISDIR(st.st_mode);   /* as the check: a real dir */
 }
 
 static bool path_exists(int rootfd, const char *path)
