@@ -121,8 +121,6 @@ struct reap_plan {
     size_t note_count;
 };
 
-/* Check names --include accepts. */
-bool reap_includable(const char *check);
 /* Validate o->include: 0, or -1 with a message naming the bad entry. */
 int reap_parse_include(const char *include, bool *image_layer_missing, bool *cache_id_dangling,
                        char *err, size_t errlen);
@@ -239,8 +237,6 @@ char *journal_format(const char *run, const char *check, const char *object, con
 
 /* ---- repositories.json ------------------------------------------------- */
 
-/* References in the parsed repositories.json naming image (64 hex). */
-int tags_refs_for_image(int rootfd, const char *image, char ***refs, size_t *count);
 /* An untag computed but not yet written. */
 struct tags_edit {
     cJSON *removed;          /* {"repo":{"ref":"sha256:<id>"}} */

@@ -43,15 +43,6 @@ static const char *const reapable_checks[] = {
     "overlay-dir-orphaned", "overlay-link-broken", "layer-unreferenced", "layerdb-tmp-leftover",
     "layerdb-removing-leftover", "imagedb-tmp-leftover", "mount-container-missing", "container-mount-missing",
 };
-static const char *const includable_checks[] = { "image-layer-missing", "layer-cache-id-dangling" };
-
-bool reap_includable(const char *check)
-{
-    for (size_t i = 0; i < sizeof includable_checks / sizeof includable_checks[0]; i++)
-        if (strcmp(check, includable_checks[i]) == 0)
-            return true;
-    return false;
-}
 
 int reap_parse_include(const char *include, bool *image_layer_missing, bool *cache_id_dangling,
                        char *err, size_t errlen)

@@ -56,37 +56,6 @@ static bool names_image(const cJSON *v, const char *image)
     return cJSON_IsString(v) && strncmp(v->valuestring, "sha256:", 7) == 0 && strcmp(v->valuestring + 7, image) == 0;
 }
 
-int tags_refs_for_image(int rootfd, const char *image, char ***refs, size_t *count)
-{
-    *refs = NULL;
-    *count = 0;
-    struct file_buf b;
-    char err[256];
-    if (read_tags(rootfd, &b, err, sizeof err) < 0 || b.status != FILE_OK) {
-        file_buf_free(&b);
-        return 0;
-    }
-    cJSON *repos;
-    cJSON *doc = parse_tags(&b, &repos, err, sizeof err);
-    file_buf_free(&b);
-    const cJSON *repo, *ref;
-    if (!doc)
-        repos = NULL;
-    cJSON_ArrayForEach(repo, repos) {
-        cJSON_ArrayForEach(ref, repo) {
-            if (!names_image(ref, image))
-                continue;
-            char **nv = realloc(*refs, (*count + 1) * sizeof *nv);
-            if (!nv)
-                break;
-            *refs = nv;
-            (*refs)[(*count)++] = reap_strdup(ref->string);
-        }
-    }
-    cJSON_Delete(doc);
-    return 0;
-}
-
 static int write_all(int fd, const char *buf, size_t len)
 {
     while (len) {
