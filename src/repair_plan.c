@@ -408,20 +408,27 @@ static void plan_dirs(struct planner *pl)
 
 /* ---- phase 4: work dirs ----------------------------------------------- */
 
+/* Will the dir have a lower file once the plan is done? */
+static bool will_have_lower(const struct repair_dir *d)
+{
+    if (d->lower_done == 2)
+        return d->expected_lower != NULL;
+    return strcmp(d->lower_state, "missing") != 0;
+}
+
+/* dockerd mounts a dir with a lower file as an overlay whose work dir is work/. */
 static void plan_work(struct planner *pl)
 {
     struct repair_model *m = pl->m;
-    for (size_t i = 0; i < m->finding_count; i++) {
-        struct repair_finding *f = &m->findings[i];
-        if (strcmp(f->check, "overlay-work-missing") != 0 || f->young)
+    for (size_t i = 0; i < m->dir_count; i++) {
+        const struct repair_dir *d = &m->dirs[i];
+        if (!d->referenced || !d->has_diff || d->has_work || young(pl, d->mtime) || !will_have_lower(d))
             continue;
-        long di = model_find_dir(m, f->object);
-        if (di < 0 || !m->dirs[di].has_diff)
-            continue;
-        struct repair_item *it = new_item(pl, f->check, f->object, 4,
-                                          reap_printf("%s; dockerd mounts it with work/ as the overlay work dir",
-                                                      f->detail ? f->detail : "work/ is missing"));
-        struct repair_step *s = new_step(it, RA_MAKE_WORK, reap_printf("overlay2/%s/work", f->object), f->object);
+        struct repair_finding *f = finding_on(m, "overlay-work-missing", d->name);
+        char *why = reap_printf("%s; dockerd mounts the dir with work/ as the overlay work dir",
+                                f && f->detail ? f->detail : "work/ is missing and the dir gets a lower file");
+        struct repair_item *it = new_item(pl, "overlay-work-missing", d->name, 4, why);
+        struct repair_step *s = new_step(it, RA_MAKE_WORK, reap_printf("overlay2/%s/work", d->name), d->name);
         record_dir(pl, s);
     }
 }

@@ -152,6 +152,12 @@ repair_case "work/ missing in an image layer, a RW dir and an -init dir" \
 overlay-work-missing $c_stopped
 overlay-work-missing $c_exited_init"
 
+new_store c12b
+rm "$S/overlay2/$classic_a/lower"
+rm -r "$S/overlay2/$classic_a/work"
+repair_case "a layer loses its lower file and work/ (reported as a missing lower file)" \
+    "overlay-lower-invalid $classic_a"
+
 # --- all names lost ------------------------------------------------------------------
 new_store c13
 rm "$S"/overlay2/l/*
