@@ -11,6 +11,8 @@
 command -v valgrind >/dev/null || skip_all "no valgrind (apt-get install valgrind)"
 command -v python3 >/dev/null || skip_all "no python3"
 [ -x "$OVL2FSCK" ] || bail_out "no $OVL2FSCK: run make first"
+# a sanitizer build (make check-sanitize) cannot run under valgrind
+grep -qa '__asan_init\|__ubsan_handle' "$OVL2FSCK" && skip_all "$OVL2FSCK is a sanitizer build"
 
 tap_tmpdir
 VG=(valgrind --tool=memcheck --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect
