@@ -493,11 +493,10 @@ static void test_layer_parent_missing(void **state)
 {
     (void)state;
     add_layer(X9, D3, DEAD, KX9);
-    add_dir(KX9, LX9, NULL);   /* no lower file, so no work/ either */
+    add_dir(KX9, LX9, NULL);
     ref_by_image(X9);
     run();
-    U_EXPECT(&DB, { "layer-parent-missing", X9, "=parent sha256:" DEAD " does not exist" },
-                  { "overlay-work-missing", KX9, "=work/ is missing or not a directory" });
+    U_EXPECT(&DB, { "layer-parent-missing", X9, "=parent sha256:" DEAD " does not exist" });
     expect_path("layer-parent-missing", X9, "image/overlay2/layerdb/sha256/" X9 "/parent");
 }
 
@@ -580,10 +579,8 @@ static void test_layer_unreferenced_live_refs(void **state)
     add_layer(X3, D3, NULL, NULL);
     u_exec(&DB, "UPDATE layer SET cache_id_state = 'missing' WHERE chain_id = %Q", X3);
     run();
-    /* MY1, a RW dir on a layer, has no lower file and no work/ */
     U_EXPECT(&DB, { "layer-unreferenced", X3, "=no image, container or BuildKit snapshot uses it" },
                   { "layer-metadata-missing", X3, "=cache-id missing" },
-                  { "overlay-work-missing", MY1, "=work/ is missing or not a directory" },
                   { "reference-graph-incomplete", "orphan-checks", "1 reason(s); first: image/overlay2/layerdb/sha256/" X3 ": cache-id is missing" });
     expect_owned("layer-unreferenced", X3, NULL);
 }
@@ -729,8 +726,6 @@ static void test_mount_id_dangling(void **state)
                   { "mount-id-dangling", Y2, "=mount-id names overlay2/" K9 ", which does not exist" },
                   { "mount-id-dangling", Y3, "=init-id file is invalid" },
                   { "mount-id-dangling", Y4, "=init-id names overlay2/" MY4 "-init, which does not exist" },
-                  /* MY4 sits on its -init dir, but has no lower file and no work/ */
-                  { "overlay-work-missing", MY4, "=work/ is missing or not a directory" },
                   /* Y1's dirs are unknown (Y3's -init dir is still claimed through its mount-id) */
                   { "reference-graph-incomplete", "orphan-checks", "1 reason(s); first: image/overlay2/layerdb/mounts/" Y1 ": neither mount-id nor init-id" });
     expect_path("mount-id-dangling", Y2, "image/overlay2/layerdb/mounts/" Y2);
@@ -746,8 +741,6 @@ static void test_mount_parent_missing(void **state)
     run();
     U_EXPECT(&DB, { "mount-parent-missing", Y6, "=parent sha256:" DEAD " does not exist" },
                   { "mount-parent-missing", Y5, "=parent file is invalid" },
-                  /* MY6 sits on a layer, but has no lower file and no work/ */
-                  { "overlay-work-missing", MY6, "=work/ is missing or not a directory" },
                   { "reference-graph-incomplete", "orphan-checks", "1 reason(s); first: image/overlay2/layerdb/mounts/" Y5 ": parent file is invalid" });
     expect_path("mount-parent-missing", Y6, "image/overlay2/layerdb/mounts/" Y6 "/parent");
 }
@@ -861,6 +854,8 @@ static void test_overlay_dir_orphaned_guards(void **state)
                 " init_id_state = 'unreadable' WHERE container_id = %Q", MY1, Y1);
     add_dir(MY1, LY1, NULL);
     run();
+    /* (reference-graph-incomplete names no reason for an unreadable init-id
+     * next to a good mount-id, so it stays silent here too) */
     U_EXPECT(&DB, { "mount-id-dangling", Y1, "=init-id file is unreadable" });
     u_exec(&DB, "DELETE FROM finding; UPDATE mount SET init_id = NULL, init_id_state = 'missing' WHERE container_id = %Q", Y1);
     /* snapshots.db unreadable: BuildKit dirs only */
@@ -1037,10 +1032,6 @@ static void test_overlay_lower_invalid_states(void **state)
                   { "overlay-lower-invalid", MY1, "=lower file is empty" },
                   { "overlay-lower-invalid", MY2, "=lower file is invalid: l/" L3 ":garbage" },
                   { "overlay-lower-invalid", MY3, "=entry 2 (l/" LZZ ") names no l/ symlink" },
-                  /* MY1..MY3 have a lower file, so they should have work/ too */
-                  { "overlay-work-missing", MY1, "=work/ is missing or not a directory" },
-                  { "overlay-work-missing", MY2, "=work/ is missing or not a directory" },
-                  { "overlay-work-missing", MY3, "=work/ is missing or not a directory" },
                   { "overlay-dir-orphaned", O1, NULL });
 }
 
