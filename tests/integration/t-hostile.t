@@ -67,8 +67,8 @@ dockerd_allow() {
     local p dr cf
     for p in /proc/[0-9]*; do
         [ "$(cat "$p/comm" 2>/dev/null)" = dockerd ] || continue
-        dr=$(tr '\0' '\n' <"$p/cmdline" 2>/dev/null | awk 'f{print; exit} /^--data-root=/{sub(/^--data-root=/,""); print; exit} /^(--data-root|-g|--graph)$/{f=1}')
-        cf=$(tr '\0' '\n' <"$p/cmdline" 2>/dev/null | awk 'f{print; exit} /^--config-file=/{sub(/^--config-file=/,""); print; exit} /^--config-file$/{f=1}')
+        dr=$({ tr '\0' '\n' <"$p/cmdline"; } 2>/dev/null | awk 'f{print; exit} /^--data-root=/{sub(/^--data-root=/,""); print; exit} /^(--data-root|-g|--graph)$/{f=1}')
+        cf=$({ tr '\0' '\n' <"$p/cmdline"; } 2>/dev/null | awk 'f{print; exit} /^--config-file=/{sub(/^--config-file=/,""); print; exit} /^--config-file$/{f=1}')
         [ -n "$cf" ] && DOCKERD_ALLOW+=(--allow "$cf")
         dr=${dr:-/var/lib/docker}
         while [ -n "$dr" ] && [ "$dr" != / ] && [ "$dr" != . ]; do
