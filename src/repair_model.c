@@ -271,7 +271,7 @@ static int cmp_layer(const void *a, const void *b)
 
 static const struct layer_row *find_layer(const struct layers *ls, const char *chain)
 {
-    if (!chain)
+    if (!chain || !ls->n)
         return NULL;
     struct layer_row key = { .chain = (char *)chain };
     return bsearch(&key, ls->v, ls->n, sizeof *ls->v, cmp_layer);
@@ -431,7 +431,8 @@ static void index_links(struct repair_model *m)
         if (m->links[i].dir >= 0)
             m->link_by_dir[m->link_by_dir_count++] = (long)i;
     sort_model = m;
-    qsort(m->link_by_dir, m->link_by_dir_count, sizeof *m->link_by_dir, cmp_link_by_dir);
+    if (m->link_by_dir_count)
+        qsort(m->link_by_dir, m->link_by_dir_count, sizeof *m->link_by_dir, cmp_link_by_dir);
     sort_model = NULL;
 }
 
@@ -546,7 +547,8 @@ static void collect_votes(struct repair_model *m)
             p = m->dirs[p].parent;
         }
     }
-    qsort(rows, n, sizeof *rows, cmp_vote_row);
+    if (n)
+        qsort(rows, n, sizeof *rows, cmp_vote_row);
     size_t out = 0;
     for (size_t k = 0; k < n; k++) {
         if (out && rows[out - 1].dir == rows[k].dir && strcmp(rows[out - 1].v.name, rows[k].v.name) == 0)

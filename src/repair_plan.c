@@ -543,7 +543,8 @@ int plan_make(struct repair_plan *p, struct repair_model *m, int rootfd, int64_t
     plan_work(&pl);
     plan_links(&pl);
     count_left(&pl);
-    qsort(p->items, p->count, sizeof *p->items, cmp_item);
+    if (p->count)
+        qsort(p->items, p->count, sizeof *p->items, cmp_item);
     for (size_t i = 0; i < pl.final_count; i++)
         free(pl.final_names[i]);
     free(pl.final_names);
