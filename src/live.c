@@ -47,13 +47,47 @@ static bool same_path(const char *a, const char *b)
     return strcmp(ra, rb) == 0;
 }
 
-/* data-root from a daemon.json, or NULL. */
+/* data-root from a daemon.json, or NULL. The path comes from another
+ * process's command line, and any local user can start a process named
+ * dockerd: only a regular file is ever opened for reading (root opening a
+ * device it names, a watchdog or a tape, has side effects). The file is
+ * pinned with O_PATH, checked, and read through that same inode. */
 static char *daemon_json_root(const char *path)
 {
-    struct file_buf b;
-    fs_read_file(AT_FDCWD, path, 1024 * 1024, &b);
-    if (b.status != FILE_OK)
+    int pfd = open(path, O_PATH | O_CLOEXEC);
+    if (pfd < 0)
         return NULL;
+    struct stat st;
+    char proc[64];
+    int fd = -1;
+    if (fstat(pfd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= 1024 * 1024) {
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+        fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    }
+    close(pfd);
+    if (fd < 0)
+        return NULL;
+    /* a bounded read of fd (fs_read_file refuses the magic link) */
+    struct file_buf b;
+    memset(&b, 0, sizeof b);
+    size_t len = 0, cap = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= 1024 * 1024) {
+        cap = (size_t)st.st_size + 1;   /* + 1: a file grown since is refused */
+        b.data = malloc(cap + 1);
+    }
+    while (b.data && len < cap) {
+        ssize_t n = read(fd, b.data + len, cap - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    if (!b.data || len >= cap) {
+        free(b.data);
+        return NULL;
+    }
+    b.data[len] = '\0';
+    b.len = len;
     cJSON *doc = cJSON_ParseWithLength(b.data, b.len);
     file_buf_free(&b);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "data-root");
