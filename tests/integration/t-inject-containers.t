@@ -34,7 +34,6 @@ expect_findings "mount-id-dangling (init-id names no dir)" 4 --want mount-id-dan
 
 new_store mountid-empty
 C=$(si container c-created)
-M=$(si mount-id "$C")
 : >"$(mountdb "$C")/mount-id"      # written non-atomically: empty after power loss
 # The RW dir (the container's data) must not become garbage: init-id still
 # names "<mount-id>-init", and the container exists.
