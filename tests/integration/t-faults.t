@@ -122,14 +122,18 @@ for sig in TERM INT; do
         lat_ms=$((($(date +%s%N) - t_sig) / 1000000))
         ok "SIG$sig at ${frac}% (${delay_ms} ms): exit $rc has the interrupted bit 32 (and nothing above)" \
             test $((rc & 32)) = 32 -a "$rc" -lt 64
-        ok "SIG$sig at ${frac}%: ended ${lat_ms} ms after the signal (< 2000)" test "$lat_ms" -lt 2000
         if [ "$rc" = 32 ]; then
+            ok "SIG$sig at ${frac}%: stopped ${lat_ms} ms after the signal (< 2000)" test "$lat_ms" -lt 2000
             like "$(cat "$BIG/err")" "interrupted" "SIG$sig at ${frac}%: stopped, says interrupted"
             is "$(ls -A "$BIG/tmp"; ls "$BIG" | grep -E '^scan\.sqlite')" "" \
                 "SIG$sig at ${frac}%: no temporary database and no --db file left"
         else
             # the signal came while the finished report was being written:
             # the report and the --db file are complete, the exit code says both
+            # (writing 50k findings is not cut short: allow it 10 s, for slow
+            # sanitizer builds)
+            ok "SIG$sig at ${frac}%: finished its report ${lat_ms} ms after the signal (< 10000)" \
+                test "$lat_ms" -lt 10000
             ok "SIG$sig at ${frac}%: came after the report was complete: its JSON is whole" \
                 python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$BIG/out.json"
             is "$(ls -A "$BIG/tmp"; ls "$BIG" | grep -E '^scan\.sqlite')" "scan.sqlite" \
