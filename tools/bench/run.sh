@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# tools/bench/run.sh — the scale benchmark of issue 4 (run by `make bench`).
+#
+# Generates synthetic stores with build/bench/genstore (kept in
+# build/bench/stores/ and reused while seed, size and generator are the same),
+# warms the cache, then runs the floor (build/bench/floor: one thread, nftw +
+# read of every metadata file) and `ovl2fsck --json --min-age 0 -v` RUNS times
+# each, interleaved, and prints medians:
+#   - wall time of ovl2fsck vs the floor (and without the sizes stage),
+#   - ovl2fsck's per-stage times (stderr "ovl2fsck: stage NAME SECONDS s"),
+#   - peak RSS (/usr/bin/time -v), the growth ratio of the largest store over
+#     the smallest, and
+#   - sizing: reclaimable_bytes vs `du -s -B1` over the same garbage paths.
+# Targets are printed next to the numbers; nothing is asserted (timings on
+# shared machines are noisy).
+#
+# Environment:
+#   BENCH_SIZES="10000 30000"  image counts (≈ 3.9 layers per image)
+#   BENCH_RUNS=5               timed runs per program and store
+#   BENCH_SEED=1               generator seed
+#   BENCH_GARBAGE=1            genstore --garbage PCT (a sprinkling of leftovers)
+#   BENCH_STORES=build/bench/stores   where stores are generated (same disk)
+#   BENCH_KEEP_STORES=1        0: delete the stores at the end
+#   OVL2FSCK=./ovl2fsck
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$TOP"
+GENSTORE=$TOP/build/bench/genstore
+FLOOR=$TOP/build/bench/floor
+OVL2FSCK=${OVL2FSCK:-$TOP/ovl2fsck}
+SIZES=${BENCH_SIZES:-10000 30000}
+RUNS=${BENCH_RUNS:-5}
+SEED=${BENCH_SEED:-1}
+GARBAGE=${BENCH_GARBAGE:-1}
+STORES=${BENCH_STORES:-$TOP/build/bench/stores}
+KEEP=${BENCH_KEEP_STORES:-1}
+TIME=/usr/bin/time
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+for b in "$GENSTORE" "$FLOOR" "$OVL2FSCK"; do
+    [ -x "$b" ] || die "$b is missing (run: make bench)"
+done
+if ! [ -x "$TIME" ]; then
+    # GNU time gives the peak RSS; Debian package "time"
+    if [ "$(id -u)" = 0 ]; then
+        say "installing the 'time' package for /usr/bin/time"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends time >/dev/null ||
+            die "cannot install 'time'"
+    else
+        die "/usr/bin/time missing: apt-get install time"
+    fi
+fi
+command -v sqlite3 >/dev/null || die "sqlite3 missing (make deps)"
+
+mkdir -p "$STORES"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ovl2bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+now_ns() { date +%s%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
+                           if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "nan"; else printf "%.2f", a / b }'; }
+human() { awk -v b="$1" 'BEGIN { split("B KiB MiB GiB TiB", u); i = 1; while (b >= 1024 && i < 5) { b /= 1024; i++ }
+                                 printf (i == 1 ? "%d %s" : "%.1f %s"), b, u[i] }'; }
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "nan") print "?"; else print (v + 0 <= t + 0 ? "ok" : "MISSED") }'; }
+
+# ---- disk space --------------------------------------------------------------
+# Measured on ext4 (4 KiB blocks): about 240 KiB and 61 inodes per image.
+need_kib=0
+need_inodes=0
+for n in $SIZES; do
+    d=$STORES/s$SEED-i$n-g$GARBAGE
+    [ -f "$d.stamp" ] && continue
+    need_kib=$((need_kib + n * 250))
+    need_inodes=$((need_inodes + n * 65))
+done
+read -r avail_kib avail_inodes < <(df --output=avail,iavail -k "$STORES" | tail -n 1)
+say "disk: $(human $((avail_kib * 1024))) and $avail_inodes inodes free on $(df --output=target "$STORES" | tail -n 1 | tr -d ' ');" \
+    "new stores need about $(human $((need_kib * 1024))) and $need_inodes inodes"
+if [ "$need_kib" -gt 0 ] && { [ "$avail_kib" -lt $((need_kib * 12 / 10)) ] || [ "$avail_inodes" -lt $((need_inodes * 12 / 10)) ]; }; then
+    die "not enough free space for the stores (set BENCH_STORES or BENCH_SIZES)"
+fi
+
+# ---- stores ------------------------------------------------------------------
+GEN_HASH=$(sha256sum tools/bench/genstore.c | cut -c1-16)
+declare -A STORE SUMMARY
+for n in $SIZES; do
+    d=$STORES/s$SEED-i$n-g$GARBAGE
+    stamp="genstore=$GEN_HASH seed=$SEED images=$n garbage=$GARBAGE"
+    if [ -d "$d" ] && [ -f "$d.stamp" ] && [ "$(head -n 1 "$d.stamp")" = "$stamp" ]; then
+        say "reusing $d"
+    else
+        rm -rf --one-file-system "$d" "$d.tmp" "$d.stamp"
+        say "generating $n images into $d"
+        t0=$(now_ns)
+        "$GENSTORE" --out "$d.tmp" --images "$n" --seed "$SEED" --garbage "$GARBAGE" >"$WORK/sum" ||
+            die "genstore failed"
+        t1=$(now_ns)
+        mv "$d.tmp" "$d"
+        { echo "$stamp"; echo "gen_seconds=$(secs "$t0" "$t1")"; echo "store_bytes=$(du -s -B1 "$d" | cut -f1)"
+          cat "$WORK/sum"; } >"$d.stamp.tmp"
+        mv "$d.stamp.tmp" "$d.stamp"
+        say "generated in $(secs "$t0" "$t1") s"
+    fi
+    STORE[$n]=$d
+    SUMMARY[$n]=$d.stamp
+done
+fact() { sed -n "s/^$2=//p" "${SUMMARY[$1]}" | head -n 1; }
+
+# ---- runs --------------------------------------------------------------------
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+say "load average before the runs: $(load) on $(nproc) cores"
+STAGES=()
+declare -A MED
+for n in $SIZES; do
+    d=${STORE[$n]}
+    o=$WORK/$n
+    mkdir -p "$o"
+    say "store $n: warming the cache"
+    "$FLOOR" "$d" >/dev/null
+    "$OVL2FSCK" --root "$d" --json --min-age 0 >/dev/null || true   # exit 4: garbage found
+    for ((r = 1; r <= RUNS; r++)); do
+        t0=$(now_ns)
+        "$FLOOR" "$d" >"$o/floor.$r"
+        t1=$(now_ns)
+        secs "$t0" "$t1" >>"$o/floor.wall"
+        t0=$(now_ns)
+        rc=0
+        "$TIME" -v -o "$o/time.$r" "$OVL2FSCK" --root "$d" --json --min-age 0 -v >"$o/json.$r" 2>"$o/err.$r" || rc=$?
+        t1=$(now_ns)
+        [ $((rc & ~4)) = 0 ] || { cat "$o/err.$r" >&2; die "ovl2fsck exited $rc on $d"; }
+        secs "$t0" "$t1" >>"$o/ovl.wall"
+        sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$o/time.$r" >>"$o/rss"
+        while read -r stage sec; do
+            echo "$sec" >>"$o/stage.$stage"
+            [[ " ${STAGES[*]} " == *" $stage "* ]] || STAGES+=("$stage")
+        done < <(sed -n 's/^ovl2fsck: stage \([^ ]*\)  *\([0-9.]*\) s$/\1 \2/p' "$o/err.$r")
+        say "store $n run $r/$RUNS: floor $(tail -n 1 "$o/floor.wall") s, ovl2fsck $(tail -n 1 "$o/ovl.wall") s"
+    done
+    MED[$n.floor]=$(median <"$o/floor.wall")
+    MED[$n.ovl]=$(median <"$o/ovl.wall")
+    MED[$n.rss]=$(median <"$o/rss")
+    for s in "${STAGES[@]}"; do
+        [ -f "$o/stage.$s" ] && MED[$n.$s]=$(median <"$o/stage.$s")
+    done
+    MED[$n.nosizes]=$(awk -v w="${MED[$n.ovl]}" -v s="${MED[$n.sizes]:-0}" 'BEGIN { printf "%.3f", w - s }')
+
+    # sizing: the same garbage paths through du (hard links once across all)
+    "$OVL2FSCK" --root "$d" --min-age 0 --db "$o/scan.db" -q >/dev/null 2>&1 || true
+    sqlite3 "$o/scan.db" "SELECT path FROM finding WHERE severity = 'garbage' AND young = 0 AND path IS NOT NULL
+                          UNION ALL SELECT owned FROM finding WHERE severity = 'garbage' AND young = 0 AND owned IS NOT NULL" |
+        awk 'NF' >"$o/garbage.paths"
+    MED[$n.reclaim]=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"]["reclaimable_bytes"])' "$o/json.1")
+    MED[$n.garbage]=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"]["garbage"])' "$o/json.1")
+    MED[$n.errors]=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"]["errors"])' "$o/json.1")
+    for ((r = 1; r <= 3; r++)); do
+        t0=$(now_ns)
+        (cd "$d" && xargs -d '\n' -a "$o/garbage.paths" du -s -B1 -c -- 2>/dev/null | tail -n 1 | cut -f1) >"$o/du.bytes"
+        t1=$(now_ns)
+        secs "$t0" "$t1" >>"$o/du.wall"
+    done
+    MED[$n.du]=$(cat "$o/du.bytes")
+    MED[$n.duwall]=$(median <"$o/du.wall")
+done
+
+# ---- report ------------------------------------------------------------------
+sizes=($SIZES)
+small=${sizes[0]}
+large=${sizes[${#sizes[@]} - 1]}
+row() { printf '%-34s' "$1"; shift; for v in "$@"; do printf ' %14s' "$v"; done; printf '\n'; }
+{
+echo
+echo "ovl2fsck benchmark — seed $SEED, garbage $GARBAGE%, $RUNS runs (medians), $(nproc) cores, load $(load)"
+echo "$("$OVL2FSCK" --version 2>/dev/null | head -n 1), stores in $STORES (genstore summaries: <store>.stamp)"
+echo
+hdr=()
+for n in $SIZES; do hdr+=("$n images"); done
+row "" "${hdr[@]}" "target"
+line() { local label=$1 key=$2 target=${3:-}; local vals=(); for n in $SIZES; do vals+=("${MED[$n.$key]:-?}"); done; row "$label" "${vals[@]}" "$target"; }
+fline() { local label=$1 fn=$2 target=${3:-}; local vals=(); for n in $SIZES; do vals+=("$($fn "$n")"); done; row "$label" "${vals[@]}" "$target"; }
+f_layers() { fact "$1" layers; }
+f_dirs() { fact "$1" overlay_dirs; }
+f_cont() { fact "$1" containers; }
+f_size() { human "$(fact "$1" store_bytes)"; }
+f_inodes() { echo $(($(fact "$1" files) + $(fact "$1" dirs))); }
+fline "layers (layerdb)" f_layers
+fline "overlay2 dirs" f_dirs
+fline "containers" f_cont
+fline "store size (du)" f_size
+fline "store files+dirs" f_inodes
+echo
+line "floor wall (s)" floor
+line "ovl2fsck wall (s)" ovl
+f_ratio() { ratio "${MED[$1.ovl]}" "${MED[$1.floor]}"; }
+f_ratio_ns() { ratio "${MED[$1.nosizes]}" "${MED[$1.floor]}"; }
+fline "ratio ovl2fsck/floor" f_ratio
+line "ovl2fsck wall without sizes (s)" nosizes
+fline "ratio without sizes / floor" f_ratio_ns "<= 1.00 @40k"
+for s in "${STAGES[@]}"; do
+    [ "$s" = total ] && continue
+    line "  stage $s (s)" "$s"
+done
+line "  stage total (s)" total
+f_rss() { awk -v k="${MED[$1.rss]}" 'BEGIN { printf "%.1f", k / 1024 }'; }
+fline "peak RSS (MiB)" f_rss "<= 150 @40k"
+echo
+line "findings: errors" errors
+line "findings: garbage" garbage
+f_expect() { fact "$1" expect.garbage_total; }
+fline "garbage generated (expected)" f_expect
+line "reclaimable_bytes" reclaim
+line "du -s -B1 of the same paths" du
+f_eq() { [ "${MED[$1.reclaim]}" = "${MED[$1.du]}" ] && echo equal || echo DIFFERENT; }
+fline "bytes" f_eq
+f_sz() { echo "${MED[$1.sizes]:-?}"; }
+fline "sizes stage (s)" f_sz
+line "du wall (s)" duwall
+f_szr() { ratio "${MED[$1.sizes]:-0}" "${MED[$1.duwall]}"; }
+fline "sizes / du" f_szr "<= 1.10"
+echo
+if [ "$small" != "$large" ]; then
+    g=$(ratio "${MED[$large.ovl]}" "${MED[$small.ovl]}")
+    gns=$(ratio "${MED[$large.nosizes]}" "${MED[$small.nosizes]}")
+    gf=$(ratio "${MED[$large.floor]}" "${MED[$small.floor]}")
+    gl=$(ratio "$(fact "$large" layers)" "$(fact "$small" layers)")
+    echo "growth $large/$small images: ovl2fsck ×$g (without sizes ×$gns; $(verdict "$g" 3.3) vs target ≤ 3.3)," \
+         "floor ×$gf, layers ×$gl"
+fi
+echo "floor/ovl2fsck verdicts at the smallest store: ratio without sizes $(verdict "$(f_ratio_ns "$small")" 1.0)," \
+     "RSS $(verdict "$(f_rss "$small")" 150), sizing $(verdict "$(f_szr "$small")" 1.1)"
+} | tee "$WORK/report.txt"
+mkdir -p build/bench
+cp "$WORK/report.txt" build/bench/last-report.txt
+for n in $SIZES; do cp "$WORK/$n/err.1" "build/bench/last-stderr.$n.txt" 2>/dev/null || true; done
+
+if [ "$KEEP" = 0 ]; then
+    for n in $SIZES; do rm -rf --one-file-system "${STORE[$n]}" "${STORE[$n]}.stamp"; done
+fi
