@@ -10,6 +10,8 @@ PKGS=(
     sqlite3 python3
     docker.io busybox-static      # integration tests: a real dockerd, a static busybox base
     strace valgrind clang iproute2
+    prometheus mandoc systemd man-db groff-base   # ops tests: promtool, man page lint, systemd-analyze
+    time                                          # make bench: peak RSS via /usr/bin/time -v
 )
 
 missing=()

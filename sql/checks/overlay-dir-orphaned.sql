@@ -25,4 +25,4 @@ WHERE NOT EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name)
   AND NOT EXISTS (SELECT 1 FROM mount WHERE mount_id_state = 'unreadable' OR init_id_state = 'unreadable')
   AND NOT EXISTS (SELECT 1 FROM mount m JOIN container c ON c.id = m.container_id
                   WHERE m.mount_id_state <> 'ok' AND m.init_id_state <> 'ok')
-  AND (o.kind <> 'layer' OR NOT EXISTS (SELECT 1 FROM layer WHERE cache_id_state <> 'ok' AND entries <> 0));
+  AND (o.kind NOT IN ('layer', 'buildkit') OR NOT EXISTS (SELECT 1 FROM layer WHERE cache_id_state <> 'ok' AND entries <> 0));
