@@ -31,7 +31,7 @@ for f in json.load(open(sys.argv[1])).get("findings", []):
 
 # The helper that writes a layer's rebuilt stream with deep_rebuild_stream().
 # shellcheck disable=SC2046
-cc -std=c11 -D_GNU_SOURCE -O2 -I"$TAP_TOP/include" -o "$T/deeprebuild" "$TOOLS/deeprebuild.c" "$LIB" \
+cc -std=c11 -D_GNU_SOURCE -O2 ${OVL2FSCK_SAN_CFLAGS:-} -I"$TAP_TOP/include" -o "$T/deeprebuild" "$TOOLS/deeprebuild.c" "$LIB" \
     $(pkg-config --libs sqlite3 libcjson libcrypto zlib) -lpthread ||
     bail_out "cannot build tests/tools/deeprebuild.c"
 
