@@ -51,4 +51,7 @@ int fs_list_dir(int dirfd, fs_entry_fn fn, void *ctx);
 /* readlinkat into buf (NUL-terminated); -1 with errno. */
 long fs_readlink(int dirfd, const char *name, char *buf, size_t buflen);
 
+/* write() all of buf, retrying on EINTR; 0, or -1 with errno. */
+int fs_write_all(int fd, const void *buf, size_t len);
+
 #endif

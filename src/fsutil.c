@@ -188,3 +188,18 @@ long fs_readlink(int dirfd, const char *name, char *buf, size_t buflen)
     buf[n] = '\0';
     return (long)n;
 }
+
+int fs_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}

@@ -12,6 +12,7 @@
  *
  * Also owns the test hooks (REAP_CRASH_ENV, REAP_TERM_ENV in reap_internal.h). */
 #include "reap_internal.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,20 +92,6 @@ void journal_close(struct journal *j)
     j->fd = -1;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int journal_write(struct journal *j, const char *check, const char *object, const char *path,
                   int64_t bytes, const char *action, const char *result, const char *error,
                   const cJSON *extra)
@@ -116,7 +103,7 @@ int journal_write(struct journal *j, const char *check, const char *object, cons
         return -1;
     size_t len = strlen(line);
     line[len] = '\n';   /* cJSON's buffer has room: it ends with the NUL we overwrite */
-    int rc = write_all(j->fd, line, len + 1);
+    int rc = fs_write_all(j->fd, line, len + 1);
     free(line);
     if (rc == 0 && fsync(j->fd) < 0 && errno != EINVAL)
         rc = -1;

@@ -56,20 +56,6 @@ static bool names_image(const cJSON *v, const char *image)
     return cJSON_IsString(v) && strncmp(v->valuestring, "sha256:", 7) == 0 && strcmp(v->valuestring + 7, image) == 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int tags_write_atomic(int rootfd, const char *relpath, const char *data, size_t len, char *err, size_t errlen)
 {
     const char *base;
@@ -90,7 +76,7 @@ int tags_write_atomic(int rootfd, const char *relpath, const char *data, size_t 
     }
     if (have_old && (fchmod(fd, old.st_mode & 07777) < 0 || fchown(fd, old.st_uid, old.st_gid) < 0))
         snprintf(err, errlen, "cannot copy mode/owner: %s", strerror(errno));
-    else if (write_all(fd, data, len) < 0 || fsync(fd) < 0)
+    else if (fs_write_all(fd, data, len) < 0 || fsync(fd) < 0)
         snprintf(err, errlen, "cannot write %s: %s", REAP_TAGS_TMP, strerror(errno));
     else
         rc = 0;

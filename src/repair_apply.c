@@ -47,20 +47,6 @@ int repair_read_raw(int dirfd, const char *name, size_t cap, char **data, size_t
     return 1;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int repair_write_atomic(int dirfd, const char *name, const char *data, size_t len, mode_t mode,
                         char *err, size_t errlen)
 {
@@ -78,7 +64,7 @@ int repair_write_atomic(int dirfd, const char *name, const char *data, size_t le
     if (fchmod(fd, have_old ? (old.st_mode & 07777) : mode) < 0 ||
         (have_old && fchown(fd, old.st_uid, old.st_gid) < 0))
         snprintf(err, errlen, "cannot set the mode or owner of %s: %s", tmp, strerror(errno));
-    else if (write_all(fd, data, len) < 0 || fsync(fd) < 0)
+    else if (fs_write_all(fd, data, len) < 0 || fsync(fd) < 0)
         snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
     else
         rc = 0;
