@@ -82,7 +82,8 @@ integration: ovl2fsck
 demo:
 	./tools/install-deps.sh
 	$(MAKE) ovl2fsck
-	./tools/demo.sh
+	@# exit 4 (findings) is the demo working; 8 and 16 still fail the target
+	./tools/demo.sh || [ $$? -eq 4 ]
 
 # fuzz: libFuzzer harnesses (tests/fuzz/fuzz_*.c, clang, ASan+UBSan) over the
 # store parsers. Each runs FUZZ_SECONDS from its committed seeds
