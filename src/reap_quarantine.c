@@ -520,7 +520,8 @@ static int check_all(struct restorer *s)
     size_t will_n = 0;
     for (size_t i = 0; i < s->run_count; i++) {
         struct run *r = &s->runs[i];
-        qsort(r->recs, r->count, sizeof *r->recs, cmp_rec_desc);
+        if (r->count)
+            qsort(r->recs, r->count, sizeof *r->recs, cmp_rec_desc);
         for (size_t j = 0; j < r->count; j++) {
             int c = classify(s, r, &r->recs[j], will, &will_n);
             r->recs[j].done = c == 1;   /* reused: "to undo" */
@@ -674,7 +675,8 @@ static int load_runs(struct restorer *s, const char *dir, char *err, size_t errl
         snprintf(s->qdir, sizeof s->qdir, "%s", real);
         names.dirfd = dfd;
         fs_list_dir(dfd, collect_run, &names);
-        qsort(names.v, names.n, sizeof *names.v, cmp_name_desc);
+        if (names.n)
+            qsort(names.v, names.n, sizeof *names.v, cmp_name_desc);
     }
     s->qdirfd = dfd;
     int rc = 0;

@@ -529,7 +529,8 @@ struct reap_refs *refs_load(int rootfd)
     if (r->claims_unknown[0] && !r->graph_unknown[0])
         snprintf(r->graph_unknown, sizeof r->graph_unknown, "%s", r->claims_unknown);
     load_buildkit(r, rootfd);
-    qsort(r->layers, r->layer_count, sizeof *r->layers, cmp_layer);
+    if (r->layer_count)
+        qsort(r->layers, r->layer_count, sizeof *r->layers, cmp_layer);
     set_sort(&r->image_chains);
     set_sort(&r->bk_dirs);
     set_sort(&r->bk_chains);

@@ -274,7 +274,7 @@ static const struct layer_row *find_layer(const struct layers *ls, const char *c
     if (!chain || !ls->n)
         return NULL;
     struct layer_row key = { .chain = (char *)chain };
-    return bsearch(&key, ls->v, ls->n, sizeof *ls->v, cmp_layer);
+    return ls->n ? bsearch(&key, ls->v, ls->n, sizeof *ls->v, cmp_layer) : NULL;
 }
 
 static void free_layers(struct layers *ls)
