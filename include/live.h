@@ -14,6 +14,10 @@ struct liveness {
 /* root must be a canonical absolute path (realpath). */
 void live_detect(const char *root, const char *pidfile, struct liveness *out);
 
+/* For --apply (reaper, repair): true, with the refusal printed on stderr,
+ * when dockerd looks live on root. */
+bool live_refuse_apply(const char *root, const char *pidfile);
+
 /* True when an overlay mount (per /proc/self/mountinfo) uses overlay2/<dir>
  * of root as lower, upper or work dir, or a mount point lies inside it. */
 bool live_dir_is_mounted(const char *root, const char *dir);

@@ -303,3 +303,13 @@ void live_detect(const char *root, const char *pidfile, struct liveness *out)
                    find_dockerd_process(root, out->reason, sizeof out->reason) ||
                    live_root_has_mounts(root, out->reason, sizeof out->reason);
 }
+
+bool live_refuse_apply(const char *root, const char *pidfile)
+{
+    struct liveness live;
+    live_detect(root, pidfile, &live);
+    if (live.running)
+        fprintf(stderr, "ovl2fsck: refusing to --apply while dockerd is live: %s. Stop dockerd first "
+                "(a dry run without --apply is safe).\n", live.reason);
+    return live.running;
+}

@@ -817,16 +817,6 @@ static int dry_run(struct reaper *r, const struct catalog *cat, volatile sig_ato
     return finish_pipeline(&p, code);
 }
 
-static bool refuse_when_live(const struct reaper *r)
-{
-    struct liveness live;
-    live_detect(r->root, r->o->pidfile, &live);
-    if (live.running)
-        fprintf(stderr, "ovl2fsck: refusing to --apply while dockerd is live: %s. Stop dockerd first "
-                "(a dry run without --apply is safe).\n", live.reason);
-    return live.running;
-}
-
 /* Steps 1-4 of --apply. Returns 0 or an exit code (message printed). */
 static int prepare_apply(struct reaper *r)
 {
@@ -844,14 +834,14 @@ static int prepare_apply(struct reaper *r)
     r->rootdev = st.st_dev;
     /* refusals that need no lock come first: a refused run writes nothing,
      * not even the lock file; they are checked again under the lock */
-    if (refuse_when_live(r))
+    if (live_refuse_apply(r->root, r->o->pidfile))
         return EXIT_OPERATIONAL;
     if (r->o->quarantine && quarantine_check_place(r->o->quarantine, r->rootfd, r->root, err, sizeof err) < 0)
         return fail_msg(err, EXIT_OPERATIONAL);
     r->lockfd = reap_lock_take(r->rootfd, REAP_LOCK_NAME, r->root, err, sizeof err);
     if (r->lockfd < 0)
         return fail_msg(err, EXIT_OPERATIONAL);
-    if (refuse_when_live(r))
+    if (live_refuse_apply(r->root, r->o->pidfile))
         return EXIT_OPERATIONAL;
     if (journal_open(&r->journal, r->o->journal, err, sizeof err) < 0) {
         fprintf(stderr, "ovl2fsck: %s (use --journal FILE)\n", err);

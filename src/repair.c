@@ -134,16 +134,6 @@ static int dry_run(struct run *r, const struct catalog *cat, volatile sig_atomic
     return finish_pipeline(&p, code);
 }
 
-static bool refuse_when_live(const struct repair_ctx *c)
-{
-    struct liveness live;
-    live_detect(c->root, c->o->pidfile, &live);
-    if (live.running)
-        fprintf(stderr, "ovl2fsck: refusing to --apply while dockerd is live: %s. Stop dockerd first "
-                "(a dry run without --apply is safe).\n", live.reason);
-    return live.running;
-}
-
 /* Steps 1-4. Returns 0 or an exit code (message printed). */
 static int prepare_apply(struct run *r)
 {
@@ -159,12 +149,12 @@ static int prepare_apply(struct run *r)
         return fail_msg(err, EXIT_OPERATIONAL);
     }
     /* a refused run writes nothing, not even the lock file */
-    if (refuse_when_live(c))
+    if (live_refuse_apply(c->root, c->o->pidfile))
         return EXIT_OPERATIONAL;
     r->lockfd = reap_lock_take(c->rootfd, REAP_LOCK_NAME, c->root, err, sizeof err);
     if (r->lockfd < 0)
         return fail_msg(err, EXIT_OPERATIONAL);
-    if (refuse_when_live(c))
+    if (live_refuse_apply(c->root, c->o->pidfile))
         return EXIT_OPERATIONAL;
     if (journal_open(&r->journal, c->o->journal, err, sizeof err) < 0) {
         fprintf(stderr, "ovl2fsck: %s (use --journal FILE)\n", err);
