@@ -1,6 +1,6 @@
 -- derive.sql — facts derived from the loaded scan tables, computed once at
--- the start of the check pass (src/checks.c) so that every check can look
--- them up through an index.
+-- the start of the check pass (src/derive.c runs this file, then adds the
+-- lower claims) so that every check can look them up through an index.
 --
 -- overlay_ref: every claim on an overlay2 dir — a layer's cache-id, a
 -- container's mount-id or init-id (the RW dir is also claimed through
@@ -26,16 +26,9 @@ INSERT INTO overlay_ref (dir, by_kind, by_id)
     UNION ALL
     SELECT dir, 'buildkit', snapshot_key FROM buildkit_dir;
 
-INSERT INTO overlay_ref (dir, by_kind, by_id)
-    SELECT DISTINCT o.name, 'lower', x.dir
-    FROM overlay_lower x
-    JOIN overlay_dir o ON o.link = x.short
-    WHERE x.dir IN (SELECT dir FROM overlay_ref)
-    UNION
-    SELECT DISTINCT k.target_dir, 'lower', x.dir
-    FROM overlay_lower x
-    JOIN link k ON k.name = x.short
-    WHERE k.target_dir IS NOT NULL AND x.dir IN (SELECT dir FROM overlay_ref);
+-- Lower claims (a dir named by the lower file of a directly claimed dir)
+-- are added after this file by src/derive.c: one row per claimed dir, by_id
+-- a witness (the smallest claiming dir).
 
 -- expected_lower: dockerd's overlay2 driver writes a dir's lower file as
 -- "l/<parent's link>" followed by the parent's own lower entries, nearest

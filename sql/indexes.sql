@@ -10,4 +10,3 @@ CREATE INDEX overlay_dir_link ON overlay_dir (link);
 CREATE INDEX link_target_dir ON link (target_dir);
 CREATE INDEX finding_check ON finding (check_name);
 CREATE INDEX deep_finding_check ON deep_finding (check_name);
-CREATE INDEX overlay_lower_short ON overlay_lower (short);

@@ -139,14 +139,15 @@ CREATE TABLE overlay_dir (
     mtime       INTEGER
 ) WITHOUT ROWID;
 
--- Entries of each lower file, nearest parent first: "l/<short>" split.
+-- Entries of each lower file, nearest parent first: "l/<short>" split. One
+-- row per (dir, idx); the scanner appends them (a rowid table: the largest
+-- table of the scan, and appending costs a fraction of keyed inserts).
 CREATE TABLE overlay_lower (
     dir   TEXT NOT NULL,
     idx   INTEGER NOT NULL,
     entry TEXT NOT NULL,           -- as written, e.g. "l/ABC..."
-    short TEXT,                    -- the short name when entry is "l/<26 base32>"
-    PRIMARY KEY (dir, idx)
-) WITHOUT ROWID;
+    short TEXT                     -- the short name when entry is "l/<26 base32>"
+);
 
 -- overlay2/ entries that are not dirs, or dirs whose names dockerd never makes.
 CREATE TABLE overlay_stray (name TEXT PRIMARY KEY, type TEXT NOT NULL, mtime INTEGER) WITHOUT ROWID;
@@ -177,11 +178,14 @@ CREATE TABLE buildkit_layer (chain_id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE buildkit_db (path TEXT PRIMARY KEY, state TEXT NOT NULL, error TEXT) WITHOUT ROWID;
 
 -- Every claim on an overlay2 dir. Derived from the tables above by
--- sql/derive.sql at the start of the check pass (see there).
+-- sql/derive.sql at the start of the check pass (see there). Direct claims
+-- (layer, mount, init, buildkit) have one row per claimant; a 'lower' claim
+-- has one row per dir, by_id naming one directly claimed dir whose lower
+-- file names it (the reaper looks up every such dir in overlay_lower).
 CREATE TABLE overlay_ref (
     dir     TEXT NOT NULL,
     by_kind TEXT NOT NULL,         -- layer | mount | init | buildkit | lower
-    by_id   TEXT NOT NULL          -- chainID, container id, snapshot key, or the dir whose lower names it
+    by_id   TEXT NOT NULL          -- chainID, container id, snapshot key, or a dir whose lower names it
 );
 CREATE INDEX overlay_ref_dir ON overlay_ref (dir);
 

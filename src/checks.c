@@ -1,8 +1,8 @@
-/* checks.c — the check pass: derives the facts of sql/derive.sql, then
+/* checks.c — the check pass: derives the facts (src/derive.c), then
  * prepares each catalog query on the scan database; its rows (columns object, path, detail, mtime, owned, by name)
  * become findings with the check's name and effective severity. */
 #include "checks.h"
-#include "embedded.h"
+#include "derive.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -98,10 +98,9 @@ int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, s
     if (db_prepare(db, "INSERT INTO finding(check_name, severity, object, path, detail, owned, mtime, young)"
                        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8)", &ins, err, errlen) < 0)
         return -1;
-    const struct embedded_file *derive = embedded_find("sql/derive.sql");
     int rc = db_exec(db, "BEGIN", err, errlen);
     if (rc == 0)
-        rc = derive ? db_exec(db, derive->text, err, errlen) : -1;
+        rc = derive_run(db, err, errlen);
     for (size_t i = 0; rc == 0 && i < cat->count; i++)
         if (cat->checks[i].severity != SEV_IGNORE)
             rc = run_check(db, &cat->checks[i], ins, young_cutoff, run, err, errlen);

@@ -498,29 +498,53 @@ static bool dir_planned(const struct reap_plan *p, const char *dir)
 static void drop_dir_steps(struct reap_item *it, const char *dir);
 
 /* A dir named in the lower file of a claimed dir is claimed too (the core's
- * overlay_ref 'lower' rows). Such a claim does not count when the claiming
- * dir is itself removed by the plan (a child layer's dir, a container's RW
- * dir over its -init dir); otherwise the dir is kept. */
-static void release_lower_claims(struct builder *b)
+ * overlay_ref 'lower' rows, which keep one witness per dir). Every claiming
+ * dir is looked up here: a directly claimed dir whose lower file names the
+ * dir's short name (its link file's, or that of an l/ symlink to its diff).
+ * Such a claim does not count when the claiming dir is itself removed by the
+ * plan (a child layer's dir, a container's RW dir over its -init dir);
+ * otherwise the dir is kept. overlay_lower gets its index on short here, so
+ * that only reaper runs pay for it. -1 when the claims cannot be read: then
+ * nothing may be planned. */
+static const char claimants_sql[] =
+    "SELECT DISTINCT x.dir FROM overlay_lower x"
+    " WHERE x.short IN (SELECT link FROM overlay_dir WHERE name = ?1 AND link_state = 'ok'"
+    "                   UNION SELECT name FROM link WHERE target_dir = ?1)"
+    "   AND x.dir IN (SELECT dir FROM overlay_ref WHERE by_kind <> 'lower')"
+    " ORDER BY x.dir";
+
+static int keeper_of(struct builder *b, sqlite3_stmt *q, const char *dir, char **keeper)
+{
+    int rc;
+    *keeper = NULL;
+    sqlite3_reset(q);
+    db_bind_text(q, 1, dir);
+    while (!*keeper && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (col_text(q, 0) && !dir_planned(b->plan, col_text(q, 0)))
+            *keeper = reap_strdup(col_text(q, 0));
+    if (*keeper || rc == SQLITE_DONE)
+        return 0;
+    snprintf(b->err, b->errlen, "database: lower claims on overlay2/%s: %s", dir, sqlite3_errmsg(b->db->h));
+    return -1;
+}
+
+static int release_lower_claims(struct builder *b)
 {
     sqlite3_stmt *q;
-    char e[128];
-    if (db_prepare(b->db, "SELECT by_id FROM overlay_ref WHERE dir = ?1 AND by_kind = 'lower'", &q, e, sizeof e) < 0)
-        return;
-    for (size_t i = 0; i < b->plan->count; i++) {
+    if (db_exec(b->db, "CREATE INDEX IF NOT EXISTS overlay_lower_short ON overlay_lower (short)", b->err, b->errlen) < 0 ||
+        db_prepare(b->db, claimants_sql, &q, b->err, b->errlen) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < b->plan->count; i++) {
         struct reap_item *it = &b->plan->items[i];
-        for (size_t j = 0; j < it->step_count; j++) {
+        for (size_t j = 0; rc == 0 && j < it->step_count; j++) {
             struct reap_step *s = &it->steps[j];
             if (s->role != ROLE_OVERLAY_DIR || strncmp(s->path, "overlay2/", 9) != 0)
                 continue;
             char *dir = reap_strdup(s->path + 9);
             char *keeper = NULL;
-            sqlite3_reset(q);
-            db_bind_text(q, 1, dir);
-            while (!keeper && sqlite3_step(q) == SQLITE_ROW)
-                if (col_text(q, 0) && !dir_planned(b->plan, col_text(q, 0)))
-                    keeper = reap_strdup(col_text(q, 0));
-            if (keeper && it->kind != KIND_OVERLAY_ORPHAN) {
+            rc = keeper_of(b, q, dir, &keeper);
+            if (rc == 0 && keeper && it->kind != KIND_OVERLAY_ORPHAN) {
                 plan_add_note(b->plan, "overlay2/%s is kept: overlay2/%s, which stays, has it as a lower dir (%s %s)",
                               dir, keeper, it->check, it->object);
                 drop_dir_steps(it, dir);
@@ -532,6 +556,7 @@ static void release_lower_claims(struct builder *b)
         }
     }
     sqlite3_finalize(q);
+    return rc;
 }
 
 /* ---- order, dedupe, identities ---------------------------------------- */
@@ -746,8 +771,9 @@ int plan_build(struct reap_plan *plan, struct db *db, const char *root, bool inc
     if (rc == 0)
         rc = add_findings(&b, inc_images, inc_dangling);
     finalize_queries(&b);
+    if (rc == 0)
+        rc = release_lower_claims(&b);
     if (rc == 0) {
-        release_lower_claims(&b);
         plan_sort(plan);
         dedupe_and_identify(&b);
     }

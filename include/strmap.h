@@ -1,0 +1,29 @@
+/* strmap.h — a string -> string hash map (open addressing) for the derived
+ * facts that SQLite, having no hash join, computes slowly: keys and values
+ * are copied in; a value can be replaced by a smaller one (min per key). */
+#ifndef OVL2FSCK_STRMAP_H
+#define OVL2FSCK_STRMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strmap_slot {
+    char *key;     /* NULL: empty */
+    char *value;   /* may be NULL */
+};
+
+struct strmap {
+    struct strmap_slot *slots;
+    size_t cap;    /* a power of two, or 0 */
+    size_t count;
+};
+
+/* The slot of key, or NULL when absent. */
+const struct strmap_slot *strmap_get(const struct strmap *m, const char *key, size_t keylen);
+bool strmap_has(const struct strmap *m, const char *key, size_t keylen);
+/* Insert key (value may be NULL); when key is present, keep the smaller of
+ * the two values (strcmp; NULL is smallest). -1 on allocation failure. */
+int strmap_put_min(struct strmap *m, const char *key, size_t keylen, const char *value);
+void strmap_free(struct strmap *m);
+
+#endif

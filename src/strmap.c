@@ -1,0 +1,103 @@
+/* strmap.c — string -> string hash map (FNV-1a, linear probing, grows at
+ * half full). Used by derive.c for sets of ids of the size of a store. */
+#include "strmap.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static bool key_equals(const char *key, const char *s, size_t n)
+{
+    return strncmp(key, s, n) == 0 && key[n] == '\0';
+}
+
+static struct strmap_slot *find_slot(struct strmap_slot *slots, size_t cap, const char *key, size_t keylen)
+{
+    size_t i = (size_t)hash_bytes(key, keylen) & (cap - 1);
+    while (slots[i].key && !key_equals(slots[i].key, key, keylen))
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+static int grow(struct strmap *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 1024;
+    struct strmap_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].key)
+            *find_slot(slots, cap, m->slots[i].key, strlen(m->slots[i].key)) = m->slots[i];
+    free(m->slots);
+    m->slots = slots;
+    m->cap = cap;
+    return 0;
+}
+
+const struct strmap_slot *strmap_get(const struct strmap *m, const char *key, size_t keylen)
+{
+    if (m->cap == 0)
+        return NULL;
+    const struct strmap_slot *s = find_slot(m->slots, m->cap, key, keylen);
+    return s->key ? s : NULL;
+}
+
+bool strmap_has(const struct strmap *m, const char *key, size_t keylen)
+{
+    return strmap_get(m, key, keylen) != NULL;
+}
+
+static char *copy_value(const char *value)
+{
+    return value ? strdup(value) : NULL;
+}
+
+int strmap_put_min(struct strmap *m, const char *key, size_t keylen, const char *value)
+{
+    if ((m->count + 1) * 2 > m->cap && grow(m) < 0)
+        return -1;
+    struct strmap_slot *s = find_slot(m->slots, m->cap, key, keylen);
+    if (s->key) {
+        if (s->value && (!value || strcmp(value, s->value) < 0)) {
+            char *v = copy_value(value);
+            if (value && !v)
+                return -1;
+            free(s->value);
+            s->value = v;
+        }
+        return 0;
+    }
+    char *k = malloc(keylen + 1);
+    char *v = copy_value(value);
+    if (!k || (value && !v)) {
+        free(k);
+        free(v);
+        return -1;
+    }
+    memcpy(k, key, keylen);
+    k[keylen] = '\0';
+    s->key = k;
+    s->value = v;
+    m->count++;
+    return 0;
+}
+
+void strmap_free(struct strmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        free(m->slots[i].key);
+        free(m->slots[i].value);
+    }
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
