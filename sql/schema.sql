@@ -139,14 +139,29 @@ CREATE TABLE overlay_dir (
     mtime       INTEGER
 ) WITHOUT ROWID;
 
--- Entries of each lower file, nearest parent first: "l/<short>" split. One
--- row per (dir, idx); the scanner appends them (a rowid table: the largest
--- table of the scan, and appending costs a fraction of keyed inserts).
-CREATE TABLE overlay_lower (
+-- Entries of each lower file, nearest parent first: "l/<short>" split at
+-- every ':' (a view over overlay_dir.lower: the scanner stores each lower
+-- file once; the check pass derives what it needs from it in src/derive.c).
+-- Rows for every lower file that was read (lower_state ok, or invalid
+-- because of an entry); short is set when entry is "l/<26 base32>".
+CREATE VIEW overlay_lower (dir, idx, entry, short) AS
+WITH RECURSIVE split(dir, idx, entry, rest) AS (
+    SELECT name, -1, NULL, lower || ':' FROM overlay_dir
+    WHERE lower IS NOT NULL AND lower_state IN ('ok', 'invalid')
+    UNION ALL
+    SELECT dir, idx + 1, substr(rest, 1, instr(rest, ':') - 1), substr(rest, instr(rest, ':') + 1)
+    FROM split WHERE rest <> ''
+)
+SELECT dir, idx, entry,
+       CASE WHEN entry GLOB 'l/[A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7]' THEN substr(entry, 3) END AS short
+FROM split WHERE idx >= 0;
+
+-- Derived by the check pass (src/derive.c): lower-file entries of the form
+-- l/<short> whose short name has no overlay2/l/ entry.
+CREATE TABLE lower_unresolved (
     dir   TEXT NOT NULL,
     idx   INTEGER NOT NULL,
-    entry TEXT NOT NULL,           -- as written, e.g. "l/ABC..."
-    short TEXT                     -- the short name when entry is "l/<26 base32>"
+    entry TEXT NOT NULL
 );
 
 -- overlay2/ entries that are not dirs, or dirs whose names dockerd never makes.

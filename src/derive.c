@@ -1,16 +1,21 @@
 /* derive.c — the derived facts every check looks up: sql/derive.sql (direct
- * claims on overlay2 dirs, the expected lower files), then the lower claims.
+ * claims on overlay2 dirs, the expected lower files), then what needs the
+ * entries of the lower files: the lower claims and lower_unresolved.
  *
  * A lower claim: a dir whose l/ short name appears in the lower file of a
- * directly claimed dir is claimed too. In SQL that is an index probe per
- * lower-file entry (the largest table of the scan, ~8 rows per layer) and a
- * sort to dedupe them; here it is one sequential pass over overlay_lower
- * with two hash sets, and the resolution of the distinct short names (one
- * per claimed dir) back in SQL. */
+ * directly claimed dir is claimed too. Lower files hold ~8 entries per
+ * layer; in SQL (the overlay_lower view) each entry would be a row, an
+ * index probe and a sort to dedupe. Here it is one sequential pass over
+ * overlay_dir that splits each lower file in place, with hash sets of the
+ * claimed dirs and the l/ names; the distinct short names (about one per
+ * claimed dir) are then resolved back to dirs in SQL. */
 #include "derive.h"
 #include "embedded.h"
 #include "strmap.h"
 
+#include "ids.h"
+
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,23 +44,83 @@ static int load_direct_claims(struct db *db, struct strmap *claimed, char *err, 
     return rc == SQLITE_DONE ? 0 : step_failed(db, "direct claims", err, errlen);
 }
 
-/* short name -> the smallest directly claimed dir whose lower file names it. */
-static int collect_named_shorts(struct db *db, const struct strmap *claimed, struct strmap *named,
-                                char *err, size_t errlen)
+static int load_link_names(struct db *db, struct strmap *links, char *err, size_t errlen)
 {
     sqlite3_stmt *q;
-    if (db_prepare(db, "SELECT dir, short FROM overlay_lower WHERE short IS NOT NULL", &q, err, errlen) < 0)
+    if (db_prepare(db, "SELECT name FROM link", &q, err, errlen) < 0)
         return -1;
     int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const char *dir = col(q, 0), *s = col(q, 1);
-        if (!dir || !s || !strmap_has(claimed, dir, (size_t)sqlite3_column_bytes(q, 0)))
-            continue;
-        if (strmap_put_min(named, s, (size_t)sqlite3_column_bytes(q, 1), dir) < 0)
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (col(q, 0) && strmap_put_min(links, col(q, 0), (size_t)sqlite3_column_bytes(q, 0), NULL) < 0)
             break;
-    }
     sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? 0 : step_failed(db, "lower entries", err, errlen);
+    return rc == SQLITE_DONE ? 0 : step_failed(db, "l/ names", err, errlen);
+}
+
+struct lower_pass {
+    struct db *db;
+    const struct strmap *claimed, *links;
+    struct strmap named;          /* short -> smallest directly claimed dir naming it */
+    sqlite3_stmt *ins_unresolved;
+    char *err;
+    size_t errlen;
+};
+
+/* One entry (idx) of dir's lower file: p[0..len). The same rule as the
+ * overlay_lower view: a short name when the entry is l/<26 base32>. */
+static int take_entry(struct lower_pass *lp, const char *dir, bool dir_claimed, int idx, const char *p, size_t len)
+{
+    if (len != 2 + LINK_NAME_LEN || p[0] != 'l' || p[1] != '/' || !id_is_link_name(p + 2, LINK_NAME_LEN))
+        return 0;
+    if (dir_claimed && strmap_put_min(&lp->named, p + 2, LINK_NAME_LEN, dir) < 0) {
+        snprintf(lp->err, lp->errlen, "out of memory");
+        return -1;
+    }
+    if (strmap_has(lp->links, p + 2, LINK_NAME_LEN))
+        return 0;
+    db_bind_text(lp->ins_unresolved, 1, dir);
+    db_bind_int(lp->ins_unresolved, 2, idx);
+    db_bind_textn(lp->ins_unresolved, 3, p, len);
+    return db_step_reset(lp->ins_unresolved, lp->err, lp->errlen);
+}
+
+static int split_lower(struct lower_pass *lp, const char *dir, size_t dirlen, const char *lower)
+{
+    bool dir_claimed = strmap_has(lp->claimed, dir, dirlen);
+    int rc = 0;
+    const char *p = lower;
+    for (int idx = 0; rc == 0; idx++) {
+        const char *end = strchr(p, ':');
+        rc = take_entry(lp, dir, dir_claimed, idx, p, end ? (size_t)(end - p) : strlen(p));
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return rc;
+}
+
+/* Every lower file the overlay_lower view splits: the same rows, in C. */
+static int pass_lower_files(struct lower_pass *lp)
+{
+    sqlite3_stmt *q;
+    if (db_exec(lp->db, "DELETE FROM lower_unresolved", lp->err, lp->errlen) < 0 ||
+        db_prepare(lp->db, "INSERT INTO lower_unresolved(dir, idx, entry) VALUES (?1, ?2, ?3)", &lp->ins_unresolved,
+                   lp->err, lp->errlen) < 0)
+        return -1;
+    if (db_prepare(lp->db, "SELECT name, lower FROM overlay_dir WHERE lower IS NOT NULL AND lower_state IN ('ok', 'invalid')",
+                   &q, lp->err, lp->errlen) < 0) {
+        sqlite3_finalize(lp->ins_unresolved);
+        return -1;
+    }
+    int rc = 0, st;
+    while (rc == 0 && (st = sqlite3_step(q)) == SQLITE_ROW)
+        if (col(q, 0) && col(q, 1))
+            rc = split_lower(lp, col(q, 0), (size_t)sqlite3_column_bytes(q, 0), col(q, 1));
+    if (rc == 0 && st != SQLITE_DONE)
+        rc = step_failed(lp->db, "lower files", lp->err, lp->errlen);
+    sqlite3_finalize(q);
+    sqlite3_finalize(lp->ins_unresolved);
+    return rc;
 }
 
 static int store_named_shorts(struct db *db, const struct strmap *named, char *err, size_t errlen)
@@ -88,16 +153,20 @@ static const char resolve_sql[] =
     " GROUP BY dir;"
     "DROP TABLE temp.lower_named;";
 
-static int derive_lower_claims(struct db *db, char *err, size_t errlen)
+static int derive_lower_facts(struct db *db, char *err, size_t errlen)
 {
-    struct strmap claimed = { 0 }, named = { 0 };
+    struct strmap claimed = { 0 }, links = { 0 };
+    struct lower_pass lp = { .db = db, .claimed = &claimed, .links = &links, .err = err, .errlen = errlen };
     int rc = load_direct_claims(db, &claimed, err, errlen);
     if (rc == 0)
-        rc = collect_named_shorts(db, &claimed, &named, err, errlen);
-    strmap_free(&claimed);
+        rc = load_link_names(db, &links, err, errlen);
     if (rc == 0)
-        rc = store_named_shorts(db, &named, err, errlen);
-    strmap_free(&named);
+        rc = pass_lower_files(&lp);
+    strmap_free(&claimed);
+    strmap_free(&links);
+    if (rc == 0)
+        rc = store_named_shorts(db, &lp.named, err, errlen);
+    strmap_free(&lp.named);
     if (rc == 0)
         rc = db_exec(db, resolve_sql, err, errlen);
     return rc;
@@ -112,5 +181,5 @@ int derive_run(struct db *db, char *err, size_t errlen)
     }
     if (db_exec(db, f->text, err, errlen) < 0)
         return -1;
-    return derive_lower_claims(db, err, errlen);
+    return derive_lower_facts(db, err, errlen);
 }

@@ -503,15 +503,21 @@ static void drop_dir_steps(struct reap_item *it, const char *dir);
  * dir's short name (its link file's, or that of an l/ symlink to its diff).
  * Such a claim does not count when the claiming dir is itself removed by the
  * plan (a child layer's dir, a container's RW dir over its -init dir);
- * otherwise the dir is kept. overlay_lower gets its index on short here, so
- * that only reaper runs pay for it. -1 when the claims cannot be read: then
- * nothing may be planned. */
+ * otherwise the dir is kept. The lower entries of the directly claimed dirs
+ * are materialized once, with an index on short (overlay_lower is a view
+ * over the lower files). -1 when the claims cannot be read: then nothing
+ * may be planned. */
+static const char claimant_table_sql[] =
+    "DROP TABLE IF EXISTS temp.reap_claimant;"
+    "CREATE TEMP TABLE reap_claimant AS SELECT x.short AS short, x.dir AS dir FROM overlay_lower x"
+    " WHERE x.short IS NOT NULL AND x.dir IN (SELECT dir FROM overlay_ref WHERE by_kind <> 'lower');"
+    "CREATE INDEX temp.reap_claimant_short ON reap_claimant (short);";
+
 static const char claimants_sql[] =
-    "SELECT DISTINCT x.dir FROM overlay_lower x"
-    " WHERE x.short IN (SELECT link FROM overlay_dir WHERE name = ?1 AND link_state = 'ok'"
+    "SELECT DISTINCT c.dir FROM temp.reap_claimant c"
+    " WHERE c.short IN (SELECT link FROM overlay_dir WHERE name = ?1 AND link_state = 'ok'"
     "                   UNION SELECT name FROM link WHERE target_dir = ?1)"
-    "   AND x.dir IN (SELECT dir FROM overlay_ref WHERE by_kind <> 'lower')"
-    " ORDER BY x.dir";
+    " ORDER BY c.dir";
 
 static int keeper_of(struct builder *b, sqlite3_stmt *q, const char *dir, char **keeper)
 {
@@ -531,7 +537,7 @@ static int keeper_of(struct builder *b, sqlite3_stmt *q, const char *dir, char *
 static int release_lower_claims(struct builder *b)
 {
     sqlite3_stmt *q;
-    if (db_exec(b->db, "CREATE INDEX IF NOT EXISTS overlay_lower_short ON overlay_lower (short)", b->err, b->errlen) < 0 ||
+    if (db_exec(b->db, claimant_table_sql, b->err, b->errlen) < 0 ||
         db_prepare(b->db, claimants_sql, &q, b->err, b->errlen) < 0)
         return -1;
     int rc = 0;

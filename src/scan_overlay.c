@@ -15,7 +15,7 @@ struct overlay_walk {
     struct scan *s;
     int dirfd;
     int linkfd;
-    sqlite3_stmt *ins_dir, *ins_lower, *ins_stray, *ins_link;
+    sqlite3_stmt *ins_dir, *ins_stray, *ins_link;
 };
 
 static bool always_valid(const char *s, size_t len)
@@ -25,30 +25,22 @@ static bool always_valid(const char *s, size_t len)
     return true;
 }
 
-/* Split "l/A:l/B" into overlay_lower rows; returns the lower state. */
-static const char *insert_lower_entries(struct overlay_walk *w, const char *dir, const char *lower, int *rc)
+/* The state of a lower file "l/A:l/B": invalid when an entry is not
+ * l/<short> or there are more than dockerd's 128. The entries themselves
+ * are the overlay_lower view over overlay_dir.lower. */
+static const char *lower_entries_state(const char *lower)
 {
-    const char *state = ST_OK;
     int idx = 0;
-    const char *p = lower;
-    while (*rc == 0) {
+    for (const char *p = lower;; idx++) {
         const char *end = strchr(p, ':');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         bool ok = len == 2 + LINK_NAME_LEN && p[0] == 'l' && p[1] == '/' && id_is_link_name(p + 2, LINK_NAME_LEN);
         if (!ok || idx >= MAX_LOWER_ENTRIES)
-            state = ST_INVALID;
-        db_bind_text(w->ins_lower, 1, dir);
-        db_bind_int(w->ins_lower, 2, idx);
-        db_bind_textn(w->ins_lower, 3, p, len);
-        if (ok)
-            db_bind_textn(w->ins_lower, 4, p + 2, LINK_NAME_LEN);
-        *rc = db_step_reset(w->ins_lower, w->s->err, sizeof w->s->err);
-        idx++;
+            return ST_INVALID;
         if (!end)
-            break;
+            return ST_OK;
         p = end + 1;
     }
-    return state;
 }
 
 static int insert_stray(struct overlay_walk *w, const char *name, const struct stat *st)
@@ -84,7 +76,7 @@ static int scan_dir(struct overlay_walk *w, const char *name, const struct stat 
     if (!complete && !scan_still_there(w->dirfd, name, st))
         goto out;   /* removed while we read it: not corruption */
     if (strcmp(lower_st, ST_OK) == 0)
-        lower_st = insert_lower_entries(w, name, lower, &rc);
+        lower_st = lower_entries_state(lower);
     sqlite3_stmt *q = w->ins_dir;
     db_bind_text(q, 1, name);
     db_bind_text(q, 2, id_overlay_kind(name, strlen(name)));
@@ -182,8 +174,6 @@ int scan_overlay(struct scan *s)
     if (db_prepare(s->db, "INSERT OR REPLACE INTO overlay_dir(name, kind, has_diff, diff_kind, link, link_state, lower,"
                           " lower_state, has_work, committed, has_merged, mtime) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
                    &w.ins_dir, s->err, sizeof s->err) < 0 ||
-        db_prepare(s->db, "INSERT OR REPLACE INTO overlay_lower(dir, idx, entry, short) VALUES (?1,?2,?3,?4)",
-                   &w.ins_lower, s->err, sizeof s->err) < 0 ||
         db_prepare(s->db, "INSERT OR REPLACE INTO overlay_stray(name, type, mtime) VALUES (?1,?2,?3)",
                    &w.ins_stray, s->err, sizeof s->err) < 0 ||
         db_prepare(s->db, "INSERT OR REPLACE INTO link(name, type, target, target_dir, mtime) VALUES (?1,?2,?3,?4,?5)",
@@ -192,7 +182,6 @@ int scan_overlay(struct scan *s)
     rc = scan_walk(s, "overlay2", &w.dirfd, on_overlay_entry, &w);
 out:
     sqlite3_finalize(w.ins_dir);
-    sqlite3_finalize(w.ins_lower);
     sqlite3_finalize(w.ins_stray);
     sqlite3_finalize(w.ins_link);
     return rc;

@@ -15,8 +15,7 @@ WITH problem(dir, rank, detail) AS (
     WHERE o.lower_state = 'missing' AND e.lower IS NOT NULL
     UNION ALL
     SELECT x.dir, 3, 'entry ' || (x.idx + 1) || ' (' || x.entry || ') names no l/ symlink'
-    FROM overlay_lower x
-    WHERE x.short IS NOT NULL AND NOT EXISTS (SELECT 1 FROM link k WHERE k.name = x.short)
+    FROM lower_unresolved x
     UNION ALL
     SELECT e.dir, 4, CASE WHEN e.lower IS NULL THEN 'base layer has a lower file'
                           ELSE 'does not match the parent chain; expected ' || e.lower END

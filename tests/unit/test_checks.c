@@ -161,7 +161,7 @@ static void ref_by_image(const char *chain)
 }
 
 /* overlay2/<name>: diff/, link file (and its l/ symlink when with_link_row),
- * lower file split into overlay_lower rows. */
+ * lower file (its entries are the overlay_lower view). */
 static void add_dir_ex(const char *name, const char *link, const char *lower, bool with_link_row)
 {
     u_exec(&DB, "INSERT INTO overlay_dir(name, kind, has_diff, diff_kind, link, link_state, lower, lower_state,"
@@ -171,14 +171,6 @@ static void add_dir_ex(const char *name, const char *link, const char *lower, bo
     if (link && with_link_row)
         u_exec(&DB, "INSERT INTO link(name, type, target, target_dir, mtime) VALUES (%Q, 'symlink', '../' || %Q || '/diff', %Q, %d)",
                link, name, name, OLD);
-    if (!lower)
-        return;
-    char *copy = strdup(lower), *save = NULL;
-    int idx = 0;
-    for (char *e = strtok_r(copy, ":", &save); e; e = strtok_r(NULL, ":", &save), idx++)
-        u_exec(&DB, "INSERT INTO overlay_lower(dir, idx, entry, short) VALUES (%Q, %d, %Q, %Q)", name, idx, e,
-               strncmp(e, "l/", 2) == 0 ? e + 2 : NULL);
-    free(copy);
 }
 
 static void add_dir(const char *name, const char *link, const char *lower)
@@ -188,18 +180,9 @@ static void add_dir(const char *name, const char *link, const char *lower)
 
 static void set_lower(const char *dir, const char *lower, const char *state)
 {
-    u_exec(&DB, "DELETE FROM overlay_lower WHERE dir = %Q", dir);
     /* a dir with a lower file has work/ (as add_dir_ex makes it) */
     u_exec(&DB, "UPDATE overlay_dir SET lower = %Q, lower_state = %Q, has_work = %d WHERE name = %Q", lower, state,
            strcmp(state, "missing") != 0, dir);
-    if (!lower || strcmp(state, "ok") != 0)
-        return;
-    char *copy = strdup(lower), *save = NULL;
-    int idx = 0;
-    for (char *e = strtok_r(copy, ":", &save); e; e = strtok_r(NULL, ":", &save), idx++)
-        u_exec(&DB, "INSERT INTO overlay_lower(dir, idx, entry, short) VALUES (%Q, %d, %Q, %Q)", dir, idx, e,
-               strncmp(e, "l/", 2) == 0 ? e + 2 : NULL);
-    free(copy);
 }
 
 static void add_container(const char *id, const char *image, const char *driver, const char *name)
@@ -1246,7 +1229,7 @@ static void link_of(char out[27], unsigned kind, unsigned i)
 }
 
 struct gen {
-    sqlite3_stmt *layer, *dir, *lower, *link, *image, *il, *tag, *container, *mount, *stray, *tmp, *removing,
+    sqlite3_stmt *layer, *dir, *link, *image, *il, *tag, *container, *mount, *stray, *tmp, *removing,
         *ltmp, *bsnap, *bdir, *blayer, *iparent, *deep;
 };
 
@@ -1269,7 +1252,7 @@ static void step(sqlite3_stmt *st)
 
 static void bt(sqlite3_stmt *st, int i, const char *s) { sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT); }
 
-/* overlay dir + its link + lower rows; lower built from the parent chain */
+/* overlay dir + its link + lower file; lower built from the parent chain */
 static void gen_dir(struct gen *g, const char *name, const char *link, const char *lower)
 {
     bt(g->dir, 1, name);
@@ -1285,18 +1268,6 @@ static void gen_dir(struct gen *g, const char *name, const char *link, const cha
     bt(g->link, 2, target);
     bt(g->link, 3, name);
     step(g->link);
-    if (!lower)
-        return;
-    char *copy = strdup(lower), *save = NULL;
-    int idx = 0;
-    for (char *e = strtok_r(copy, ":", &save); e; e = strtok_r(NULL, ":", &save), idx++) {
-        bt(g->lower, 1, name);
-        sqlite3_bind_int(g->lower, 2, idx);
-        bt(g->lower, 3, e);
-        bt(g->lower, 4, e + 2);
-        step(g->lower);
-    }
-    free(copy);
 }
 
 /* n layers in chains of 5 (with dirs, links, lower files), an image per
@@ -1307,7 +1278,6 @@ static void fill_synthetic(struct db *db, unsigned n)
     struct gen g;
     g.layer = prep(db, "INSERT INTO layer VALUES (?1, 1, 1, ?2, 'ok', ?3, ?4, ?5, 'ok', 10, 'ok', 1, ?1, -1, 1000000000)");
     g.dir = prep(db, "INSERT INTO overlay_dir VALUES (?1, ?2, 1, 'dir', ?3, 'ok', ?4, ?5, 1, 0, 0, 1000000000)");
-    g.lower = prep(db, "INSERT INTO overlay_lower VALUES (?1, ?2, ?3, ?4)");
     g.link = prep(db, "INSERT INTO link VALUES (?1, 'symlink', ?2, ?3, 1000000000)");
     g.image = prep(db, "INSERT INTO image VALUES (?1, 1, 'ok', NULL, 1, ?1, 100, 1000000000)");
     g.il = prep(db, "INSERT INTO image_layer VALUES (?1, ?2, ?3, ?4)");
@@ -1435,7 +1405,7 @@ static void fill_synthetic(struct db *db, unsigned n)
         }
     }
     u_exec(db, "COMMIT");
-    sqlite3_stmt *all[] = { g.layer, g.dir, g.lower, g.link, g.image, g.il, g.tag, g.container, g.mount, g.stray,
+    sqlite3_stmt *all[] = { g.layer, g.dir, g.link, g.image, g.il, g.tag, g.container, g.mount, g.stray,
                             g.tmp, g.removing, g.ltmp, g.bsnap, g.bdir, g.blayer, g.iparent, g.deep };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);

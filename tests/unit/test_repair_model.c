@@ -48,14 +48,6 @@ static void add_dir(const char *name, const char *link, const char *lower)
     u_exec(&DBH, "INSERT INTO overlay_dir(name, kind, has_diff, diff_kind, link, link_state, lower, lower_state,"
                  " has_work, committed, has_merged, mtime) VALUES (%Q, 'layer', 1, 'dir', %Q, %Q, %Q, %Q, %d, 0, 0, 1)",
            name, link, link ? "ok" : "empty", lower, lower ? "ok" : "missing", lower != NULL);
-    if (!lower)
-        return;
-    char *copy = strdup(lower), *save = NULL;
-    int idx = 0;
-    for (char *e = strtok_r(copy, ":", &save); e; e = strtok_r(NULL, ":", &save), idx++)
-        u_exec(&DBH, "INSERT INTO overlay_lower(dir, idx, entry, short) VALUES (%Q, %d, %Q, %Q)", name, idx, e,
-               strlen(e) == 28 ? e + 2 : NULL);
-    free(copy);
 }
 
 static void add_link(const char *name, const char *dir)
@@ -168,7 +160,6 @@ static void minted_when_nothing_is_left(void **state)
     (void)state;
     healthy(true, true);
     u_exec(&DBH, "UPDATE overlay_dir SET lower = '', lower_state = 'empty' WHERE name IN (%Q, %Q, %Q)", DC, DI, DR);
-    u_exec(&DBH, "DELETE FROM overlay_lower WHERE dir IN (%Q, %Q, %Q)", DC, DI, DR);
     const struct repair_dir *b = resolve_and_get(DB);
     assert_int_equal(b->source, SRC_MINTED);
     assert_true(id_is_link_name(b->target, strlen(b->target)));
