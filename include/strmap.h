@@ -1,6 +1,7 @@
-/* strmap.h — a string -> string hash map (open addressing) for the derived
- * facts that SQLite, having no hash join, computes slowly: keys and values
- * are copied in; a value can be replaced by a smaller one (min per key). */
+/* strmap.h — a string -> string (or number) hash map, open addressing, for
+ * the derived facts that SQLite, having no hash join, computes slowly: keys
+ * and values are copied in; a value can be replaced by a smaller one (min
+ * per key). */
 #ifndef OVL2FSCK_STRMAP_H
 #define OVL2FSCK_STRMAP_H
 
@@ -10,6 +11,7 @@
 struct strmap_slot {
     char *key;     /* NULL: empty */
     char *value;   /* may be NULL */
+    long num;      /* strmap_put_num's payload */
 };
 
 struct strmap {
@@ -24,6 +26,10 @@ bool strmap_has(const struct strmap *m, const char *key, size_t keylen);
 /* Insert key (value may be NULL); when key is present, keep the smaller of
  * the two values (strcmp; NULL is smallest). -1 on allocation failure. */
 int strmap_put_min(struct strmap *m, const char *key, size_t keylen, const char *value);
+/* Insert key with a number (first insert wins). -1 on allocation failure. */
+int strmap_put_num(struct strmap *m, const char *key, size_t keylen, long num);
+/* The number stored under key, or dflt. */
+long strmap_num(const struct strmap *m, const char *key, size_t keylen, long dflt);
 void strmap_free(struct strmap *m);
 
 #endif

@@ -34,23 +34,12 @@ INSERT INTO overlay_ref (dir, by_kind, by_id)
 -- "l/<parent's link>" followed by the parent's own lower entries, nearest
 -- parent first. Built top-down from the base layers of the layer chain (not
 -- from the parents' lower files, so that one bad file does not make every
--- dir above it look wrong); a container's -init dir sits on the image's top
--- layer, its RW dir on the -init dir.
-DELETE FROM expected_lower;
-
-INSERT OR IGNORE INTO expected_lower (dir, lower, depth)
-WITH RECURSIVE chain(chain_id, dir, lower, depth) AS (
-    SELECT chain_id, cache_id, NULL, 0 FROM layer
-    WHERE parent_state = 'missing' AND cache_id_state = 'ok' AND name_ok
-    UNION ALL
-    SELECT c.chain_id, c.cache_id, 'l/' || pd.link || coalesce(':' || chain.lower, ''), chain.depth + 1
-    FROM chain
-    JOIN layer c ON c.parent = chain.chain_id AND c.parent_state = 'ok' AND c.cache_id_state = 'ok'
-    JOIN overlay_dir pd ON pd.name = chain.dir AND pd.link_state = 'ok'
-    WHERE chain.depth < 200
-)
-SELECT dir, lower, depth FROM chain;
-
+-- dir above it look wrong). The layers' dirs are filled before this file
+-- runs (src/derive.c: breadth first from the base layers, each dir's lower
+-- "l/<parent dir's link>" + ":" + the parent's expected lower, up to depth
+-- 200, for layers whose parent and cache-id files are well-formed and whose
+-- parent's dir has a well-formed link file); here: a container's -init dir
+-- sits on the image's top layer, its RW dir on the -init dir.
 INSERT OR IGNORE INTO expected_lower (dir, lower, depth)
     SELECT m.init_id, NULL, 0 FROM mount m
     WHERE m.init_id_state = 'ok' AND m.parent_state = 'missing'

@@ -8,7 +8,12 @@
  * index probe and a sort to dedupe. Here it is one sequential pass over
  * overlay_dir that splits each lower file in place, with hash sets of the
  * claimed dirs and the l/ names; the distinct short names (about one per
- * claimed dir) are then resolved back to dirs in SQL. */
+ * claimed dir) are then resolved back to dirs in SQL.
+ *
+ * The expected lower file of each layer's dir is built here too, top-down
+ * from the base layers in the order of the recursive query it replaces
+ * (breadth first, children by chainID): in SQL it is a recursive join per
+ * layer that copies ever longer strings through temp b-trees. */
 #include "derive.h"
 #include "embedded.h"
 #include "strmap.h"
@@ -17,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *col(sqlite3_stmt *q, int i)
@@ -172,6 +178,189 @@ static int derive_lower_facts(struct db *db, char *err, size_t errlen)
     return rc;
 }
 
+/* ---- expected lower files of the layers' dirs ---------------------------- */
+
+struct chain_layer {
+    char *chain_id, *parent, *cache_id;
+    bool base;          /* parent missing, cache-id and name well-formed */
+    bool child_ok;      /* parent and cache-id well-formed */
+    long first_child, next_sibling;
+    char *lower;        /* expected lower (NULL: a base layer) */
+    int depth;          /* -1: not known */
+};
+
+struct chain_set {
+    struct chain_layer *v;
+    long n;
+    long *order;              /* the layers with a known lower, breadth first */
+    long known;
+    struct strmap by_chain;   /* chain_id -> index */
+    struct strmap links;      /* overlay dir -> its link (link_state ok) */
+};
+
+static char *dup_col(sqlite3_stmt *q, int i)
+{
+    return col(q, i) ? strdup(col(q, i)) : NULL;
+}
+
+static int load_chain_layers(struct db *db, struct chain_set *cs, char *err, size_t errlen)
+{
+    sqlite3_stmt *q;
+    if (db_prepare(db, "SELECT chain_id, parent, cache_id, parent_state = 'missing' AND cache_id_state = 'ok' AND name_ok,"
+                       " parent_state = 'ok' AND cache_id_state = 'ok' FROM layer ORDER BY chain_id", &q, err, errlen) < 0)
+        return -1;
+    long cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (cs->n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            struct chain_layer *v = realloc(cs->v, (size_t)cap * sizeof *v);
+            if (!v)
+                break;
+            cs->v = v;
+        }
+        struct chain_layer *l = &cs->v[cs->n];
+        memset(l, 0, sizeof *l);
+        l->chain_id = dup_col(q, 0);
+        l->parent = dup_col(q, 1);
+        l->cache_id = dup_col(q, 2);
+        l->base = sqlite3_column_int(q, 3) != 0;
+        l->child_ok = sqlite3_column_int(q, 4) != 0 && l->parent && l->cache_id;
+        l->first_child = l->next_sibling = -1;
+        l->depth = -1;
+        cs->n++;
+        if (!l->chain_id || strmap_put_num(&cs->by_chain, l->chain_id, strlen(l->chain_id), cs->n - 1) < 0)
+            break;
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : step_failed(db, "layers", err, errlen);
+}
+
+static int load_dir_links(struct db *db, struct strmap *links, char *err, size_t errlen)
+{
+    sqlite3_stmt *q;
+    if (db_prepare(db, "SELECT name, link FROM overlay_dir WHERE link_state = 'ok'", &q, err, errlen) < 0)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (col(q, 0) && col(q, 1) &&
+            strmap_put_min(links, col(q, 0), (size_t)sqlite3_column_bytes(q, 0), col(q, 1)) < 0)
+            break;
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : step_failed(db, "link files", err, errlen);
+}
+
+/* Children lists in chainID order (the layers are loaded sorted). */
+static void link_children(struct chain_set *cs)
+{
+    for (long i = cs->n - 1; i >= 0; i--) {
+        struct chain_layer *l = &cs->v[i];
+        if (!l->child_ok)
+            continue;
+        long p = strmap_num(&cs->by_chain, l->parent, strlen(l->parent), -1);
+        if (p < 0)
+            continue;
+        l->next_sibling = cs->v[p].first_child;
+        cs->v[p].first_child = i;
+    }
+}
+
+/* l/<link of parent's dir>[:<parent's expected lower>] */
+static char *child_lower(const char *parent_link, const char *parent_lower)
+{
+    size_t n = 2 + strlen(parent_link) + (parent_lower ? 1 + strlen(parent_lower) : 0) + 1;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "l/%s%s%s", parent_link, parent_lower ? ":" : "", parent_lower ? parent_lower : "");
+    return s;
+}
+
+/* Breadth first from the base layers (cs->order). */
+static int expect_lowers(struct chain_set *cs, char *err, size_t errlen)
+{
+    long *queue = malloc(((size_t)cs->n + 1) * sizeof *queue), head = 0, tail = 0;
+    if (!queue) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    cs->order = queue;
+    for (long i = 0; i < cs->n; i++)
+        if (cs->v[i].base && cs->v[i].cache_id) {
+            cs->v[i].depth = 0;
+            queue[tail++] = i;
+        }
+    for (; head < tail; head++) {
+        const struct chain_layer *p = &cs->v[queue[head]];
+        const struct strmap_slot *link = strmap_get(&cs->links, p->cache_id, strlen(p->cache_id));
+        if (!link || !link->value || p->depth >= 200)
+            continue;
+        for (long c = p->first_child; c >= 0; c = cs->v[c].next_sibling) {
+            struct chain_layer *l = &cs->v[c];
+            if (l->depth >= 0)
+                continue;
+            if (!(l->lower = child_lower(link->value, p->lower))) {
+                cs->known = tail;
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+            l->depth = p->depth + 1;
+            queue[tail++] = c;
+        }
+    }
+    cs->known = tail;
+    return 0;
+}
+
+/* In breadth-first order: when two layers name one dir, the dir keeps the
+ * lower the recursive query would have kept (INSERT OR IGNORE, first wins). */
+static int store_expected(struct db *db, const struct chain_set *cs, char *err, size_t errlen)
+{
+    sqlite3_stmt *ins;
+    if (db_exec(db, "DELETE FROM expected_lower", err, errlen) < 0 ||
+        db_prepare(db, "INSERT OR IGNORE INTO expected_lower (dir, lower, depth) VALUES (?1, ?2, ?3)", &ins, err, errlen) < 0)
+        return -1;
+    int rc = 0;
+    for (long k = 0; rc == 0 && k < cs->known; k++) {
+        const struct chain_layer *l = &cs->v[cs->order[k]];
+        db_bind_text(ins, 1, l->cache_id);
+        db_bind_text(ins, 2, l->lower);
+        db_bind_int(ins, 3, l->depth);
+        rc = db_step_reset(ins, err, errlen);
+    }
+    sqlite3_finalize(ins);
+    return rc;
+}
+
+static void free_chain_set(struct chain_set *cs)
+{
+    for (long i = 0; i < cs->n; i++) {
+        free(cs->v[i].chain_id);
+        free(cs->v[i].parent);
+        free(cs->v[i].cache_id);
+        free(cs->v[i].lower);
+    }
+    free(cs->v);
+    free(cs->order);
+    strmap_free(&cs->by_chain);
+    strmap_free(&cs->links);
+}
+
+static int derive_expected_layer_lowers(struct db *db, char *err, size_t errlen)
+{
+    struct chain_set cs = { 0 };
+    int rc = load_chain_layers(db, &cs, err, errlen);
+    if (rc == 0)
+        rc = load_dir_links(db, &cs.links, err, errlen);
+    if (rc == 0) {
+        link_children(&cs);
+        rc = expect_lowers(&cs, err, errlen);
+    }
+    if (rc == 0)
+        rc = store_expected(db, &cs, err, errlen);
+    free_chain_set(&cs);
+    return rc;
+}
+
 int derive_run(struct db *db, char *err, size_t errlen)
 {
     const struct embedded_file *f = embedded_find("sql/derive.sql");
@@ -179,7 +368,7 @@ int derive_run(struct db *db, char *err, size_t errlen)
         snprintf(err, errlen, "derive.sql not embedded (build error)");
         return -1;
     }
-    if (db_exec(db, f->text, err, errlen) < 0)
+    if (derive_expected_layer_lowers(db, err, errlen) < 0 || db_exec(db, f->text, err, errlen) < 0)
         return -1;
     return derive_lower_facts(db, err, errlen);
 }

@@ -62,34 +62,60 @@ static char *copy_value(const char *value)
     return value ? strdup(value) : NULL;
 }
 
-int strmap_put_min(struct strmap *m, const char *key, size_t keylen, const char *value)
+/* The slot for key, made (empty value) when absent; NULL on allocation failure. */
+static struct strmap_slot *slot_for(struct strmap *m, const char *key, size_t keylen, bool *existed)
 {
     if ((m->count + 1) * 2 > m->cap && grow(m) < 0)
-        return -1;
+        return NULL;
     struct strmap_slot *s = find_slot(m->slots, m->cap, key, keylen);
-    if (s->key) {
-        if (s->value && (!value || strcmp(value, s->value) < 0)) {
-            char *v = copy_value(value);
-            if (value && !v)
-                return -1;
-            free(s->value);
-            s->value = v;
-        }
-        return 0;
-    }
+    *existed = s->key != NULL;
+    if (*existed)
+        return s;
     char *k = malloc(keylen + 1);
-    char *v = copy_value(value);
-    if (!k || (value && !v)) {
-        free(k);
-        free(v);
-        return -1;
-    }
+    if (!k)
+        return NULL;
     memcpy(k, key, keylen);
     k[keylen] = '\0';
     s->key = k;
-    s->value = v;
     m->count++;
+    return s;
+}
+
+int strmap_put_min(struct strmap *m, const char *key, size_t keylen, const char *value)
+{
+    bool existed;
+    struct strmap_slot *s = slot_for(m, key, keylen, &existed);
+    if (!s)
+        return -1;
+    if (!existed) {
+        s->value = copy_value(value);
+        return value && !s->value ? -1 : 0;
+    }
+    if (s->value && (!value || strcmp(value, s->value) < 0)) {
+        char *v = copy_value(value);
+        if (value && !v)
+            return -1;
+        free(s->value);
+        s->value = v;
+    }
     return 0;
+}
+
+int strmap_put_num(struct strmap *m, const char *key, size_t keylen, long num)
+{
+    bool existed;
+    struct strmap_slot *s = slot_for(m, key, keylen, &existed);
+    if (!s)
+        return -1;
+    if (!existed)
+        s->num = num;
+    return 0;
+}
+
+long strmap_num(const struct strmap *m, const char *key, size_t keylen, long dflt)
+{
+    const struct strmap_slot *s = strmap_get(m, key, keylen);
+    return s ? s->num : dflt;
 }
 
 void strmap_free(struct strmap *m)
