@@ -19,11 +19,12 @@ struct check_run {
     size_t failure_count;
 };
 
-/* Run every check whose severity is not SEV_IGNORE. Rows whose mtime is
- * newer than young_cutoff (epoch seconds) are stored with young = 1.
- * Returns 0, or -1 on a database error (message in err); a failing check is
- * recorded in run->failures and the others still run. */
-int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, struct check_run *run,
+/* Derive the facts, then run every check whose severity is not SEV_IGNORE
+ * on up to `threads` connections at once. Rows whose mtime is newer than
+ * young_cutoff (epoch seconds) are stored with young = 1. Returns 0, or -1
+ * on a database error (message in err); a failing check is recorded in
+ * run->failures and the others still run. */
+int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, int threads, struct check_run *run,
                char *err, size_t errlen);
 void check_run_free(struct check_run *run);
 

@@ -10,11 +10,14 @@
 struct db {
     sqlite3 *h;
     char *final_path;   /* --db FILE: written to FILE.tmp, renamed on db_finish */
-    char *tmp_path;
+    char *tmp_path;     /* the file open now: FILE.tmp, or the private temp file */
 };
 
-/* path NULL: a private temporary database. Applies sql/schema.sql. */
+/* path NULL: a private temporary database (a file in $TMPDIR, removed by
+ * db_close). Applies sql/schema.sql. */
 int db_open(struct db *db, const char *path, char *err, size_t errlen);
+/* The file db is open on (for more read-only connections to it). */
+const char *db_path(const struct db *db);
 /* A second database for a scan worker thread: a temporary file (its path
  * in path_out) that db_merge_aux copies into db once the worker closed it. */
 int db_open_aux(struct db *db, char *path_out, size_t pathlen, char *err, size_t errlen);

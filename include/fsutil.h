@@ -47,6 +47,10 @@ const char *fs_type_name(mode_t mode);
  * non-zero stops the walk and is returned. */
 typedef int (*fs_entry_fn)(void *ctx, const char *name, unsigned char d_type);
 int fs_list_dir(int dirfd, fs_entry_fn fn, void *ctx);
+/* fs_list_dir in byte order of the names (the order of the scan database's
+ * keys: appending to a b-tree is far cheaper than inserting at random).
+ * When the listing fails part way, fn still gets what was read, then -1. */
+int fs_list_dir_sorted(int dirfd, fs_entry_fn fn, void *ctx);
 
 /* readlinkat into buf (NUL-terminated); -1 with errno. */
 long fs_readlink(int dirfd, const char *name, char *buf, size_t buflen);

@@ -29,5 +29,7 @@ int pipeline_finish(struct pipeline *p, char *err, size_t errlen);
 void pipeline_close(struct pipeline *p);
 
 double pipeline_now(void);
+/* Worker threads for the run: --threads N, else one per core. */
+int pipeline_threads(const struct options *o);
 
 #endif

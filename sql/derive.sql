@@ -9,6 +9,7 @@
 -- snapshot, or being a lower dir of a dir claimed in one of those ways (its
 -- lower file names the dir's l/ short name, resolved through the l/ symlink
 -- or through the dir's own link file).
+DROP INDEX IF EXISTS overlay_ref_dir;   -- built again once every claim is in (src/derive.c)
 DELETE FROM overlay_ref;
 
 INSERT INTO overlay_ref (dir, by_kind, by_id)

@@ -1,9 +1,16 @@
-/* checks.c — the check pass: derives the facts (src/derive.c), then
- * prepares each catalog query on the scan database; its rows (columns object, path, detail, mtime, owned, by name)
- * become findings with the check's name and effective severity. */
+/* checks.c — the check pass: derives the facts (src/derive.c), then runs
+ * each catalog query on the scan database; its rows (columns object, path,
+ * detail, mtime, owned, by name) become findings with the check's name and
+ * effective severity.
+ *
+ * The queries only read, so they run on several connections at once (one
+ * per thread, each taking the next check from a shared counter); their rows
+ * are kept in memory and written to the finding table afterwards, in
+ * catalog order, by the one writer. */
 #include "checks.h"
 #include "derive.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +18,37 @@
 
 enum { COL_OBJECT, COL_PATH, COL_DETAIL, COL_MTIME, COL_OWNED, COL_COUNT };
 static const char *const col_names[COL_COUNT] = { "object", "path", "detail", "mtime", "owned" };
+
+#define READER_CACHE_KIB 32768   /* page cache of each extra reader connection */
+#define MAX_CHECK_THREADS 8
+
+/* One value of a result row, copied out of the statement. */
+struct cell {
+    int type;        /* SQLITE_NULL, SQLITE_INTEGER or SQLITE_TEXT */
+    int64_t i;       /* the value as an integer (SQLite's conversion) */
+    char *s;
+    int len;
+};
+
+struct check_rows {
+    struct cell (*rows)[COL_COUNT];
+    size_t n, cap;
+    char *failure;   /* why the check could not run, or NULL */
+};
+
+struct check_pool {
+    const struct catalog *cat;
+    struct check_rows *out;   /* one per catalog entry */
+    size_t next;
+    pthread_mutex_t lock;
+};
+
+struct check_reader {
+    struct check_pool *pool;
+    sqlite3 *h;
+    pthread_t tid;
+    bool started;
+};
 
 static void map_columns(sqlite3_stmt *q, int map[COL_COUNT])
 {
@@ -22,15 +60,148 @@ static void map_columns(sqlite3_stmt *q, int map[COL_COUNT])
                 map[i] = c;
 }
 
-static void bind_column(sqlite3_stmt *ins, int idx, sqlite3_stmt *q, int col)
+static int copy_cell(struct cell *v, sqlite3_stmt *q, int col)
 {
-    if (col < 0 || sqlite3_column_type(q, col) == SQLITE_NULL)
-        sqlite3_bind_null(ins, idx);
-    else if (sqlite3_column_type(q, col) == SQLITE_INTEGER)
-        sqlite3_bind_int64(ins, idx, sqlite3_column_int64(q, col));
+    memset(v, 0, sizeof *v);
+    v->type = col < 0 ? SQLITE_NULL : sqlite3_column_type(q, col);
+    if (v->type == SQLITE_NULL)
+        return 0;
+    v->i = sqlite3_column_int64(q, col);
+    if (v->type == SQLITE_INTEGER)
+        return 0;
+    v->type = SQLITE_TEXT;   /* floats and blobs are stored as their text */
+    const unsigned char *t = sqlite3_column_text(q, col);
+    v->len = sqlite3_column_bytes(q, col);
+    v->s = malloc((size_t)v->len + 1);
+    if (!v->s)
+        return -1;
+    if (t)
+        memcpy(v->s, t, (size_t)v->len);
+    v->s[v->len] = '\0';
+    return 0;
+}
+
+static int append_row(struct check_rows *r, sqlite3_stmt *q, const int map[COL_COUNT])
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        void *v = realloc(r->rows, cap * sizeof *r->rows);
+        if (!v)
+            return -1;
+        r->rows = v;
+        r->cap = cap;
+    }
+    for (int i = 0; i < COL_COUNT; i++)
+        if (copy_cell(&r->rows[r->n][i], q, map[i]) < 0) {
+            while (i-- > 0)
+                free(r->rows[r->n][i].s);
+            return -1;
+        }
+    r->n++;
+    return 0;
+}
+
+static void set_failure(struct check_rows *r, const char *msg)
+{
+    free(r->failure);
+    r->failure = strdup(msg ? msg : "unknown error");
+}
+
+/* Run one check on connection h, keeping its rows. */
+static void collect_check(sqlite3 *h, const struct check *c, struct check_rows *r)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(h, c->sql, -1, &q, NULL) != SQLITE_OK || !q) {
+        set_failure(r, q || sqlite3_errcode(h) != SQLITE_OK ? sqlite3_errmsg(h) : "no SELECT statement");
+        sqlite3_finalize(q);
+        return;
+    }
+    if (!sqlite3_stmt_readonly(q)) {
+        sqlite3_finalize(q);
+        set_failure(r, "a check must be a read-only SELECT");
+        return;
+    }
+    int map[COL_COUNT];
+    map_columns(q, map);
+    if (map[COL_OBJECT] < 0) {
+        sqlite3_finalize(q);
+        set_failure(r, "the query has no column named 'object'");
+        return;
+    }
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (append_row(r, q, map) < 0) {
+            set_failure(r, "out of memory");
+            break;
+        }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        set_failure(r, sqlite3_errmsg(h));
+    sqlite3_finalize(q);
+}
+
+static void run_pool(struct check_pool *p, sqlite3 *h)
+{
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        size_t i = p->next++;
+        pthread_mutex_unlock(&p->lock);
+        if (i >= p->cat->count)
+            return;
+        if (p->cat->checks[i].severity != SEV_IGNORE)
+            collect_check(h, &p->cat->checks[i], &p->out[i]);
+    }
+}
+
+static void *reader_thread(void *arg)
+{
+    struct check_reader *r = arg;
+    run_pool(r->pool, r->h);
+    return NULL;
+}
+
+/* A read-only connection of its own on the scan database file. */
+static sqlite3 *open_reader(const char *path)
+{
+    sqlite3 *h = NULL;
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY;", READER_CACHE_KIB);
+    if (!path || sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_exec(h, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_close(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* Every enabled check, on the main connection and threads-1 readers (fewer
+ * when a reader cannot be opened: the main connection then does more). */
+static void collect_all(struct db *db, struct check_pool *p, int threads)
+{
+    struct check_reader readers[MAX_CHECK_THREADS] = { 0 };
+    int extra = threads - 1;
+    if (extra > MAX_CHECK_THREADS)
+        extra = MAX_CHECK_THREADS;
+    for (int t = 0; t < extra; t++) {
+        readers[t].pool = p;
+        readers[t].h = open_reader(db_path(db));
+        readers[t].started = readers[t].h && pthread_create(&readers[t].tid, NULL, reader_thread, &readers[t]) == 0;
+    }
+    run_pool(p, db->h);
+    for (int t = 0; t < extra; t++) {
+        if (readers[t].started)
+            pthread_join(readers[t].tid, NULL);
+        sqlite3_close(readers[t].h);
+    }
+}
+
+static void bind_cell(sqlite3_stmt *ins, int idx, const struct cell *v)
+{
+    if (v->type == SQLITE_INTEGER)
+        sqlite3_bind_int64(ins, idx, v->i);
+    else if (v->type == SQLITE_TEXT)
+        sqlite3_bind_text(ins, idx, v->s, v->len, SQLITE_STATIC);
     else
-        sqlite3_bind_text(ins, idx, (const char *)sqlite3_column_text(q, col), sqlite3_column_bytes(q, col),
-                          SQLITE_TRANSIENT);
+        sqlite3_bind_null(ins, idx);
 }
 
 static int record_failure(struct check_run *run, const struct check *c, const char *msg)
@@ -45,71 +216,93 @@ static int record_failure(struct check_run *run, const struct check *c, const ch
     return 0;
 }
 
-/* Run one check; -1 only on a failure of the finding insert itself. */
-static int run_check(struct db *db, const struct check *c, sqlite3_stmt *ins, int64_t cutoff,
-                     struct check_run *run, char *err, size_t errlen)
+/* One check's rows into the finding table; -1 only when the insert fails. */
+static int store_rows(sqlite3_stmt *ins, const struct check *c, const struct check_rows *r, int64_t cutoff,
+                      char *err, size_t errlen)
 {
-    sqlite3_stmt *q = NULL;
-    const char *tail = NULL;
-    if (sqlite3_prepare_v2(db->h, c->sql, -1, &q, &tail) != SQLITE_OK || !q) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", q ? sqlite3_errmsg(db->h) : (sqlite3_errcode(db->h) == SQLITE_OK ? "no SELECT statement" : sqlite3_errmsg(db->h)));
-        sqlite3_finalize(q);
-        return record_failure(run, c, msg);
-    }
-    if (!sqlite3_stmt_readonly(q)) {
-        sqlite3_finalize(q);
-        return record_failure(run, c, "a check must be a read-only SELECT");
-    }
-    int map[COL_COUNT];
-    map_columns(q, map);
-    if (map[COL_OBJECT] < 0) {
-        sqlite3_finalize(q);
-        return record_failure(run, c, "the query has no column named 'object'");
-    }
-    int rc, status = 0;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        bool young = map[COL_MTIME] >= 0 && sqlite3_column_type(q, map[COL_MTIME]) != SQLITE_NULL &&
-                     sqlite3_column_int64(q, map[COL_MTIME]) > cutoff;
+    for (size_t k = 0; k < r->n; k++) {
+        const struct cell *row = r->rows[k];
+        bool young = row[COL_MTIME].type != SQLITE_NULL && row[COL_MTIME].i > cutoff;
         sqlite3_bind_text(ins, 1, c->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(ins, 2, severity_name(c->severity), -1, SQLITE_STATIC);
-        bind_column(ins, 3, q, map[COL_OBJECT]);
-        bind_column(ins, 4, q, map[COL_PATH]);
-        bind_column(ins, 5, q, map[COL_DETAIL]);
-        bind_column(ins, 6, q, map[COL_OWNED]);
-        bind_column(ins, 7, q, map[COL_MTIME]);
+        bind_cell(ins, 3, &row[COL_OBJECT]);
+        bind_cell(ins, 4, &row[COL_PATH]);
+        bind_cell(ins, 5, &row[COL_DETAIL]);
+        bind_cell(ins, 6, &row[COL_OWNED]);
+        bind_cell(ins, 7, &row[COL_MTIME]);
         sqlite3_bind_int(ins, 8, young);
-        if (db_step_reset(ins, err, errlen) < 0) {
-            status = -1;
-            break;
-        }
+        if (db_step_reset(ins, err, errlen) < 0)
+            return -1;
     }
-    if (status == 0 && rc != SQLITE_DONE)
-        status = record_failure(run, c, sqlite3_errmsg(db->h));
-    sqlite3_finalize(q);
-    return status;
+    return 0;
 }
 
-int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, struct check_run *run,
-               char *err, size_t errlen)
+static int store_all(struct db *db, const struct catalog *cat, const struct check_pool *p, int64_t cutoff,
+                     struct check_run *run, char *err, size_t errlen)
 {
     sqlite3_stmt *ins;
-    memset(run, 0, sizeof *run);
     if (db_prepare(db, "INSERT INTO finding(check_name, severity, object, path, detail, owned, mtime, young)"
                        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8)", &ins, err, errlen) < 0)
         return -1;
-    int rc = db_exec(db, "BEGIN", err, errlen);
-    if (rc == 0)
-        rc = derive_run(db, err, errlen);
-    for (size_t i = 0; rc == 0 && i < cat->count; i++)
-        if (cat->checks[i].severity != SEV_IGNORE)
-            rc = run_check(db, &cat->checks[i], ins, young_cutoff, run, err, errlen);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < cat->count; i++) {
+        if (cat->checks[i].severity == SEV_IGNORE)
+            continue;
+        if (p->out[i].failure)
+            rc = record_failure(run, &cat->checks[i], p->out[i].failure);
+        else
+            rc = store_rows(ins, &cat->checks[i], &p->out[i], cutoff, err, errlen);
+    }
     sqlite3_finalize(ins);
-    if (rc == 0)
-        return db_exec(db, "COMMIT", err, errlen);
+    return rc;
+}
+
+static void free_rows(struct check_pool *p)
+{
+    for (size_t i = 0; p->out && i < p->cat->count; i++) {
+        for (size_t k = 0; k < p->out[i].n; k++)
+            for (int c = 0; c < COL_COUNT; c++)
+                free(p->out[i].rows[k][c].s);
+        free(p->out[i].rows);
+        free(p->out[i].failure);
+    }
+    free(p->out);
+}
+
+static int rollback(struct db *db)
+{
     char ignore[256];
     db_exec(db, "ROLLBACK", ignore, sizeof ignore);
     return -1;
+}
+
+int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, int threads, struct check_run *run,
+               char *err, size_t errlen)
+{
+    memset(run, 0, sizeof *run);
+    /* the derived facts are committed first: the readers see the file */
+    if (db_exec(db, "BEGIN", err, errlen) < 0)
+        return -1;
+    if (derive_run(db, err, errlen) < 0)
+        return rollback(db);
+    if (db_exec(db, "COMMIT", err, errlen) < 0)
+        return rollback(db);
+    struct check_pool p = { .cat = cat };
+    p.out = calloc(cat->count ? cat->count : 1, sizeof *p.out);
+    if (!p.out) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    pthread_mutex_init(&p.lock, NULL);
+    collect_all(db, &p, threads < 1 ? 1 : threads);
+    pthread_mutex_destroy(&p.lock);
+    int rc = db_exec(db, "BEGIN", err, errlen);
+    if (rc == 0)
+        rc = store_all(db, cat, &p, young_cutoff, run, err, errlen);
+    free_rows(&p);
+    if (rc == 0)
+        return db_exec(db, "COMMIT", err, errlen);
+    return rollback(db);
 }
 
 void check_run_free(struct check_run *run)

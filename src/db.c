@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <unistd.h>
 
@@ -46,10 +47,24 @@ static int open_with_schema(struct db *db, const char *path, int extra_flags, ch
     return db_exec(db, schema->text, err, errlen);
 }
 
+/* A file of our own in $TMPDIR (or /tmp); path_out receives its name. */
+static int make_temp_file(char *path_out, size_t pathlen, const char *what, char *err, size_t errlen)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    snprintf(path_out, pathlen, "%s/ovl2fsck-%s-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp", what);
+    int fd = mkstemp(path_out);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create a temporary database in %s: %s", tmpdir && *tmpdir ? tmpdir : "/tmp",
+                 strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 int db_open(struct db *db, const char *path, char *err, size_t errlen)
 {
     memset(db, 0, sizeof *db);
-    const char *open_path = "";   /* "" = private temp db, deleted on close */
     if (path) {
         db->final_path = strdup(path);
         if (!db->final_path || asprintf(&db->tmp_path, "%s.tmp", path) < 0) {
@@ -57,22 +72,31 @@ int db_open(struct db *db, const char *path, char *err, size_t errlen)
             return -1;
         }
         unlink(db->tmp_path);   /* a stale leftover of an interrupted run */
-        open_path = db->tmp_path;
+    } else {
+        /* private: a named temp file (the check pass opens it from more
+         * than one connection), removed by db_close */
+        char tmp[PATH_MAX];
+        if (make_temp_file(tmp, sizeof tmp, "db", err, errlen) < 0)
+            return -1;
+        if (!(db->tmp_path = strdup(tmp))) {
+            unlink(tmp);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
     }
-    return open_with_schema(db, open_path, 0, err, errlen);
+    return open_with_schema(db, db->tmp_path, 0, err, errlen);
+}
+
+const char *db_path(const struct db *db)
+{
+    return db->tmp_path;
 }
 
 int db_open_aux(struct db *db, char *path_out, size_t pathlen, char *err, size_t errlen)
 {
     memset(db, 0, sizeof *db);
-    const char *tmpdir = getenv("TMPDIR");
-    snprintf(path_out, pathlen, "%s/ovl2fsck-scan-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-    int fd = mkstemp(path_out);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create a temporary database in %s: %s", tmpdir ? tmpdir : "/tmp", strerror(errno));
+    if (make_temp_file(path_out, pathlen, "scan", err, errlen) < 0)
         return -1;
-    }
-    close(fd);
     if (open_with_schema(db, path_out, 0, err, errlen) < 0) {
         unlink(path_out);
         return -1;

@@ -129,26 +129,46 @@ static int pass_lower_files(struct lower_pass *lp)
     return rc;
 }
 
+static int cmp_slot_keys(const void *a, const void *b)
+{
+    return strcmp((*(const struct strmap_slot *const *)a)->key, (*(const struct strmap_slot *const *)b)->key);
+}
+
+/* Into a temp table, in key order (appending to its b-tree). */
 static int store_named_shorts(struct db *db, const struct strmap *named, char *err, size_t errlen)
 {
+    const struct strmap_slot **v = malloc((named->count + 1) * sizeof *v);
     sqlite3_stmt *ins;
+    if (!v) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < named->cap; i++)
+        if (named->slots[i].key)
+            v[n++] = &named->slots[i];
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_slot_keys);
     if (db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS lower_named (short TEXT PRIMARY KEY, by_dir TEXT NOT NULL)"
                     " WITHOUT ROWID; DELETE FROM lower_named;", err, errlen) < 0 ||
-        db_prepare(db, "INSERT INTO lower_named(short, by_dir) VALUES (?1, ?2)", &ins, err, errlen) < 0)
+        db_prepare(db, "INSERT INTO lower_named(short, by_dir) VALUES (?1, ?2)", &ins, err, errlen) < 0) {
+        free(v);
         return -1;
+    }
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < named->cap; i++)
-        if (named->slots[i].key) {
-            db_bind_text(ins, 1, named->slots[i].key);
-            db_bind_text(ins, 2, named->slots[i].value);
-            rc = db_step_reset(ins, err, errlen);
-        }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        db_bind_text(ins, 1, v[i]->key);
+        db_bind_text(ins, 2, v[i]->value);
+        rc = db_step_reset(ins, err, errlen);
+    }
     sqlite3_finalize(ins);
+    free(v);
     return rc;
 }
 
 /* A named short resolves to a dir through that dir's link file or through
- * the l/ symlink of that name; one claim row per dir. */
+ * the l/ symlink of that name; one claim row per dir. Then overlay_ref's
+ * index (sql/derive.sql drops it before the claims go in). */
 static const char resolve_sql[] =
     "INSERT INTO overlay_ref (dir, by_kind, by_id)"
     " SELECT dir, 'lower', min(by_dir) FROM ("
@@ -157,7 +177,8 @@ static const char resolve_sql[] =
     "   SELECT k.target_dir, n.by_dir FROM temp.lower_named n JOIN link k ON k.name = n.short"
     "   WHERE k.target_dir IS NOT NULL)"
     " GROUP BY dir;"
-    "DROP TABLE temp.lower_named;";
+    "DROP TABLE temp.lower_named;"
+    "CREATE INDEX overlay_ref_dir ON overlay_ref (dir);";
 
 static int derive_lower_facts(struct db *db, char *err, size_t errlen)
 {
@@ -311,23 +332,51 @@ static int expect_lowers(struct chain_set *cs, char *err, size_t errlen)
     return 0;
 }
 
-/* In breadth-first order: when two layers name one dir, the dir keeps the
- * lower the recursive query would have kept (INSERT OR IGNORE, first wins). */
+static const struct chain_set *sort_set;   /* qsort has no context argument */
+
+/* By dir, then breadth-first position (both in cs->order's index space). */
+static int cmp_by_dir(const void *pa, const void *pb)
+{
+    long a = *(const long *)pa, b = *(const long *)pb;
+    int c = strcmp(sort_set->v[sort_set->order[a]].cache_id, sort_set->v[sort_set->order[b]].cache_id);
+    return c ? c : (a > b) - (a < b);
+}
+
+/* Sorted by dir (appending to the b-tree), and when two layers name one dir
+ * the first in breadth-first order wins, as INSERT OR IGNORE of the
+ * recursive query's rows kept it. */
 static int store_expected(struct db *db, const struct chain_set *cs, char *err, size_t errlen)
 {
     sqlite3_stmt *ins;
-    if (db_exec(db, "DELETE FROM expected_lower", err, errlen) < 0 ||
-        db_prepare(db, "INSERT OR IGNORE INTO expected_lower (dir, lower, depth) VALUES (?1, ?2, ?3)", &ins, err, errlen) < 0)
+    long *pos = malloc(((size_t)cs->known + 1) * sizeof *pos);
+    if (!pos) {
+        snprintf(err, errlen, "out of memory");
         return -1;
+    }
+    for (long k = 0; k < cs->known; k++)
+        pos[k] = k;
+    sort_set = cs;
+    if (cs->known > 1)
+        qsort(pos, (size_t)cs->known, sizeof *pos, cmp_by_dir);
+    if (db_exec(db, "DELETE FROM expected_lower", err, errlen) < 0 ||
+        db_prepare(db, "INSERT OR IGNORE INTO expected_lower (dir, lower, depth) VALUES (?1, ?2, ?3)", &ins, err, errlen) < 0) {
+        free(pos);
+        return -1;
+    }
     int rc = 0;
+    const char *last = NULL;
     for (long k = 0; rc == 0 && k < cs->known; k++) {
-        const struct chain_layer *l = &cs->v[cs->order[k]];
+        const struct chain_layer *l = &cs->v[cs->order[pos[k]]];
+        if (last && strcmp(last, l->cache_id) == 0)
+            continue;
+        last = l->cache_id;
         db_bind_text(ins, 1, l->cache_id);
         db_bind_text(ins, 2, l->lower);
         db_bind_int(ins, 3, l->depth);
         rc = db_step_reset(ins, err, errlen);
     }
     sqlite3_finalize(ins);
+    free(pos);
     return rc;
 }
 

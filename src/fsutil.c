@@ -180,6 +180,57 @@ int fs_list_dir(int dirfd, fs_entry_fn fn, void *ctx)
     return rc;
 }
 
+/* Names of a dir with their d_type, for fs_list_dir_sorted. */
+struct name_list {
+    struct fs_name {
+        char *name;
+        unsigned char d_type;
+    } *v;
+    size_t n, cap;
+};
+
+static int keep_name(void *ctx, const char *name, unsigned char d_type)
+{
+    struct name_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        void *v = realloc(l->v, cap * sizeof *l->v);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    if (!(l->v[l->n].name = strdup(name)))
+        return -1;
+    l->v[l->n++].d_type = d_type;
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(((const struct fs_name *)a)->name, ((const struct fs_name *)b)->name);
+}
+
+int fs_list_dir_sorted(int dirfd, fs_entry_fn fn, void *ctx)
+{
+    struct name_list l = { 0 };
+    int listed = fs_list_dir(dirfd, keep_name, &l);   /* on an error: what was read, then -1 */
+    int e = errno;
+    if (l.n > 1)
+        qsort(l.v, l.n, sizeof *l.v, cmp_names);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        rc = fn(ctx, l.v[i].name, l.v[i].d_type);
+    for (size_t i = 0; i < l.n; i++)
+        free(l.v[i].name);
+    free(l.v);
+    if (rc == 0 && listed != 0) {
+        errno = e;
+        return -1;
+    }
+    return rc;
+}
+
 long fs_readlink(int dirfd, const char *name, char *buf, size_t buflen)
 {
     ssize_t n = readlinkat(dirfd, name, buf, buflen - 1);

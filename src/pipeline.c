@@ -10,12 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 double pipeline_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int pipeline_threads(const struct options *o)
+{
+    if (o->threads > 0)
+        return o->threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }
 
 int pipeline_run(struct pipeline *p, const struct options *o, const struct catalog *cat,
@@ -47,7 +56,7 @@ int pipeline_run(struct pipeline *p, const struct options *o, const struct catal
         return rc;
     double t1d = pipeline_now();
     int64_t cutoff = (int64_t)time(NULL) - o->min_age;
-    if (checks_run(&p->db, cat, cutoff, &p->run, err, errlen) < 0)
+    if (checks_run(&p->db, cat, cutoff, pipeline_threads(o), &p->run, err, errlen) < 0)
         return EXIT_OPERATIONAL;
     r->checks = &p->run;
     if (stop && *stop)

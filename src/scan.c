@@ -115,7 +115,7 @@ int scan_walk(struct scan *s, const char *rel, int *dirfd, fs_entry_fn fn, void 
             scan_note_error(s, rel, errno);
         return 0;
     }
-    int rc = fs_list_dir(*dirfd, fn, ctx);
+    int rc = fs_list_dir_sorted(*dirfd, fn, ctx);
     if (rc < 0) {
         scan_note_error(s, rel, errno);
         rc = 0;

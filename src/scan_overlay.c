@@ -142,7 +142,7 @@ static int scan_links(struct overlay_walk *w)
             scan_note_error(w->s, "overlay2/l", errno);
         return 0;
     }
-    int rc = fs_list_dir(w->linkfd, on_link_entry, w);
+    int rc = fs_list_dir_sorted(w->linkfd, on_link_entry, w);
     if (rc < 0) {
         scan_note_error(w->s, "overlay2/l", errno);
         rc = 0;

@@ -3,6 +3,7 @@
  * them through deep_verify_all in batches (bounded open fds), and records
  * results and findings in the scan database. Progress on a tty. */
 #include "verify.h"
+#include "pipeline.h"
 #include "deep.h"
 #include "fsutil.h"
 #include "ids.h"
@@ -183,14 +184,6 @@ static size_t open_batch(int rootfd, const struct target *t, size_t n, struct de
     return k;
 }
 
-static int thread_count(const struct options *o)
-{
-    if (o->threads > 0)
-        return o->threads;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-
 /* Safe-path check: every component below the root is plain (no traversal). */
 static bool targets_safe(const struct target *t)
 {
@@ -212,7 +205,7 @@ static int run_batches(int rootfd, struct target *targets, size_t n, const struc
                 batch[m++] = targets[at + i];
         size_t k = open_batch(rootfd, batch, m, jobs, fds);
         v->batch_hashed = 0;
-        deep_verify_all(jobs, k, thread_count(o), on_finding, on_progress, v, NULL);
+        deep_verify_all(jobs, k, pipeline_threads(o), on_finding, on_progress, v, NULL);
         for (size_t i = 0; i < 2 * k; i++)
             close(fds[i]);
     }
