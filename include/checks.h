@@ -17,15 +17,19 @@ struct check_failure {
 struct check_run {
     struct check_failure *failures;
     size_t failure_count;
+    double derive_seconds;   /* of the run's time, deriving the facts */
 };
 
+struct progress;
+
 /* Derive the facts, then run every check whose severity is not SEV_IGNORE
- * on up to `threads` connections at once. Rows whose mtime is newer than
+ * on up to `threads` connections at once (progress, which may be NULL, is
+ * redrawn by the calling thread). Rows whose mtime is newer than
  * young_cutoff (epoch seconds) are stored with young = 1. Returns 0, or -1
  * on a database error (message in err); a failing check is recorded in
  * run->failures and the others still run. */
-int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, int threads, struct check_run *run,
-               char *err, size_t errlen);
+int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, int threads,
+               struct progress *progress, struct check_run *run, char *err, size_t errlen);
 void check_run_free(struct check_run *run);
 
 #endif

@@ -14,7 +14,13 @@
 #include "opts.h"
 #include "scan.h"
 
-enum stage { STAGE_WALK, STAGE_DEEP, STAGE_CHECKS, STAGE_SIZES, STAGE_REPORT, STAGE_COUNT };
+/* The -v stages. walk, parse and load are thread time summed over the scan's
+ * threads (they overlap); scan is their wall time. The total is the sum of
+ * the wall stages: scan, deep, derive, checks, sizes, report. */
+enum stage {
+    STAGE_WALK, STAGE_PARSE, STAGE_LOAD, STAGE_SCAN, STAGE_DEEP, STAGE_DERIVE, STAGE_CHECKS, STAGE_SIZES,
+    STAGE_REPORT, STAGE_COUNT
+};
 
 struct run_result {
     const char *root;
@@ -25,6 +31,7 @@ struct run_result {
     const struct check_run *checks;
     const struct catalog *catalog;
     double stage_seconds[STAGE_COUNT];
+    int scan_threads;
 };
 
 /* Count the findings in db (non-young by severity, young ones). */
@@ -32,6 +39,8 @@ void result_count_findings(struct db *db, struct run_result *r);
 /* fsck-style exit bits for a report run. */
 int result_exit_code(const struct run_result *r);
 const char *stage_name(enum stage s);
+/* walk, parse, load: thread time inside the scan, not part of the total. */
+bool stage_is_thread_time(enum stage s);
 
 int report_text(FILE *out, struct db *db, const struct run_result *r, const struct options *o);
 int report_json(FILE *out, struct db *db, const struct run_result *r);

@@ -12,10 +12,23 @@ struct scan_counts {
     long images, layers, mounts, containers, overlay_dirs, links, buildkit_snapshots;
 };
 
+/* Where the scan's time went: thread seconds by phase, summed over its
+ * threads (reading the store, parsing JSON and hashing, loading SQLite,
+ * which includes the merge and the indexes), and its wall time. */
+struct scan_times {
+    double walk, parse, load;
+    double wall;
+    int threads;
+};
+
+struct progress;
+
 /* Scan root (an absolute path) into db. Returns 0, or -1 with a message in
  * err for an operational error (root unreadable, database failure). stop is
- * polled between objects: when it becomes non-zero the scan returns -2. */
-int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, char *err, size_t errlen);
+ * polled between objects: when it becomes non-zero the scan returns -2.
+ * times and progress may be NULL. */
+int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, struct progress *progress,
+              struct scan_times *times, char *err, size_t errlen);
 
 void scan_read_counts(struct db *db, struct scan_counts *c);
 

@@ -9,13 +9,30 @@
 
 #include "db.h"
 #include "fsutil.h"
+#include "progress.h"
+
+/* Where a scan thread's time goes (the -v stages walk, parse and load). */
+enum scan_phase { PHASE_WALK, PHASE_PARSE, PHASE_LOAD, PHASE_COUNT };
 
 struct scan {
     struct db *db;
     int rootfd;
     volatile sig_atomic_t *stop;
     char err[512];          /* first operational error */
+    enum scan_phase phase;
+    double phase_mark;      /* when the current phase began */
+    double phase_seconds[PHASE_COUNT];
+    long objects;           /* rows inserted; the main lane shows both lanes' counts */
+    struct progress *progress;        /* the main lane's, else NULL */
+    const long *other_objects;        /* the worker lane's count (main lane) */
 };
+
+/* Charge the time since the last switch to the current phase and enter
+ * next; returns the phase left. */
+enum scan_phase scan_phase(struct scan *s, enum scan_phase next);
+/* Step and reset a prepared insert of the scan (its time is load time);
+ * 0 or -1 with the message in s->err. */
+int scan_insert(struct scan *s, sqlite3_stmt *q);
 
 /* The states of an id file (see sql/schema.sql). */
 #define ST_OK "ok"
@@ -55,6 +72,7 @@ int scan_layers(struct scan *s);
 int scan_mounts(struct scan *s);
 int scan_containers(struct scan *s);
 int scan_overlay(struct scan *s);
+int scan_overlay_links(struct scan *s);
 int scan_buildkit(struct scan *s);
 int scan_distribution(struct scan *s);
 

@@ -9,6 +9,8 @@
  * catalog order, by the one writer. */
 #include "checks.h"
 #include "derive.h"
+#include "pipeline.h"
+#include "progress.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -41,6 +43,7 @@ struct check_pool {
     struct check_rows *out;   /* one per catalog entry */
     size_t next;
     pthread_mutex_t lock;
+    struct progress *progress;   /* drawn by the main connection's thread */
 };
 
 struct check_reader {
@@ -139,7 +142,7 @@ static void collect_check(sqlite3 *h, const struct check *c, struct check_rows *
     sqlite3_finalize(q);
 }
 
-static void run_pool(struct check_pool *p, sqlite3 *h)
+static void run_pool(struct check_pool *p, sqlite3 *h, bool draws)
 {
     for (;;) {
         pthread_mutex_lock(&p->lock);
@@ -147,6 +150,8 @@ static void run_pool(struct check_pool *p, sqlite3 *h)
         pthread_mutex_unlock(&p->lock);
         if (i >= p->cat->count)
             return;
+        if (draws && progress_due(p->progress))
+            progress_show(p->progress, "checking: %zu of %zu checks started", i + 1, p->cat->count);
         if (p->cat->checks[i].severity != SEV_IGNORE)
             collect_check(h, &p->cat->checks[i], &p->out[i]);
     }
@@ -155,7 +160,7 @@ static void run_pool(struct check_pool *p, sqlite3 *h)
 static void *reader_thread(void *arg)
 {
     struct check_reader *r = arg;
-    run_pool(r->pool, r->h);
+    run_pool(r->pool, r->h, false);
     return NULL;
 }
 
@@ -186,7 +191,7 @@ static void collect_all(struct db *db, struct check_pool *p, int threads)
         readers[t].h = open_reader(db_path(db));
         readers[t].started = readers[t].h && pthread_create(&readers[t].tid, NULL, reader_thread, &readers[t]) == 0;
     }
-    run_pool(p, db->h);
+    run_pool(p, db->h, true);
     for (int t = 0; t < extra; t++) {
         if (readers[t].started)
             pthread_join(readers[t].tid, NULL);
@@ -276,10 +281,11 @@ static int rollback(struct db *db)
     return -1;
 }
 
-int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, int threads, struct check_run *run,
-               char *err, size_t errlen)
+int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, int threads,
+               struct progress *progress, struct check_run *run, char *err, size_t errlen)
 {
     memset(run, 0, sizeof *run);
+    double t0 = pipeline_now();
     /* the derived facts are committed first: the readers see the file */
     if (db_exec(db, "BEGIN", err, errlen) < 0)
         return -1;
@@ -287,7 +293,8 @@ int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, i
         return rollback(db);
     if (db_exec(db, "COMMIT", err, errlen) < 0)
         return rollback(db);
-    struct check_pool p = { .cat = cat };
+    run->derive_seconds = pipeline_now() - t0;
+    struct check_pool p = { .cat = cat, .progress = progress };
     p.out = calloc(cat->count ? cat->count : 1, sizeof *p.out);
     if (!p.out) {
         snprintf(err, errlen, "out of memory");

@@ -145,9 +145,12 @@ static void print_timings(const struct run_result *r)
     double total = 0;
     for (int st = 0; st < STAGE_COUNT; st++) {
         fprintf(stderr, "ovl2fsck: stage %-16s %8.3f s\n", stage_name((enum stage)st), r->stage_seconds[st]);
-        total += r->stage_seconds[st];
+        if (!stage_is_thread_time((enum stage)st))
+            total += r->stage_seconds[st];
     }
     fprintf(stderr, "ovl2fsck: stage %-16s %8.3f s\n", "total", total);
+    fprintf(stderr, "ovl2fsck: (walk, parse and load: thread time over the scan's %d threads; scan: their wall time)\n",
+            r->scan_threads);
 }
 
 /* After the checks ran: the report, the metrics, the --db file. */

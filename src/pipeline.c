@@ -1,6 +1,7 @@
 /* pipeline.c — runs the passes in order on a fresh database and times them:
  * scan (walk+parse+load), checks, sizes. */
 #include "pipeline.h"
+#include "progress.h"
 #include "scan.h"
 #include "sizes.h"
 #include "verify.h"
@@ -45,30 +46,53 @@ int pipeline_run(struct pipeline *p, const struct options *o, const struct catal
         return EXIT_OPERATIONAL;
     }
     p->db_open = true;
+    struct progress prog;
+    progress_start(&prog, !o->quiet);
+    struct scan_times st = { 0 };
     double t0 = pipeline_now();
-    int rc = scan_root(&p->db, p->root, stop, err, errlen);
-    if (rc != 0)
+    int rc = scan_root(&p->db, p->root, stop, &prog, &st, err, errlen);
+    if (rc != 0) {
+        progress_end(&prog);
         return rc == -2 ? EXIT_INTERRUPTED : EXIT_OPERATIONAL;
-    if (stop && *stop)
+    }
+    if (stop && *stop) {
+        progress_end(&prog);
         return EXIT_INTERRUPTED;   /* a signal after the last poll of the scan */
+    }
     double t1 = pipeline_now();
+    progress_end(&prog);   /* --deep draws its own progress */
     if (o->deep && (rc = verify_layers(&p->db, p->root, o, stop, err, errlen)) != 0)
         return rc;
     double t1d = pipeline_now();
     int64_t cutoff = (int64_t)time(NULL) - o->min_age;
-    if (checks_run(&p->db, cat, cutoff, pipeline_threads(o), &p->run, err, errlen) < 0)
+    if (progress_due(&prog))
+        progress_show(&prog, "checking");
+    rc = checks_run(&p->db, cat, cutoff, pipeline_threads(o), &prog, &p->run, err, errlen);
+    if (rc < 0) {
+        progress_end(&prog);
         return EXIT_OPERATIONAL;
+    }
     r->checks = &p->run;
-    if (stop && *stop)
+    if (stop && *stop) {
+        progress_end(&prog);
         return EXIT_INTERRUPTED;
+    }
     double t2 = pipeline_now();
+    if (progress_due(&prog))
+        progress_show(&prog, "sizing the garbage");
     r->reclaimable = sizes_fill_garbage_until(&p->db, p->root, stop);
     double t3 = pipeline_now();
+    progress_end(&prog);
     scan_read_counts(&p->db, &r->scanned);
     result_count_findings(&p->db, r);
-    r->stage_seconds[STAGE_WALK] = t1 - t0;
+    r->stage_seconds[STAGE_WALK] = st.walk;
+    r->stage_seconds[STAGE_PARSE] = st.parse;
+    r->stage_seconds[STAGE_LOAD] = st.load;
+    r->stage_seconds[STAGE_SCAN] = t1 - t0;
+    r->scan_threads = st.threads;
     r->stage_seconds[STAGE_DEEP] = t1d - t1;
-    r->stage_seconds[STAGE_CHECKS] = t2 - t1d;
+    r->stage_seconds[STAGE_DERIVE] = p->run.derive_seconds;
+    r->stage_seconds[STAGE_CHECKS] = t2 - t1d - p->run.derive_seconds;
     r->stage_seconds[STAGE_SIZES] = t3 - t2;
     return stop && *stop ? EXIT_INTERRUPTED : 0;
 }

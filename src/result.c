@@ -26,12 +26,21 @@ int result_exit_code(const struct run_result *r)
 const char *stage_name(enum stage s)
 {
     switch (s) {
-    case STAGE_WALK: return "walk+parse+load";
+    case STAGE_WALK: return "walk";
+    case STAGE_PARSE: return "parse";
+    case STAGE_LOAD: return "load";
+    case STAGE_SCAN: return "scan";
     case STAGE_DEEP: return "deep";
+    case STAGE_DERIVE: return "derive";
     case STAGE_CHECKS: return "checks";
     case STAGE_SIZES: return "sizes";
     case STAGE_REPORT: return "report";
     case STAGE_COUNT: break;
     }
     return "?";
+}
+
+bool stage_is_thread_time(enum stage s)
+{
+    return s == STAGE_WALK || s == STAGE_PARSE || s == STAGE_LOAD;
 }

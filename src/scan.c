@@ -4,6 +4,7 @@
 #include "scan.h"
 #include "scan_internal.h"
 #include "ids.h"
+#include "pipeline.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -97,6 +98,33 @@ bool scan_stopped(const struct scan *s)
     return s->stop && *s->stop;
 }
 
+enum scan_phase scan_phase(struct scan *s, enum scan_phase next)
+{
+    double now = pipeline_now();
+    enum scan_phase was = s->phase;
+    s->phase_seconds[was] += now - s->phase_mark;
+    s->phase_mark = now;
+    s->phase = next;
+    return was;
+}
+
+static void show_progress(struct scan *s)
+{
+    long other = s->other_objects ? __atomic_load_n(s->other_objects, __ATOMIC_RELAXED) : 0;
+    progress_show(s->progress, "scanning: %ld objects read", s->objects + other);
+}
+
+int scan_insert(struct scan *s, sqlite3_stmt *q)
+{
+    enum scan_phase was = scan_phase(s, PHASE_LOAD);
+    int rc = db_step_reset(q, s->err, sizeof s->err);
+    scan_phase(s, was);
+    __atomic_store_n(&s->objects, s->objects + 1, __ATOMIC_RELAXED);
+    if (s->progress && (s->objects & 255) == 0 && progress_due(s->progress))
+        show_progress(s);
+    return rc;
+}
+
 static int open_root(const char *root, char *err, size_t errlen)
 {
     int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -142,20 +170,24 @@ static const scan_module_fn main_lane_modules[] = {
     scan_images, scan_tags, scan_containers, scan_overlay,
 };
 static const scan_module_fn worker_lane_modules[] = {
-    scan_layers, scan_mounts, scan_buildkit, scan_distribution,
+    scan_layers, scan_mounts, scan_buildkit, scan_distribution, scan_overlay_links,
 };
 
 static void run_lane(struct scan_lane *lane)
 {
     char err[256];
+    lane->s.phase = PHASE_WALK;
+    lane->s.phase_mark = pipeline_now();
     lane->rc = db_exec(lane->s.db, "BEGIN", err, sizeof err);
     for (size_t i = 0; lane->rc == 0 && i < lane->count; i++) {
         lane->rc = lane->modules[i](&lane->s);
         if (lane->rc == 0 && scan_stopped(&lane->s))
             lane->rc = -2;
     }
+    scan_phase(&lane->s, PHASE_LOAD);
     if (lane->rc == 0 && db_exec(lane->s.db, "COMMIT", lane->s.err, sizeof lane->s.err) < 0)
         lane->rc = -1;
+    scan_phase(&lane->s, PHASE_WALK);
 }
 
 static void *lane_thread(void *arg)
@@ -173,8 +205,23 @@ static int lane_error(const struct scan_lane *lane, char *err, size_t errlen)
     return lane->rc;
 }
 
-int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, char *err, size_t errlen)
+/* The lanes' thread time by phase, the main thread's merge and indexes as load. */
+static void fill_times(struct scan_times *t, const struct scan_lane *a, const struct scan_lane *b, bool threaded,
+                       double t0, double merge_seconds)
 {
+    if (!t)
+        return;
+    t->walk = a->s.phase_seconds[PHASE_WALK] + b->s.phase_seconds[PHASE_WALK];
+    t->parse = a->s.phase_seconds[PHASE_PARSE] + b->s.phase_seconds[PHASE_PARSE];
+    t->load = a->s.phase_seconds[PHASE_LOAD] + b->s.phase_seconds[PHASE_LOAD] + merge_seconds;
+    t->wall = pipeline_now() - t0;
+    t->threads = threaded ? 2 : 1;
+}
+
+int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, struct progress *progress,
+              struct scan_times *times, char *err, size_t errlen)
+{
+    double t0 = pipeline_now();
     int rootfd = open_root(root, err, errlen);
     if (rootfd < 0)
         return -1;
@@ -186,10 +233,13 @@ int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, char
         close(rootfd);
         return -1;
     }
-    struct scan_lane main_lane = { .s = { .db = db, .rootfd = rootfd, .stop = stop },
-                                   .modules = main_lane_modules, .count = 4 };
+    struct scan_lane main_lane = { .s = { .db = db, .rootfd = rootfd, .stop = stop, .progress = progress },
+                                   .modules = main_lane_modules,
+                                   .count = sizeof main_lane_modules / sizeof main_lane_modules[0] };
     struct scan_lane worker = { .s = { .db = &aux, .rootfd = rootfd, .stop = stop },
-                                .modules = worker_lane_modules, .count = 4 };
+                                .modules = worker_lane_modules,
+                                .count = sizeof worker_lane_modules / sizeof worker_lane_modules[0] };
+    main_lane.s.other_objects = &worker.s.objects;
     pthread_t tid;
     bool threaded = pthread_create(&tid, NULL, lane_thread, &worker) == 0;
     run_lane(&main_lane);
@@ -199,6 +249,9 @@ int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, char
         run_lane(&worker);
     close(rootfd);
     db_close(&aux);
+    if (progress_due(progress))
+        progress_show(progress, "scanning: %ld objects read; loading", main_lane.s.objects + worker.s.objects);
+    double m0 = pipeline_now();
     int rc = 0;
     if (main_lane.rc != 0)
         rc = lane_error(&main_lane, err, errlen);
@@ -209,6 +262,7 @@ int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, char
              db_create_indexes(db, err, errlen) < 0 || db_exec(db, "COMMIT", err, errlen) < 0)
         rc = -1;
     unlink(aux_path);
+    fill_times(times, &main_lane, &worker, threaded, t0, pipeline_now() - m0);
     return rc;
 }
 

@@ -23,7 +23,7 @@ static int insert_pair(struct bk_walk *w, sqlite3_stmt *q, const char *a, const 
     db_bind_text(q, 1, a);
     if (b)
         db_bind_text(q, 2, b);
-    return db_step_reset(q, w->s->err, sizeof w->s->err);
+    return scan_insert(w->s, q);
 }
 
 /* "sha256:<hex>" or "<hex>" -> hex, else NULL. */
@@ -64,7 +64,7 @@ static int on_snapshot(void *ctx, const buildkit_snapshot *sn)
     db_bind_text(q, 2, sn->parent);
     db_bind_text(q, 3, sn->committed);
     db_bind_text(q, 4, sn->chainid);
-    int rc = db_step_reset(q, w->s->err, sizeof w->s->err);
+    int rc = scan_insert(w->s, q);
     const char *dir = snapshot_dir(sn);
     if (rc == 0 && dir)
         rc = insert_pair(w, w->ins_dir, dir, sn->key);
@@ -86,7 +86,7 @@ static int record_db_state(struct scan *s, const char *state, const char *error)
     db_bind_text(q, 1, SNAPSHOTS_DB);
     db_bind_text(q, 2, state);
     db_bind_text(q, 3, error);
-    int rc = db_step_reset(q, s->err, sizeof s->err);
+    int rc = scan_insert(s, q);
     sqlite3_finalize(q);
     return rc;
 }
@@ -111,7 +111,9 @@ int scan_buildkit(struct scan *s)
         goto out;
     /* a snapshots.db we cannot read is recorded; the reaper then refuses to
      * touch BuildKit-named dirs (see sql/checks/overlay-dir-orphaned.sql) */
+    enum scan_phase was = scan_phase(s, PHASE_PARSE);   /* reading snapshots.db is mostly parsing it */
     int r = buildkit_read_snapshots(fd, on_snapshot, &w, err, sizeof err);
+    scan_phase(s, was);
     if (w.rc < 0)
         goto out;
     if (r == 0 && w.bad_entries) {

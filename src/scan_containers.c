@@ -38,8 +38,10 @@ static int on_container_entry(void *ctx, const char *name, unsigned char d_type)
         if (b.status == FILE_MISSING)
             state = ST_MISSING;
         else if (b.status == FILE_OK) {
+            enum scan_phase was = scan_phase(w->s, PHASE_PARSE);
             cfg = cJSON_ParseWithLength(b.data, b.len);
             state = cJSON_IsObject(cfg) ? ST_OK : ST_INVALID;
+            scan_phase(w->s, was);
         }
     }
     if (cJSON_IsObject(cfg)) {
@@ -61,7 +63,7 @@ static int on_container_entry(void *ctx, const char *name, unsigned char d_type)
         db_bind_text(w->ins, 5, driver);
         db_bind_text(w->ins, 6, cname);
         db_bind_int(w->ins, 7, (int64_t)st.st_mtime);
-        rc = db_step_reset(w->ins, w->s->err, sizeof w->s->err);
+        rc = scan_insert(w->s, w->ins);
     }
     cJSON_Delete(cfg);
     file_buf_free(&b);

@@ -54,7 +54,7 @@ static int insert_diff_ids(struct image_walk *w, const char *id, const cJSON *cf
         db_bind_int(w->ins_layer, 2, idx);
         db_bind_text(w->ins_layer, 3, d->valuestring);
         db_bind_text(w->ins_layer, 4, chain + 7);
-        if (db_step_reset(w->ins_layer, w->s->err, sizeof w->s->err) < 0)
+        if (scan_insert(w->s, w->ins_layer) < 0)
             return -1;
         idx++;
     }
@@ -74,7 +74,7 @@ static int insert_image(struct image_walk *w, const char *name, const struct fil
     db_bind_text(st, 6, digest);
     db_bind_int(st, 7, (int64_t)b->st.st_size);
     db_bind_int(st, 8, (int64_t)b->st.st_mtime);
-    return db_step_reset(st, w->s->err, sizeof w->s->err);
+    return scan_insert(w->s, st);
 }
 
 static int scan_one_image(struct image_walk *w, const char *name)
@@ -91,6 +91,7 @@ static int scan_one_image(struct image_walk *w, const char *name)
         error = file_status_text(&b, why, sizeof why);
         return insert_image(w, name, &b, state, error, NULL);
     }
+    enum scan_phase was = scan_phase(w->s, PHASE_PARSE);
     id_sha256_hex(b.data, b.len, digest);
     cJSON *cfg = cJSON_ParseWithLength(b.data, b.len);
     if (!cfg) {
@@ -104,9 +105,11 @@ static int scan_one_image(struct image_walk *w, const char *name)
     } else if (insert_diff_ids(w, name, cfg) < 0) {
         cJSON_Delete(cfg);
         file_buf_free(&b);
+        scan_phase(w->s, was);
         return -1;
     }
     cJSON_Delete(cfg);
+    scan_phase(w->s, was);
     rc = insert_image(w, name, &b, state, error, digest);
     file_buf_free(&b);
     return rc;
@@ -120,7 +123,7 @@ static int insert_tmp(struct image_walk *w, const char *name)
     db_bind_text(w->ins_tmp, 1, name);
     db_bind_int(w->ins_tmp, 2, (int64_t)st.st_size);
     db_bind_int(w->ins_tmp, 3, (int64_t)st.st_mtime);
-    return db_step_reset(w->ins_tmp, w->s->err, sizeof w->s->err);
+    return scan_insert(w->s, w->ins_tmp);
 }
 
 static int on_content_entry(void *ctx, const char *name, unsigned char d_type)
@@ -150,7 +153,7 @@ static int on_metadata_entry(void *ctx, const char *name, unsigned char d_type)
         db_bind_text(w->ins_parent, 2, parent);
         db_bind_text(w->ins_parent, 3, state);
         db_bind_int(w->ins_parent, 4, (int64_t)st.st_mtime);
-        rc = db_step_reset(w->ins_parent, w->s->err, sizeof w->s->err);
+        rc = scan_insert(w->s, w->ins_parent);
     }
     free(parent);
     close(fd);
@@ -193,7 +196,7 @@ static int insert_tag_file(struct scan *s, const char *state, const char *error,
     db_bind_text(st, 2, state);
     db_bind_text(st, 3, error);
     db_bind_int(st, 4, mtime);
-    int rc = db_step_reset(st, s->err, sizeof s->err);
+    int rc = scan_insert(s, st);
     sqlite3_finalize(st);
     return rc;
 }
@@ -215,7 +218,7 @@ static int insert_tags(struct scan *s, const cJSON *repos)
             db_bind_text(st, 3, ok ? v + 7 : NULL);
             db_bind_int(st, 4, ok);
             db_bind_text(st, 5, v ? v : "(not a string)");
-            if ((rc = db_step_reset(st, s->err, sizeof s->err)) < 0)
+            if ((rc = scan_insert(s, st)) < 0)
                 break;
         }
     }
@@ -256,12 +259,14 @@ int scan_tags(struct scan *s)
         file_buf_free(&b);
         return rc;
     }
+    enum scan_phase was = scan_phase(s, PHASE_PARSE);
     cJSON *doc = cJSON_ParseWithLength(b.data, b.len);
     const char *shape = doc ? tag_shape_error(doc) : "not valid JSON";
     rc = insert_tag_file(s, shape ? ST_INVALID : ST_OK, shape, (int64_t)b.st.st_mtime);
     if (rc == 0 && !shape)
         rc = insert_tags(s, cJSON_GetObjectItemCaseSensitive(doc, "Repositories"));
     cJSON_Delete(doc);
+    scan_phase(s, was);
     file_buf_free(&b);
     return rc;
 }

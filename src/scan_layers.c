@@ -79,10 +79,12 @@ static int insert_layer(struct layer_walk *w, const char *name, int fd, const st
     bool can_chain = strcmp(diff_st, ST_OK) == 0 &&
                      (strcmp(parent_st, ST_OK) == 0 || strcmp(parent_st, ST_MISSING) == 0);
     if (can_chain) {
+        enum scan_phase was = scan_phase(w->s, PHASE_PARSE);
         snprintf(dfull, sizeof dfull, "sha256:%s", diff);
         if (parent)
             snprintf(pfull, sizeof pfull, "sha256:%s", parent);
         id_chain_id(parent ? pfull : NULL, dfull, chain);
+        scan_phase(w->s, was);
     }
     db_bind_text(q, 1, name);
     db_bind_int(q, 2, id_is_hex64(name, strlen(name)));
@@ -100,7 +102,7 @@ static int insert_layer(struct layer_walk *w, const char *name, int fd, const st
     db_bind_text(q, 13, can_chain ? chain + 7 : NULL);
     db_bind_int(q, 14, entries);
     db_bind_int(q, 15, (int64_t)st->st_mtime);
-    rc = db_step_reset(q, w->s->err, sizeof w->s->err);
+    rc = scan_insert(w->s, q);
 out:
     free(diff);
     free(parent);
@@ -126,7 +128,7 @@ static int insert_leftover(struct layer_walk *w, sqlite3_stmt *q, const char *na
     db_bind_text(q, 2, cache);
     db_bind_int(q, 3, (int64_t)st->st_mtime);
     free(cache);
-    return db_step_reset(q, w->s->err, sizeof w->s->err);
+    return scan_insert(w->s, q);
 }
 
 static int on_layer_entry(void *ctx, const char *name, unsigned char d_type)
@@ -195,7 +197,7 @@ static int on_mount_entry(void *ctx, const char *name, unsigned char d_type)
         db_bind_text(q, 7, parent);
         db_bind_text(q, 8, pst);
         db_bind_int(q, 9, (int64_t)st.st_mtime);
-        rc = db_step_reset(q, w->s->err, sizeof w->s->err);
+        rc = scan_insert(w->s, q);
     }
     free(mid);
     free(iid);

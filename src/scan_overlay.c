@@ -1,5 +1,6 @@
 /* scan_overlay.c — the overlay2 driver's dirs: overlay2/<id>/ (diff/, link,
- * lower, work/, committed, merged/), overlay2/l/ symlinks, and stray entries. */
+ * lower, work/, committed, merged/) and stray entries (scan_overlay), and
+ * the overlay2/l/ symlinks (scan_overlay_links, run on the other lane). */
 #include "scan_internal.h"
 #include "ids.h"
 
@@ -48,7 +49,7 @@ static int insert_stray(struct overlay_walk *w, const char *name, const struct s
     db_bind_text(w->ins_stray, 1, name);
     db_bind_text(w->ins_stray, 2, fs_type_name(st->st_mode));
     db_bind_int(w->ins_stray, 3, (int64_t)st->st_mtime);
-    return db_step_reset(w->ins_stray, w->s->err, sizeof w->s->err);
+    return scan_insert(w->s, w->ins_stray);
 }
 
 static int scan_dir(struct overlay_walk *w, const char *name, const struct stat *st)
@@ -91,7 +92,7 @@ static int scan_dir(struct overlay_walk *w, const char *name, const struct stat 
     db_bind_int(q, 11, merged);
     db_bind_int(q, 12, (int64_t)st->st_mtime);
     if (rc == 0)
-        rc = db_step_reset(q, w->s->err, sizeof w->s->err);
+        rc = scan_insert(w->s, q);
 out:
     free(link);
     free(lower);
@@ -131,7 +132,7 @@ static int on_link_entry(void *ctx, const char *name, unsigned char d_type)
     db_bind_text(q, 3, is_link ? target : NULL);
     db_bind_text(q, 4, is_link && link_target_dir(target, dir, sizeof dir) ? dir : NULL);
     db_bind_int(q, 5, (int64_t)st.st_mtime);
-    return db_step_reset(q, w->s->err, sizeof w->s->err);
+    return scan_insert(w->s, q);
 }
 
 static int scan_links(struct overlay_walk *w)
@@ -161,7 +162,7 @@ static int on_overlay_entry(void *ctx, const char *name, unsigned char d_type)
     if (!fs_lstat(w->dirfd, name, &st))
         return 0;
     if (strcmp(name, "l") == 0 && S_ISDIR(st.st_mode))
-        return scan_links(w);
+        return 0;   /* scan_overlay_links, on the other lane */
     if (!S_ISDIR(st.st_mode) || !id_is_overlay_dir(name, strlen(name)))
         return insert_stray(w, name, &st);
     return scan_dir(w, name, &st);
@@ -175,14 +176,32 @@ int scan_overlay(struct scan *s)
                           " lower_state, has_work, committed, has_merged, mtime) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
                    &w.ins_dir, s->err, sizeof s->err) < 0 ||
         db_prepare(s->db, "INSERT OR REPLACE INTO overlay_stray(name, type, mtime) VALUES (?1,?2,?3)",
-                   &w.ins_stray, s->err, sizeof s->err) < 0 ||
-        db_prepare(s->db, "INSERT OR REPLACE INTO link(name, type, target, target_dir, mtime) VALUES (?1,?2,?3,?4,?5)",
-                   &w.ins_link, s->err, sizeof s->err) < 0)
+                   &w.ins_stray, s->err, sizeof s->err) < 0)
         goto out;
     rc = scan_walk(s, "overlay2", &w.dirfd, on_overlay_entry, &w);
 out:
     sqlite3_finalize(w.ins_dir);
     sqlite3_finalize(w.ins_stray);
-    sqlite3_finalize(w.ins_link);
+    return rc;
+}
+
+/* overlay2/l/ (when it is a dir; anything else there is a stray entry,
+ * which scan_overlay records). */
+int scan_overlay_links(struct scan *s)
+{
+    struct overlay_walk w = { .s = s };
+    w.dirfd = scan_open_path(s, "overlay2");
+    if (w.dirfd < 0)
+        return 0;   /* scan_overlay notes an unreadable overlay2/ */
+    struct stat st;
+    int rc = 0;
+    if (fs_lstat(w.dirfd, "l", &st) && S_ISDIR(st.st_mode)) {
+        rc = db_prepare(s->db, "INSERT OR REPLACE INTO link(name, type, target, target_dir, mtime) VALUES (?1,?2,?3,?4,?5)",
+                        &w.ins_link, s->err, sizeof s->err);
+        if (rc == 0)
+            rc = scan_links(&w);
+        sqlite3_finalize(w.ins_link);
+    }
+    close(w.dirfd);
     return rc;
 }

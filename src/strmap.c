@@ -1,11 +1,15 @@
-/* strmap.c — string -> string hash map (FNV-1a, linear probing, grows at
- * half full). Used by derive.c for sets of ids of the size of a store. */
+/* strmap.c — string -> string hash map (FNV-1a with a finalizer, linear
+ * probing, grows at half full). Used by derive.c for sets of ids of the
+ * size of a store. */
 #include "strmap.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* FNV-1a, then murmur3's finalizer: FNV's low bits (the slot index) depend
+ * only on the low bits of the input bytes, which cluster ids of one
+ * alphabet (hex, base32) into long probe runs. */
 static uint64_t hash_bytes(const char *s, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -13,6 +17,11 @@ static uint64_t hash_bytes(const char *s, size_t n)
         h ^= (unsigned char)s[i];
         h *= 1099511628211ULL;
     }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
     return h;
 }
 

@@ -252,7 +252,7 @@ FUZZ_HELPER void fuzz_scan_and_report(const fuzz_scan_fn *mods, size_t n)
     if (!fuzz_report_this)
         return;
     struct check_run run;
-    if (checks_run(db, &fuzz_g.cat, INT64_MAX, 1, &run, err, sizeof err) < 0) {
+    if (checks_run(db, &fuzz_g.cat, INT64_MAX, 1, NULL, &run, err, sizeof err) < 0) {
         fprintf(stderr, "fuzz harness: checks failed: %s\n", err);
         abort();
     }

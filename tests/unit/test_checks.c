@@ -1164,7 +1164,7 @@ static void test_runner_failures(void **state)
         c.user = true;
         assert_int_equal(catalog_add(&cat, &c, err, sizeof err), 0);
     }
-    assert_int_equal(checks_run(&DB, &cat, INT64_MAX, 2, &cr, err, sizeof err), 0);
+    assert_int_equal(checks_run(&DB, &cat, INT64_MAX, 2, NULL, &cr, err, sizeof err), 0);
     assert_int_equal(cr.failure_count, 4);
     assert_string_equal(cr.failures[0].source, "user0.sql");
     assert_non_null(strstr(cr.failures[0].message, "syntax error"));

@@ -126,7 +126,7 @@ static void scan(struct fx *f)
         u_db_open(&f->db);
     }
     alarm(60);   /* a FIFO or a loop must not hang the test */
-    int rc = scan_root(&f->db, f->root, NULL, err, sizeof err);
+    int rc = scan_root(&f->db, f->root, NULL, NULL, NULL, err, sizeof err);
     alarm(0);
     if (rc != 0)
         fail_msg("scan_root: rc=%d %s", rc, err);
@@ -1104,7 +1104,7 @@ static void test_root_errors(void **state)
 {
     struct fx *f = *state;
     char err[512] = "", *missing = u_path(f->root, "no-such-dir");
-    assert_int_equal(scan_root(&f->db, missing, NULL, err, sizeof err), -1);
+    assert_int_equal(scan_root(&f->db, missing, NULL, NULL, NULL, err, sizeof err), -1);
     char want[600];
     snprintf(want, sizeof want, "cannot open root %s: No such file or directory", missing);
     assert_string_equal(err, want);
@@ -1123,7 +1123,7 @@ static void test_stop_flag(void **state)
     put_real_store(f);
     volatile sig_atomic_t stop = 1;
     char err[256] = "";
-    assert_int_equal(scan_root(&f->db, f->root, &stop, err, sizeof err), -2);
+    assert_int_equal(scan_root(&f->db, f->root, &stop, NULL, NULL, err, sizeof err), -2);
     assert_string_equal(err, "interrupted");
 }
 

@@ -308,7 +308,7 @@ static inline void u_run_checks_with(struct db *db, int64_t young_cutoff, const 
         fail_msg("catalog_load_builtin: %s", err);
     if (names && catalog_set_severities(&cat, names, sev, err, sizeof err) < 0)
         fail_msg("catalog_set_severities: %s", err);
-    if (checks_run(db, &cat, young_cutoff, 2, &run, err, sizeof err) < 0)
+    if (checks_run(db, &cat, young_cutoff, 2, NULL, &run, err, sizeof err) < 0)
         fail_msg("checks_run: %s", err);
     for (size_t i = 0; i < run.failure_count; i++)
         print_error("check %s failed: %s\n", run.failures[i].source, run.failures[i].message);
