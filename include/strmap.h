@@ -28,6 +28,8 @@ bool strmap_has(const struct strmap *m, const char *key, size_t keylen);
 int strmap_put_min(struct strmap *m, const char *key, size_t keylen, const char *value);
 /* Insert key with a number (first insert wins). -1 on allocation failure. */
 int strmap_put_num(struct strmap *m, const char *key, size_t keylen, long num);
+/* Insert key or replace its number. -1 on allocation failure. */
+int strmap_set_num(struct strmap *m, const char *key, size_t keylen, long num);
 /* The number stored under key, or dflt. */
 long strmap_num(const struct strmap *m, const char *key, size_t keylen, long dflt);
 void strmap_free(struct strmap *m);

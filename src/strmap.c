@@ -121,6 +121,16 @@ int strmap_put_num(struct strmap *m, const char *key, size_t keylen, long num)
     return 0;
 }
 
+int strmap_set_num(struct strmap *m, const char *key, size_t keylen, long num)
+{
+    bool existed;
+    struct strmap_slot *s = slot_for(m, key, keylen, &existed);
+    if (!s)
+        return -1;
+    s->num = num;
+    return 0;
+}
+
 long strmap_num(const struct strmap *m, const char *key, size_t keylen, long dflt)
 {
     const struct strmap_slot *s = strmap_get(m, key, keylen);
