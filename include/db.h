@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Page cache of each scan database connection (KiB). */
+#define DB_CACHE_KIB 32768
+
 struct db {
     sqlite3 *h;
     char *final_path;   /* --db FILE: written to FILE.tmp, renamed on db_finish */

@@ -6,12 +6,16 @@
  * The queries only read, so they run on several connections at once (one
  * per thread, each taking the next check from a shared counter); their rows
  * are kept in memory and written to the finding table afterwards, in
- * catalog order, by the one writer. */
+ * catalog order, by the one writer. The checks that read no derived table
+ * go first, on the extra connections, while the main connection derives
+ * (they see the committed scan; the derive commits once they let go of the
+ * file); the others wait until the derived facts are committed. */
 #include "checks.h"
 #include "derive.h"
 #include "pipeline.h"
 #include "progress.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,7 +25,7 @@
 enum { COL_OBJECT, COL_PATH, COL_DETAIL, COL_MTIME, COL_OWNED, COL_COUNT };
 static const char *const col_names[COL_COUNT] = { "object", "path", "detail", "mtime", "owned" };
 
-#define READER_CACHE_KIB 32768   /* page cache of each extra reader connection */
+#define READER_CACHE_KIB 16384   /* page cache of each extra reader connection */
 #define MAX_CHECK_THREADS 8
 
 /* One value of a result row, copied out of the statement. */
@@ -38,11 +42,18 @@ struct check_rows {
     char *failure;   /* why the check could not run, or NULL */
 };
 
+#define BUSY_TIMEOUT_MS 600000   /* the derive's commit waits for running readers */
+
 struct check_pool {
     const struct catalog *cat;
     struct check_rows *out;   /* one per catalog entry */
+    size_t *order;            /* catalog indexes: derive-independent checks first */
+    size_t independent;       /* how many of order[] read no derived table */
+    size_t cat_enabled;       /* entries in order[] */
     size_t next;
+    enum { DERIVE_RUNNING, DERIVE_DONE, DERIVE_FAILED } derive;
     pthread_mutex_t lock;
+    pthread_cond_t derived;
     struct progress *progress;   /* drawn by the main connection's thread */
 };
 
@@ -142,19 +153,72 @@ static void collect_check(sqlite3 *h, const struct check *c, struct check_rows *
     sqlite3_finalize(q);
 }
 
+/* Does the SQL name a table the derive fills? (by word; a false yes only
+ * makes the check wait for the derive) */
+static bool reads_derived(const char *sql)
+{
+    static const char *const derived[] = { "overlay_ref", "expected_lower", "lower_unresolved", NULL };
+    for (const char *const *t = derived; *t; t++) {
+        size_t n = strlen(*t);
+        for (const char *p = sql; (p = strcasestr(p, *t)) != NULL; p += n) {
+            bool start = p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+            bool end = !(isalnum((unsigned char)p[n]) || p[n] == '_');
+            if (start && end)
+                return true;
+        }
+    }
+    return false;
+}
+
+static int order_checks(struct check_pool *p)
+{
+    p->order = malloc((p->cat->count + 1) * sizeof *p->order);
+    if (!p->order)
+        return -1;
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < p->cat->count; i++)
+            if (p->cat->checks[i].severity != SEV_IGNORE && reads_derived(p->cat->checks[i].sql) == (pass == 1))
+                p->order[n++] = i;
+        if (pass == 0)
+            p->independent = n;
+    }
+    p->cat_enabled = n;
+    return 0;
+}
+
+/* The next check for this thread, waiting for the derive when the next one
+ * needs it; false when there is none left (or the derive failed). */
+static bool take_check(struct check_pool *p, size_t *idx, size_t *started)
+{
+    pthread_mutex_lock(&p->lock);
+    while (p->next >= p->independent && p->next < p->cat_enabled && p->derive == DERIVE_RUNNING)
+        pthread_cond_wait(&p->derived, &p->lock);
+    bool ok = p->next < p->cat_enabled && (p->next < p->independent || p->derive == DERIVE_DONE);
+    if (ok) {
+        *idx = p->order[p->next++];
+        *started = p->next;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return ok;
+}
+
 static void run_pool(struct check_pool *p, sqlite3 *h, bool draws)
 {
-    for (;;) {
-        pthread_mutex_lock(&p->lock);
-        size_t i = p->next++;
-        pthread_mutex_unlock(&p->lock);
-        if (i >= p->cat->count)
-            return;
+    size_t i, started;
+    while (take_check(p, &i, &started)) {
         if (draws && progress_due(p->progress))
-            progress_show(p->progress, "checking: %zu of %zu checks started", i + 1, p->cat->count);
-        if (p->cat->checks[i].severity != SEV_IGNORE)
-            collect_check(h, &p->cat->checks[i], &p->out[i]);
+            progress_show(p->progress, "checking: %zu of %zu checks started", started, p->cat_enabled);
+        collect_check(h, &p->cat->checks[i], &p->out[i]);
     }
+}
+
+static void derive_finished(struct check_pool *p, bool ok)
+{
+    pthread_mutex_lock(&p->lock);
+    p->derive = ok ? DERIVE_DONE : DERIVE_FAILED;
+    pthread_cond_broadcast(&p->derived);
+    pthread_mutex_unlock(&p->lock);
 }
 
 static void *reader_thread(void *arg)
@@ -171,16 +235,35 @@ static sqlite3 *open_reader(const char *path)
     char pragma[64];
     snprintf(pragma, sizeof pragma, "PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY;", READER_CACHE_KIB);
     if (!path || sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-        sqlite3_exec(h, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_busy_timeout(h, BUSY_TIMEOUT_MS) != SQLITE_OK || sqlite3_exec(h, pragma, NULL, NULL, NULL) != SQLITE_OK) {
         sqlite3_close(h);
         return NULL;
     }
     return h;
 }
 
-/* Every enabled check, on the main connection and threads-1 readers (fewer
- * when a reader cannot be opened: the main connection then does more). */
-static void collect_all(struct db *db, struct check_pool *p, int threads)
+/* Commit the derived facts; readers of the scan may hold the file for the
+ * rest of their statement (the busy timeout waits for them). */
+static int derive_and_commit(struct db *db, struct check_run *run, char *err, size_t errlen)
+{
+    double t0 = pipeline_now();
+    char ignore[256];
+    sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
+    int rc = db_exec(db, "BEGIN", err, errlen);
+    if (rc == 0 && (rc = derive_run(db, err, errlen)) == 0)
+        rc = db_exec(db, "COMMIT", err, errlen);
+    if (rc != 0)
+        db_exec(db, "ROLLBACK", ignore, sizeof ignore);
+    sqlite3_busy_timeout(db->h, 0);
+    run->derive_seconds = pipeline_now() - t0;
+    return rc;
+}
+
+/* The derive on the main connection while threads-1 readers (fewer when
+ * one cannot be opened) run the checks that do not need it; then every
+ * thread takes the rest. */
+static int derive_and_collect(struct db *db, struct check_pool *p, int threads, struct check_run *run, char *err,
+                              size_t errlen)
 {
     struct check_reader readers[MAX_CHECK_THREADS] = { 0 };
     int extra = threads - 1;
@@ -191,12 +274,16 @@ static void collect_all(struct db *db, struct check_pool *p, int threads)
         readers[t].h = open_reader(db_path(db));
         readers[t].started = readers[t].h && pthread_create(&readers[t].tid, NULL, reader_thread, &readers[t]) == 0;
     }
-    run_pool(p, db->h, true);
+    int rc = derive_and_commit(db, run, err, errlen);
+    derive_finished(p, rc == 0);
+    if (rc == 0)
+        run_pool(p, db->h, true);
     for (int t = 0; t < extra; t++) {
         if (readers[t].started)
             pthread_join(readers[t].tid, NULL);
         sqlite3_close(readers[t].h);
     }
+    return rc;
 }
 
 static void bind_cell(sqlite3_stmt *ins, int idx, const struct cell *v)
@@ -285,31 +372,27 @@ int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, i
                struct progress *progress, struct check_run *run, char *err, size_t errlen)
 {
     memset(run, 0, sizeof *run);
-    double t0 = pipeline_now();
-    /* the derived facts are committed first: the readers see the file */
-    if (db_exec(db, "BEGIN", err, errlen) < 0)
-        return -1;
-    if (derive_run(db, err, errlen) < 0)
-        return rollback(db);
-    if (db_exec(db, "COMMIT", err, errlen) < 0)
-        return rollback(db);
-    run->derive_seconds = pipeline_now() - t0;
     struct check_pool p = { .cat = cat, .progress = progress };
     p.out = calloc(cat->count ? cat->count : 1, sizeof *p.out);
-    if (!p.out) {
+    if (!p.out || order_checks(&p) < 0) {
+        free(p.out);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     pthread_mutex_init(&p.lock, NULL);
-    collect_all(db, &p, threads < 1 ? 1 : threads);
+    pthread_cond_init(&p.derived, NULL);
+    int rc = derive_and_collect(db, &p, threads < 1 ? 1 : threads, run, err, errlen);
+    pthread_cond_destroy(&p.derived);
     pthread_mutex_destroy(&p.lock);
-    int rc = db_exec(db, "BEGIN", err, errlen);
     if (rc == 0)
+        rc = db_exec(db, "BEGIN", err, errlen);
+    if (rc == 0) {
         rc = store_all(db, cat, &p, young_cutoff, run, err, errlen);
+        rc = rc == 0 ? db_exec(db, "COMMIT", err, errlen) : rollback(db);
+    }
     free_rows(&p);
-    if (rc == 0)
-        return db_exec(db, "COMMIT", err, errlen);
-    return rollback(db);
+    free(p.order);
+    return rc;
 }
 
 void check_run_free(struct check_run *run)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +250,7 @@ int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, stru
         run_lane(&worker);
     close(rootfd);
     db_close(&aux);
+    malloc_trim(0);   /* the worker's page cache goes back to the system (peak RSS) */
     if (progress_due(progress))
         progress_show(progress, "scanning: %ld objects read; loading", main_lane.s.objects + worker.s.objects);
     double m0 = pipeline_now();

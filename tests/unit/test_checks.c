@@ -1620,7 +1620,7 @@ static void test_query_plan_checker_catches(void **state)
         "SELECT o.name AS object FROM overlay_dir o JOIN layer l ON l.size + 0 = length(o.name)" };
     assert_true(check_plan(&db, &j, "self-test", true) >= 1);
     struct check ok = { .name = (char *)"ok", .sql = (char *)
-        "SELECT o.name AS object FROM overlay_dir o WHERE NOT EXISTS (SELECT 1 FROM layer l WHERE l.cache_id = o.name)"
+        "SELECT o.name AS object FROM overlay_dir o WHERE NOT EXISTS (SELECT 1 FROM layer l WHERE l.chain_id = o.name)"
         " AND NOT EXISTS (SELECT 1 FROM scan_error)" };
     assert_int_equal(check_plan(&db, &ok, "self-test", true), 0);
     db_close(&db);
