@@ -10,6 +10,7 @@ struct progress {
     bool enabled;
     bool shown;     /* a line is on the terminal now */
     double start, last;
+    double after;   /* seconds before the first line (1) */
 };
 
 /* enabled only when want is set and stderr is a tty. */

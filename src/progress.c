@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #define PROGRESS_AFTER 1.0      /* seconds before the first line */
@@ -16,6 +17,9 @@ void progress_start(struct progress *p, bool want)
     p->shown = false;
     p->start = pipeline_now();
     p->last = 0;
+    /* tests: OVL2FSCK_PROGRESS_AFTER=0 shows the line on a run of any length */
+    const char *after = getenv("OVL2FSCK_PROGRESS_AFTER");
+    p->after = after && *after ? strtod(after, NULL) : PROGRESS_AFTER;
 }
 
 bool progress_due(struct progress *p)
@@ -23,7 +27,7 @@ bool progress_due(struct progress *p)
     if (!p || !p->enabled)
         return false;
     double now = pipeline_now();
-    if (now - p->start < PROGRESS_AFTER || now - p->last < PROGRESS_EVERY)
+    if (now - p->start < p->after || now - p->last < PROGRESS_EVERY)
         return false;
     p->last = now;
     return true;

@@ -56,7 +56,12 @@ is "$(grep -c '^summary:' <<<"$report")" 1 "exactly one"
 ops_run "$out" "$err" "${ARGS[@]}" -v
 stages=$(sed -n 's/^ovl2fsck: stage \([a-z+]*\) *[0-9]*\.[0-9]* s$/\1/p' "$err" | tr '\n' ' ')
 # (other stages, such as deep, may come in between)
-like "$stages" "^walk\+parse\+load (.* )?checks (.* )?sizes (.* )?report total $" "-v: per-stage timing on stderr"
+is "$stages" "walk parse load scan deep derive checks sizes report total " "-v: per-stage timing on stderr"
+total=$(sed -n 's/^ovl2fsck: stage total *\([0-9.]*\) s$/\1/p' "$err")
+wall=$(awk '$3 ~ /^(scan|deep|derive|checks|sizes|report)$/ { s += $4 } END { printf "%.3f", s }' "$err")
+ok "-v: total ($total) is the sum of the wall stages ($wall; walk, parse, load are thread time within scan)" \
+    awk -v t="$total" -v w="$wall" 'BEGIN { d = t - w; exit !(t != "" && d < 0.007 && d > -0.007) }'
+like "$(cat "$err")" "thread time over the scan's [12] threads" "-v: says what walk, parse and load are"
 unlike "$(cat "$out")" "stage" "and not in the report"
 ops_run "$out" "$err" "${ARGS[@]}"
 is "$(cat "$err")" "" "no timing without -v"
