@@ -179,7 +179,8 @@ uninstall:
 	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 # ---- bench (issue 4) --------------------------------------------------------
-# make bench: builds ovl2fsck, the store generator and the floor program, then
+# make bench: installs what it needs (tools/install-deps.sh), builds ovl2fsck,
+# the store generator and the floor program, then
 # tools/bench/run.sh generates 10k- and 30k-image stores (kept and reused in
 # build/bench/stores/), times the floor and ovl2fsck and prints medians.
 # BENCH_SIZES, BENCH_RUNS, BENCH_SEED, BENCH_GARBAGE: see tools/bench/run.sh.
@@ -194,5 +195,7 @@ $(BENCH_DIR)/floor: tools/bench/floor.c
 	@mkdir -p $(BENCH_DIR)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
-bench: ovl2fsck $(BENCH_DIR)/genstore $(BENCH_DIR)/floor
+bench:
+	./tools/install-deps.sh
+	$(MAKE) ovl2fsck $(BENCH_DIR)/genstore $(BENCH_DIR)/floor
 	./tools/bench/run.sh

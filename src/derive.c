@@ -9,11 +9,12 @@
  * What is done here is graph work that SQLite, having no hash join, does
  * with an index probe per row and temp b-trees: the expected lowers are a
  * recursive join per layer copying ever longer strings, and the lower files
- * hold ~8 entries per layer. Here the layers and overlay2 dirs are read
- * once into memory, the expected lowers are built breadth first from the
- * base layers (the order of the recursive query they replace), the lower
- * files are split in place with hash sets of the claimed dirs and the l/
- * names, and every table is filled in key order (appending to its b-tree).
+ * hold ~8 entries per layer. Here the layers and the overlay2 dirs' names
+ * and links are read once into memory, the expected lowers are built
+ * breadth first from the base layers (the order of the recursive query they
+ * replace), the lower files are streamed and split in place with hash sets
+ * of the claimed dirs and the l/ names, and every table is filled in key
+ * order (appending to its b-tree).
  *
  * A lower claim: a dir whose l/ short name (its link file's, or an l/
  * symlink's pointing at its diff/) appears in the lower file of a directly
@@ -35,7 +36,6 @@
 struct dir_row {
     char *name;
     char *link;             /* link file, when link_state is ok */
-    char *lower;            /* lower file, when it was read (state ok or invalid) */
     long next_same_link;    /* next dir with this link (a corrupt store may have two) */
 };
 
@@ -110,8 +110,7 @@ static int cmp_str(const char *a, const char *b)
 static int load_dirs(struct derive *d)
 {
     sqlite3_stmt *q;
-    if (db_prepare(d->db, "SELECT name, CASE WHEN link_state = 'ok' THEN link END,"
-                          " CASE WHEN lower_state IN ('ok', 'invalid') THEN lower END FROM overlay_dir",
+    if (db_prepare(d->db, "SELECT name, CASE WHEN link_state = 'ok' THEN link END FROM overlay_dir",
                    &q, d->err, d->errlen) < 0)
         return -1;
     long cap = 0;
@@ -124,7 +123,6 @@ static int load_dirs(struct derive *d)
         struct dir_row *r = &d->dirs[d->ndirs];
         r->name = dup_col(q, 0);
         r->link = dup_col(q, 1);
-        r->lower = dup_col(q, 2);
         r->next_same_link = -1;
         long i = d->ndirs++;
         if (!r->name || strmap_put_num(&d->dir_index, r->name, strlen(r->name), i) < 0)
@@ -281,12 +279,31 @@ static int store_expected(struct derive *d)
     return rc;
 }
 
+static void free_layers(struct derive *d)
+{
+    for (long i = 0; i < d->nlayers; i++) {
+        free(d->layers[i].chain_id);
+        free(d->layers[i].parent);
+        free(d->layers[i].cache_id);
+        free(d->layers[i].lower);
+    }
+    free(d->layers);
+    free(d->order);
+    strmap_free(&d->by_chain);
+    d->layers = NULL;
+    d->order = NULL;
+    d->nlayers = d->known = 0;
+}
+
+/* The layers are let go once their lowers are stored (peak memory). */
 static int derive_expected_layer_lowers(struct derive *d)
 {
     link_children(d);
-    if (expect_lowers(d) < 0)
-        return -1;
-    return store_expected(d);
+    int rc = expect_lowers(d);
+    if (rc == 0)
+        rc = store_expected(d);
+    free_layers(d);
+    return rc;
 }
 
 /* ---- lower claims and unresolved entries -------------------------------- */
@@ -341,14 +358,14 @@ static int take_entry(struct lower_pass *lp, const char *dir, bool dir_claimed, 
     return db_step_reset(lp->ins_unresolved, lp->d->err, lp->d->errlen);
 }
 
-static int split_lower(struct lower_pass *lp, const struct dir_row *r)
+static int split_lower(struct lower_pass *lp, const char *dir, size_t dirlen, const char *lower)
 {
-    bool dir_claimed = strmap_has(&lp->claimed, r->name, strlen(r->name));
+    bool dir_claimed = strmap_has(&lp->claimed, dir, dirlen);
     int rc = 0;
-    const char *p = r->lower;
+    const char *p = lower;
     for (int idx = 0; rc == 0; idx++) {
         const char *end = strchr(p, ':');
-        rc = take_entry(lp, r->name, dir_claimed, idx, p, end ? (size_t)(end - p) : strlen(p));
+        rc = take_entry(lp, dir, dir_claimed, idx, p, end ? (size_t)(end - p) : strlen(p));
         if (!end)
             break;
         p = end + 1;
@@ -356,34 +373,29 @@ static int split_lower(struct lower_pass *lp, const struct dir_row *r)
     return rc;
 }
 
-static int cmp_dir_names(const void *a, const void *b)
-{
-    return cmp_str((*(const struct dir_row *const *)a)->name, (*(const struct dir_row *const *)b)->name);
-}
-
-/* Every lower file the overlay_lower view splits, in dir order (so that
- * lower_unresolved is appended in key order). */
+/* Every lower file the overlay_lower view splits, streamed in dir order
+ * (the lower files are the bulk of overlay_dir: never held in memory). */
 static int pass_lower_files(struct lower_pass *lp)
 {
     struct derive *d = lp->d;
-    const struct dir_row **v = malloc(((size_t)d->ndirs + 1) * sizeof *v);
-    if (!v)
-        return out_of_memory(d);
-    long n = 0;
-    for (long i = 0; i < d->ndirs; i++)
-        if (d->dirs[i].lower)
-            v[n++] = &d->dirs[i];
-    if (n > 1)
-        qsort(v, (size_t)n, sizeof *v, cmp_dir_names);
-    int rc = 0;
+    sqlite3_stmt *q;
     if (db_exec(d->db, "DELETE FROM lower_unresolved", d->err, d->errlen) < 0 ||
         db_prepare(d->db, "INSERT INTO lower_unresolved(dir, idx, entry) VALUES (?1, ?2, ?3)", &lp->ins_unresolved,
                    d->err, d->errlen) < 0)
-        rc = -1;
-    for (long i = 0; rc == 0 && i < n; i++)
-        rc = split_lower(lp, v[i]);
+        return -1;
+    if (db_prepare(d->db, "SELECT name, lower FROM overlay_dir WHERE lower IS NOT NULL AND lower_state IN ('ok', 'invalid')"
+                          " ORDER BY name", &q, d->err, d->errlen) < 0) {
+        sqlite3_finalize(lp->ins_unresolved);
+        return -1;
+    }
+    int rc = 0, st = SQLITE_DONE;
+    while (rc == 0 && (st = sqlite3_step(q)) == SQLITE_ROW)
+        if (col(q, 0) && col(q, 1))
+            rc = split_lower(lp, col(q, 0), (size_t)sqlite3_column_bytes(q, 0), col(q, 1));
+    if (rc == 0 && st != SQLITE_DONE)
+        rc = fail(d, "lower files");
+    sqlite3_finalize(q);
     sqlite3_finalize(lp->ins_unresolved);
-    free(v);
     return rc;
 }
 
@@ -471,20 +483,11 @@ static void free_derive(struct derive *d)
     for (long i = 0; i < d->ndirs; i++) {
         free(d->dirs[i].name);
         free(d->dirs[i].link);
-        free(d->dirs[i].lower);
     }
     free(d->dirs);
-    for (long i = 0; i < d->nlayers; i++) {
-        free(d->layers[i].chain_id);
-        free(d->layers[i].parent);
-        free(d->layers[i].cache_id);
-        free(d->layers[i].lower);
-    }
-    free(d->layers);
-    free(d->order);
+    free_layers(d);
     strmap_free(&d->dir_index);
     strmap_free(&d->link_owner);
-    strmap_free(&d->by_chain);
 }
 
 int derive_run(struct db *db, char *err, size_t errlen)

@@ -40,6 +40,7 @@ ALLOW=(
     --allow /etc/ld.so.cache --allow /etc/ld.so.preload --allow /etc/ssl/openssl.cnf
     --allow /proc/self --allow /proc/thread-self --allow-exact /proc --allow /proc/locks
     --allow-re '/proc/[0-9]+/(cmdline|comm|mountinfo|stat|status|task)(/.*)?'
+    --allow /proc/sys/vm/overcommit_memory   # glibc malloc, when it gives a thread arena's memory back
     --allow /sys/devices/system/cpu
     --allow /etc/docker/daemon.json --allow /var/run/docker.pid --allow /run/docker.pid
     --allow /etc/ovl2fsck.conf --allow /etc/ovl2fsck --allow /etc/localtime --allow /usr/share/zoneinfo

@@ -50,6 +50,7 @@ ALLOW=(
     --allow /etc/ssl/openssl.cnf                                 # libcrypto's config
     --allow /proc/self --allow /proc/thread-self --allow-exact /proc
     --allow-re '/proc/[0-9]+/(cmdline|comm|mountinfo|stat|status|task)(/.*)?'   # liveness probe
+    --allow /proc/sys/vm/overcommit_memory   # glibc malloc, when it gives a thread arena's memory back
     --allow /sys/devices/system/cpu                              # core count
     --allow /etc/docker/daemon.json --allow /var/run/docker.pid --allow /run/docker.pid
     --allow /etc/ovl2fsck.conf --allow /etc/ovl2fsck             # config file, own checks

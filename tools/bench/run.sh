@@ -7,7 +7,10 @@
 # read of every metadata file) and `ovl2fsck --json --min-age 0 -v` RUNS times
 # each, interleaved, and prints medians:
 #   - wall time of ovl2fsck vs the floor (and without the sizes stage),
-#   - ovl2fsck's per-stage times (stderr "ovl2fsck: stage NAME SECONDS s"),
+#   - ovl2fsck's per-stage times (stderr "ovl2fsck: stage NAME SECONDS s"):
+#     walk, parse and load are thread time summed over the scan's threads
+#     (they overlap); scan, deep, derive, checks, sizes and report are wall
+#     time and add up to the total,
 #   - peak RSS (/usr/bin/time -v), the growth ratio of the largest store over
 #     the smallest, and
 #   - sizing: reclaimable_bytes vs `du -s -B1` over the same garbage paths.
@@ -202,7 +205,10 @@ line "ovl2fsck wall without sizes (s)" nosizes
 fline "ratio without sizes / floor" f_ratio_ns "<= 1.00 @40k"
 for s in "${STAGES[@]}"; do
     [ "$s" = total ] && continue
-    line "  stage $s (s)" "$s"
+    case $s in
+        walk|parse|load) line "  stage $s (thread s, in scan)" "$s" ;;   # summed over the scan's threads
+        *) line "  stage $s (s)" "$s" ;;
+    esac
 done
 line "  stage total (s)" total
 f_rss() { awk -v k="${MED[$1.rss]}" 'BEGIN { printf "%.1f", k / 1024 }'; }
