@@ -14,10 +14,18 @@ struct check_failure {
     char *message;
 };
 
+/* How long one check's query ran (-v -v). */
+struct check_timing {
+    const char *name;        /* the catalog's */
+    double seconds;
+};
+
 struct check_run {
     struct check_failure *failures;
     size_t failure_count;
     double derive_seconds;   /* of the run's time, deriving the facts */
+    struct check_timing *timings;   /* the checks that ran, in catalog order */
+    size_t timing_count;
 };
 
 struct progress;

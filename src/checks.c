@@ -7,9 +7,12 @@
  * per thread, each taking the next check from a shared counter); their rows
  * are kept in memory and written to the finding table afterwards, in
  * catalog order, by the one writer. The checks that read no derived table
- * go first, on the extra connections, while the main connection derives
- * (they see the committed scan; the derive commits once they let go of the
- * file); the others wait until the derived facts are committed. */
+ * go first, on the extra connections, while the main connection derives;
+ * the others wait until the derived facts are committed. For that overlap
+ * the database is in WAL mode during the pass (a writer then never waits
+ * for readers, nor they for it: a derive larger than the page cache would
+ * otherwise lock them out until its commit); it is back in journal_mode
+ * OFF, the WAL checkpointed and removed, when the pass ends. */
 #include "checks.h"
 #include "derive.h"
 #include "pipeline.h"
@@ -25,7 +28,7 @@
 enum { COL_OBJECT, COL_PATH, COL_DETAIL, COL_MTIME, COL_OWNED, COL_COUNT };
 static const char *const col_names[COL_COUNT] = { "object", "path", "detail", "mtime", "owned" };
 
-#define READER_CACHE_KIB 16384   /* page cache of each extra reader connection */
+#define READER_CACHE_KIB 24576   /* page cache of each extra reader connection */
 #define MAX_CHECK_THREADS 8
 
 /* One value of a result row, copied out of the statement. */
@@ -40,6 +43,7 @@ struct check_rows {
     struct cell (*rows)[COL_COUNT];
     size_t n, cap;
     char *failure;   /* why the check could not run, or NULL */
+    double seconds;  /* how long the query ran */
 };
 
 #define BUSY_TIMEOUT_MS 600000   /* the derive's commit waits for running readers */
@@ -209,7 +213,9 @@ static void run_pool(struct check_pool *p, sqlite3 *h, bool draws)
     while (take_check(p, &i, &started)) {
         if (draws && progress_due(p->progress))
             progress_show(p->progress, "checking: %zu of %zu checks started", started, p->cat_enabled);
+        double t0 = pipeline_now();
         collect_check(h, &p->cat->checks[i], &p->out[i]);
+        p->out[i].seconds = pipeline_now() - t0;
     }
 }
 
@@ -228,13 +234,15 @@ static void *reader_thread(void *arg)
     return NULL;
 }
 
-/* A read-only connection of its own on the scan database file. */
+/* A query-only connection of its own on the scan database file. */
 static sqlite3 *open_reader(const char *path)
 {
     sqlite3 *h = NULL;
-    char pragma[64];
-    snprintf(pragma, sizeof pragma, "PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY;", READER_CACHE_KIB);
-    if (!path || sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+    char pragma[128];
+    snprintf(pragma, sizeof pragma, "PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY; PRAGMA query_only=ON;",
+             READER_CACHE_KIB);
+    /* read-write only so that it may map the WAL index; query_only forbids writes */
+    if (!path || sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
         sqlite3_busy_timeout(h, BUSY_TIMEOUT_MS) != SQLITE_OK || sqlite3_exec(h, pragma, NULL, NULL, NULL) != SQLITE_OK) {
         sqlite3_close(h);
         return NULL;
@@ -337,9 +345,12 @@ static int store_all(struct db *db, const struct catalog *cat, const struct chec
                        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8)", &ins, err, errlen) < 0)
         return -1;
     int rc = 0;
+    run->timings = calloc(cat->count + 1, sizeof *run->timings);
     for (size_t i = 0; rc == 0 && i < cat->count; i++) {
         if (cat->checks[i].severity == SEV_IGNORE)
             continue;
+        if (run->timings)
+            run->timings[run->timing_count++] = (struct check_timing){ cat->checks[i].name, p->out[i].seconds };
         if (p->out[i].failure)
             rc = record_failure(run, &cat->checks[i], p->out[i].failure);
         else
@@ -368,6 +379,21 @@ static int rollback(struct db *db)
     return -1;
 }
 
+/* WAL for the pass (see the top of this file); the checkpoint into the
+ * file and journal_mode OFF again once every reader is closed. When the
+ * mode cannot change, the pass still works: readers then wait for the
+ * derive's locks (the busy timeout). */
+static void enter_wal(struct db *db)
+{
+    char ignore[256];
+    db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;", ignore, sizeof ignore);
+}
+
+static int leave_wal(struct db *db, char *err, size_t errlen)
+{
+    return db_exec(db, "PRAGMA journal_mode=OFF;", err, errlen);
+}
+
 int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, int threads,
                struct progress *progress, struct check_run *run, char *err, size_t errlen)
 {
@@ -381,6 +407,7 @@ int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, i
     }
     pthread_mutex_init(&p.lock, NULL);
     pthread_cond_init(&p.derived, NULL);
+    enter_wal(db);
     int rc = derive_and_collect(db, &p, threads < 1 ? 1 : threads, run, err, errlen);
     pthread_cond_destroy(&p.derived);
     pthread_mutex_destroy(&p.lock);
@@ -390,6 +417,9 @@ int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, i
         rc = store_all(db, cat, &p, young_cutoff, run, err, errlen);
         rc = rc == 0 ? db_exec(db, "COMMIT", err, errlen) : rollback(db);
     }
+    char ignore[256];
+    if (leave_wal(db, rc == 0 ? err : ignore, rc == 0 ? errlen : sizeof ignore) < 0)
+        rc = -1;
     free_rows(&p);
     free(p.order);
     return rc;
@@ -404,4 +434,7 @@ void check_run_free(struct check_run *run)
     free(run->failures);
     run->failures = NULL;
     run->failure_count = 0;
+    free(run->timings);
+    run->timings = NULL;
+    run->timing_count = 0;
 }

@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <ctype.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <unistd.h>
@@ -51,15 +56,78 @@ static int open_with_schema(struct db *db, const char *path, int extra_flags, ch
     return db_exec(db, schema->text, err, errlen);
 }
 
-/* A file of our own in $TMPDIR (or /tmp); path_out receives its name. */
-static int make_temp_file(char *path_out, size_t pathlen, const char *what, char *err, size_t errlen)
+/* path and the WAL files SQLite keeps beside it during the check pass. */
+static void remove_db_files(const char *path)
+{
+    char side[PATH_MAX];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
+static const char *temp_dir(void)
 {
     const char *tmpdir = getenv("TMPDIR");
-    snprintf(path_out, pathlen, "%s/ovl2fsck-%s-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp", what);
+    return tmpdir && *tmpdir ? tmpdir : "/tmp";
+}
+
+/* "ovl2fsck-<what>-<pid>-XXXXXX" with an optional "-wal"/"-shm": the pid
+ * of the run that made it, or -1 when name is not such a file. */
+static long temp_file_owner(const char *name)
+{
+    static const char *const kinds[] = { "ovl2fsck-db-", "ovl2fsck-scan-", NULL };
+    for (const char *const *k = kinds; *k; k++) {
+        size_t n = strlen(*k);
+        if (strncmp(name, *k, n) != 0)
+            continue;
+        char *end;
+        long pid = strtol(name + n, &end, 10);
+        if (end == name + n || pid <= 0 || *end != '-' || strlen(end + 1) < 6)
+            return -1;
+        const char *rest = end + 1 + 6;
+        for (const char *c = end + 1; c < rest; c++)
+            if (!isalnum((unsigned char)*c))
+                return -1;
+        return *rest == '\0' || strcmp(rest, "-wal") == 0 || strcmp(rest, "-shm") == 0 ? pid : -1;
+    }
+    return -1;
+}
+
+/* The temp databases of runs that were killed (SIGKILL, power loss): our
+ * own regular files whose process is gone. Never follows a symlink; a
+ * file whose pid is alive, or another user's, stays. */
+static void sweep_stale_temp_files(void)
+{
+    int dfd = open(temp_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        long pid = temp_file_owner(de->d_name);
+        struct stat st;
+        if (pid <= 0 || pid == (long)getpid() || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+            continue;
+        if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+            unlinkat(dfd, de->d_name, 0);
+    }
+    closedir(d);
+}
+
+/* A file of our own in $TMPDIR (or /tmp), named for this process (see
+ * sweep_stale_temp_files); path_out receives its name. */
+static int make_temp_file(char *path_out, size_t pathlen, const char *what, char *err, size_t errlen)
+{
+    snprintf(path_out, pathlen, "%s/ovl2fsck-%s-%ld-XXXXXX", temp_dir(), what, (long)getpid());
     int fd = mkstemp(path_out);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot create a temporary database in %s: %s", tmpdir && *tmpdir ? tmpdir : "/tmp",
-                 strerror(errno));
+        snprintf(err, errlen, "cannot create a temporary database in %s: %s", temp_dir(), strerror(errno));
         return -1;
     }
     close(fd);
@@ -69,16 +137,18 @@ static int make_temp_file(char *path_out, size_t pathlen, const char *what, char
 int db_open(struct db *db, const char *path, char *err, size_t errlen)
 {
     memset(db, 0, sizeof *db);
+    sweep_stale_temp_files();
     if (path) {
         db->final_path = strdup(path);
         if (!db->final_path || asprintf(&db->tmp_path, "%s.tmp", path) < 0) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        unlink(db->tmp_path);   /* a stale leftover of an interrupted run */
+        remove_db_files(db->tmp_path);   /* a stale leftover of an interrupted run */
     } else {
         /* private: a named temp file (the check pass opens it from more
-         * than one connection), removed by db_close */
+         * than one connection), removed by db_close, or by the next run
+         * when this one is killed */
         char tmp[PATH_MAX];
         if (make_temp_file(tmp, sizeof tmp, "db", err, errlen) < 0)
             return -1;
@@ -183,7 +253,7 @@ void db_close(struct db *db)
     if (db->h)
         sqlite3_close(db->h);
     if (unfinished && db->tmp_path)
-        unlink(db->tmp_path);
+        remove_db_files(db->tmp_path);
     db->h = NULL;
     free(db->final_path);
     free(db->tmp_path);

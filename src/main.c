@@ -140,8 +140,16 @@ static void print_catalog(const struct catalog *cat)
                cat->checks[i].meaning);
 }
 
-static void print_timings(const struct run_result *r)
+static void print_check_timings(const struct check_run *run)
 {
+    for (size_t i = 0; run && i < run->timing_count; i++)
+        fprintf(stderr, "ovl2fsck: check %-28s %8.3f s\n", run->timings[i].name, run->timings[i].seconds);
+}
+
+static void print_timings(const struct run_result *r, int verbose)
+{
+    if (verbose >= 2)
+        print_check_timings(r->checks);
     double total = 0;
     for (int st = 0; st < STAGE_COUNT; st++) {
         fprintf(stderr, "ovl2fsck: stage %-16s %8.3f s\n", stage_name((enum stage)st), r->stage_seconds[st]);
@@ -165,7 +173,7 @@ static int report_and_collect(struct session *s, struct pipeline *p)
     fflush(stdout);
     r->stage_seconds[STAGE_REPORT] = pipeline_now() - t0;
     if (s->o.verbose)
-        print_timings(r);
+        print_timings(r, s->o.verbose);
     int code = result_exit_code(r);
     if (out_rc < 0) {
         fprintf(stderr, "ovl2fsck: cannot write the report: %s\n", strerror(errno));

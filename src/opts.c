@@ -86,7 +86,7 @@ void opts_usage(FILE *out)
           "                     delete quarantined items older than DUR\n"
           "\n"
           "  -q, --quiet        print nothing on a clean store; only findings otherwise\n"
-          "  -v, --verbose      per-stage timing on stderr\n"
+          "  -v, --verbose      per-stage timing on stderr (twice: and per check)\n"
           "  --list-checks      print the check catalog\n"
           "  --schema           print the scan database schema (for own checks)\n"
           "  -h, --help         this text\n"
