@@ -7,11 +7,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct strmap_slot {
     char *key;     /* NULL: empty */
     char *value;   /* may be NULL */
     long num;      /* strmap_put_num's payload */
+    uint64_t hash; /* of key: probes compare it before touching the key */
 };
 
 struct strmap {

@@ -27,13 +27,22 @@ static uint64_t hash_bytes(const char *s, size_t n)
 
 static bool key_equals(const char *key, const char *s, size_t n)
 {
-    return strncmp(key, s, n) == 0 && key[n] == '\0';
+    return memcmp(key, s, n) == 0 && key[n] == '\0';
 }
 
-static struct strmap_slot *find_slot(struct strmap_slot *slots, size_t cap, const char *key, size_t keylen)
+static struct strmap_slot *find_slot(struct strmap_slot *slots, size_t cap, uint64_t h, const char *key, size_t keylen)
 {
-    size_t i = (size_t)hash_bytes(key, keylen) & (cap - 1);
-    while (slots[i].key && !key_equals(slots[i].key, key, keylen))
+    size_t i = (size_t)h & (cap - 1);
+    while (slots[i].key && (slots[i].hash != h || !key_equals(slots[i].key, key, keylen)))
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+/* Where a key known to be absent goes (growing: no compares at all). */
+static struct strmap_slot *free_slot(struct strmap_slot *slots, size_t cap, uint64_t h)
+{
+    size_t i = (size_t)h & (cap - 1);
+    while (slots[i].key)
         i = (i + 1) & (cap - 1);
     return &slots[i];
 }
@@ -46,7 +55,7 @@ static int grow(struct strmap *m)
         return -1;
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i].key)
-            *find_slot(slots, cap, m->slots[i].key, strlen(m->slots[i].key)) = m->slots[i];
+            *free_slot(slots, cap, m->slots[i].hash) = m->slots[i];
     free(m->slots);
     m->slots = slots;
     m->cap = cap;
@@ -57,7 +66,7 @@ const struct strmap_slot *strmap_get(const struct strmap *m, const char *key, si
 {
     if (m->cap == 0)
         return NULL;
-    const struct strmap_slot *s = find_slot(m->slots, m->cap, key, keylen);
+    const struct strmap_slot *s = find_slot(m->slots, m->cap, hash_bytes(key, keylen), key, keylen);
     return s->key ? s : NULL;
 }
 
@@ -76,7 +85,8 @@ static struct strmap_slot *slot_for(struct strmap *m, const char *key, size_t ke
 {
     if ((m->count + 1) * 2 > m->cap && grow(m) < 0)
         return NULL;
-    struct strmap_slot *s = find_slot(m->slots, m->cap, key, keylen);
+    uint64_t h = hash_bytes(key, keylen);
+    struct strmap_slot *s = find_slot(m->slots, m->cap, h, key, keylen);
     *existed = s->key != NULL;
     if (*existed)
         return s;
@@ -86,6 +96,7 @@ static struct strmap_slot *slot_for(struct strmap *m, const char *key, size_t ke
     memcpy(k, key, keylen);
     k[keylen] = '\0';
     s->key = k;
+    s->hash = h;
     m->count++;
     return s;
 }
