@@ -316,30 +316,20 @@ struct lower_pass {
     sqlite3_stmt *ins_unresolved;
 };
 
-static int load_direct_claims(struct lower_pass *lp)
+/* key (column 0) -> value (column 1, when the query has one) for every row. */
+static int load_map(struct derive *d, const char *sql, struct strmap *m, const char *what)
 {
     sqlite3_stmt *q;
-    if (db_prepare(lp->d->db, "SELECT dir FROM overlay_ref WHERE by_kind <> 'lower'", &q, lp->d->err, lp->d->errlen) < 0)
+    if (db_prepare(d->db, sql, &q, d->err, d->errlen) < 0)
         return -1;
+    bool has_value = sqlite3_column_count(q) > 1;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        if (col(q, 0) && strmap_put_min(&lp->claimed, col(q, 0), (size_t)sqlite3_column_bytes(q, 0), NULL) < 0)
+        if (col(q, 0) &&
+            strmap_put_min(m, col(q, 0), (size_t)sqlite3_column_bytes(q, 0), has_value ? col(q, 1) : NULL) < 0)
             break;
     sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? out_of_memory(lp->d) : fail(lp->d, "direct claims");
-}
-
-static int load_links(struct lower_pass *lp)
-{
-    sqlite3_stmt *q;
-    if (db_prepare(lp->d->db, "SELECT name, target_dir FROM link", &q, lp->d->err, lp->d->errlen) < 0)
-        return -1;
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        if (col(q, 0) && strmap_put_min(&lp->links, col(q, 0), (size_t)sqlite3_column_bytes(q, 0), col(q, 1)) < 0)
-            break;
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? out_of_memory(lp->d) : fail(lp->d, "l/ entries");
+    return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? out_of_memory(d) : fail(d, what);
 }
 
 /* One entry (idx) of dir's lower file, p[0..len). The rule of the
@@ -460,9 +450,9 @@ static int derive_lower_facts(struct derive *d)
 {
     struct lower_pass lp = { .d = d };
     struct strmap claims = { 0 };
-    int rc = load_direct_claims(&lp);
+    int rc = load_map(d, "SELECT dir FROM overlay_ref WHERE by_kind <> 'lower'", &lp.claimed, "direct claims");
     if (rc == 0)
-        rc = load_links(&lp);
+        rc = load_map(d, "SELECT name, target_dir FROM link", &lp.links, "l/ entries");
     if (rc == 0)
         rc = pass_lower_files(&lp);
     strmap_free(&lp.claimed);

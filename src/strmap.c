@@ -121,25 +121,25 @@ int strmap_put_min(struct strmap *m, const char *key, size_t keylen, const char 
     return 0;
 }
 
-int strmap_put_num(struct strmap *m, const char *key, size_t keylen, long num)
+static int put_number(struct strmap *m, const char *key, size_t keylen, long num, bool replace)
 {
     bool existed;
     struct strmap_slot *s = slot_for(m, key, keylen, &existed);
     if (!s)
         return -1;
-    if (!existed)
+    if (!existed || replace)
         s->num = num;
     return 0;
 }
 
+int strmap_put_num(struct strmap *m, const char *key, size_t keylen, long num)
+{
+    return put_number(m, key, keylen, num, false);
+}
+
 int strmap_set_num(struct strmap *m, const char *key, size_t keylen, long num)
 {
-    bool existed;
-    struct strmap_slot *s = slot_for(m, key, keylen, &existed);
-    if (!s)
-        return -1;
-    s->num = num;
-    return 0;
+    return put_number(m, key, keylen, num, true);
 }
 
 long strmap_num(const struct strmap *m, const char *key, size_t keylen, long dflt)

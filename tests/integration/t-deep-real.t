@@ -273,7 +273,8 @@ like "$(details "$T/escape.json" layer-tarsplit-invalid)" '"\.\./\.\./etc/passwd
 # ones joined to the dir fd's path (or the cwd). No call of any kind may name
 # the escape target (overlay2/etc/passwd) or /etc/passwd; no open may pass a
 # ".." component; and nothing outside the store may be opened except the
-# database (--db, and the scan's temporary one in TMPDIR), /proc and
+# database (--db, and the scan's temporary one in TMPDIR, which is listed
+# for the temp files of killed runs), /proc and
 # /var/run/docker.pid (is dockerd running?), "/" as an O_PATH probe of
 # openat2, and the files every program opens.
 python3 - "$T/escape.strace" "$C" "$T/escape.db" "$T/tmpdir" >"$T/escape.bad" 2>"$T/escape.count" <<'EOF'
@@ -284,7 +285,7 @@ system = ("/etc/ld.so.", "/lib/", "/lib64/", "/usr/lib/", "/proc/", "/sys/", "/d
           "/usr/share/zoneinfo/", "/etc/localtime", "/etc/ovl2fsck", "/usr/lib/ssl/", "/etc/ssl/")
 def allowed(path):
     return (path == store or path.startswith(store + "/") or path.startswith(db)
-            or path.startswith(tmpdir + "/") or path.startswith(system)
+            or path == tmpdir or path.startswith(tmpdir + "/") or path.startswith(system)
             or path in ("/proc", "/var/run/docker.pid", "/run/docker.pid"))
 OPENS = ("open", "openat", "openat2", "creat", "open_tree")
 call = re.compile(r'^\d+\s+(\w+)\((.*)')
