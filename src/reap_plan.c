@@ -521,14 +521,17 @@ static const char claimants_sql[] =
 
 static int keeper_of(struct builder *b, sqlite3_stmt *q, const char *dir, char **keeper)
 {
+    char *found = NULL;
     int rc;
-    *keeper = NULL;
     sqlite3_reset(q);
     db_bind_text(q, 1, dir);
-    while (!*keeper && (rc = sqlite3_step(q)) == SQLITE_ROW)
-        if (col_text(q, 0) && !dir_planned(b->plan, col_text(q, 0)))
-            *keeper = reap_strdup(col_text(q, 0));
-    if (*keeper || rc == SQLITE_DONE)
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (col_text(q, 0) && !dir_planned(b->plan, col_text(q, 0))) {
+            found = reap_strdup(col_text(q, 0));
+            break;
+        }
+    *keeper = found;
+    if (found || rc == SQLITE_DONE)
         return 0;
     snprintf(b->err, b->errlen, "database: lower claims on overlay2/%s: %s", dir, sqlite3_errmsg(b->db->h));
     return -1;
