@@ -14,10 +14,9 @@ struct scan_counts {
 
 /* Where the scan's time went: thread seconds by phase, summed over its
  * threads (reading the store, parsing JSON and hashing, loading SQLite,
- * which includes the merge and the indexes), and its wall time. */
+ * which includes the merge and the indexes). */
 struct scan_times {
     double walk, parse, load;
-    double wall;
     int threads;
 };
 

@@ -30,6 +30,7 @@ static const char *const col_names[COL_COUNT] = { "object", "path", "detail", "m
 
 #define READER_CACHE_KIB 24576   /* page cache of each extra reader connection */
 #define MAX_CHECK_THREADS 8
+#define BUSY_TIMEOUT_MS 600000   /* without WAL, the derive's commit waits for running readers */
 
 /* One value of a result row, copied out of the statement. */
 struct cell {
@@ -45,8 +46,6 @@ struct check_rows {
     char *failure;   /* why the check could not run, or NULL */
     double seconds;  /* how long the query ran */
 };
-
-#define BUSY_TIMEOUT_MS 600000   /* the derive's commit waits for running readers */
 
 struct check_pool {
     const struct catalog *cat;
@@ -250,18 +249,24 @@ static sqlite3 *open_reader(const char *path)
     return h;
 }
 
+static int rollback(struct db *db)
+{
+    char ignore[256];
+    db_exec(db, "ROLLBACK", ignore, sizeof ignore);
+    return -1;
+}
+
 /* Commit the derived facts; readers of the scan may hold the file for the
  * rest of their statement (the busy timeout waits for them). */
 static int derive_and_commit(struct db *db, struct check_run *run, char *err, size_t errlen)
 {
     double t0 = pipeline_now();
-    char ignore[256];
     sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
     int rc = db_exec(db, "BEGIN", err, errlen);
     if (rc == 0 && (rc = derive_run(db, err, errlen)) == 0)
         rc = db_exec(db, "COMMIT", err, errlen);
     if (rc != 0)
-        db_exec(db, "ROLLBACK", ignore, sizeof ignore);
+        rollback(db);
     sqlite3_busy_timeout(db->h, 0);
     run->derive_seconds = pipeline_now() - t0;
     return rc;
@@ -370,13 +375,6 @@ static void free_rows(struct check_pool *p)
         free(p->out[i].failure);
     }
     free(p->out);
-}
-
-static int rollback(struct db *db)
-{
-    char ignore[256];
-    db_exec(db, "ROLLBACK", ignore, sizeof ignore);
-    return -1;
 }
 
 /* WAL for the pass (see the top of this file); the checkpoint into the

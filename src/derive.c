@@ -100,11 +100,6 @@ static bool grow_array(void **v, long *cap, long need, size_t size)
     return true;
 }
 
-static int cmp_str(const char *a, const char *b)
-{
-    return strcmp(a, b);
-}
-
 /* ---- loading ------------------------------------------------------------ */
 
 static int load_dirs(struct derive *d)
@@ -239,7 +234,7 @@ static const struct derive *sort_ctx;   /* qsort has no context argument */
 static int cmp_order_by_dir(const void *pa, const void *pb)
 {
     long a = *(const long *)pa, b = *(const long *)pb;
-    int c = cmp_str(sort_ctx->layers[sort_ctx->order[a]].cache_id, sort_ctx->layers[sort_ctx->order[b]].cache_id);
+    int c = strcmp(sort_ctx->layers[sort_ctx->order[a]].cache_id, sort_ctx->layers[sort_ctx->order[b]].cache_id);
     return c ? c : (a > b) - (a < b);
 }
 
@@ -336,7 +331,7 @@ static int load_map(struct derive *d, const char *sql, struct strmap *m, const c
  * overlay_lower view: a short name when the entry is l/<26 base32>. */
 static int take_entry(struct lower_pass *lp, const char *dir, bool dir_claimed, int idx, const char *p, size_t len)
 {
-    if (len != 2 + LINK_NAME_LEN || p[0] != 'l' || p[1] != '/' || !id_is_link_name(p + 2, LINK_NAME_LEN))
+    if (!id_is_lower_entry(p, len))
         return 0;
     if (dir_claimed && strmap_put_min(&lp->named, p + 2, LINK_NAME_LEN, dir) < 0)
         return out_of_memory(lp->d);
@@ -413,7 +408,7 @@ static int resolve_named(struct lower_pass *lp, struct strmap *claims)
 
 static int cmp_slot_keys(const void *a, const void *b)
 {
-    return cmp_str((*(const struct strmap_slot *const *)a)->key, (*(const struct strmap_slot *const *)b)->key);
+    return strcmp((*(const struct strmap_slot *const *)a)->key, (*(const struct strmap_slot *const *)b)->key);
 }
 
 /* The lower claims into overlay_ref in dir order, then its index (which

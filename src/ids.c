@@ -45,6 +45,11 @@ bool id_is_link_name(const char *s, size_t len)
     return true;
 }
 
+bool id_is_lower_entry(const char *s, size_t len)
+{
+    return len == 2 + LINK_NAME_LEN && s[0] == 'l' && s[1] == '/' && id_is_link_name(s + 2, LINK_NAME_LEN);
+}
+
 bool id_is_init_dir(const char *s, size_t len)
 {
     return len == HEX64_LEN + 5 && id_is_hex64(s, HEX64_LEN) && memcmp(s + HEX64_LEN, "-init", 5) == 0;

@@ -1,5 +1,5 @@
 /* pipeline.c — runs the passes in order on a fresh database and times them:
- * scan (walk+parse+load), checks, sizes. */
+ * scan (walk, parse, load), deep, derive + checks, sizes. */
 #include "pipeline.h"
 #include "progress.h"
 #include "scan.h"
@@ -28,6 +28,51 @@ int pipeline_threads(const struct options *o)
     return n > 0 ? (int)n : 1;
 }
 
+/* scan, deep, checks, sizes on the open database, timing each; the caller
+ * erases the progress line whatever the outcome. */
+static int run_passes(struct pipeline *p, const struct options *o, const struct catalog *cat,
+                      volatile sig_atomic_t *stop, struct progress *prog, char *err, size_t errlen)
+{
+    struct run_result *r = &p->result;
+    struct scan_times st = { 0 };
+    double t0 = pipeline_now();
+    int rc = scan_root(&p->db, p->root, stop, prog, &st, err, errlen);
+    if (rc != 0)
+        return rc == -2 ? EXIT_INTERRUPTED : EXIT_OPERATIONAL;
+    if (stop && *stop)
+        return EXIT_INTERRUPTED;   /* a signal after the last poll of the scan */
+    double t1 = pipeline_now();
+    progress_end(prog);   /* --deep draws its own progress */
+    if (o->deep && (rc = verify_layers(&p->db, p->root, o, stop, err, errlen)) != 0)
+        return rc;
+    double t1d = pipeline_now();
+    int64_t cutoff = (int64_t)time(NULL) - o->min_age;
+    if (progress_due(prog))
+        progress_show(prog, "checking");
+    if (checks_run(&p->db, cat, cutoff, pipeline_threads(o), prog, &p->run, err, errlen) < 0)
+        return EXIT_OPERATIONAL;
+    r->checks = &p->run;
+    if (stop && *stop)
+        return EXIT_INTERRUPTED;
+    double t2 = pipeline_now();
+    if (progress_due(prog))
+        progress_show(prog, "sizing the garbage");
+    r->reclaimable = sizes_fill_garbage_until(&p->db, p->root, stop);
+    double t3 = pipeline_now();
+    scan_read_counts(&p->db, &r->scanned);
+    result_count_findings(&p->db, r);
+    r->stage_seconds[STAGE_WALK] = st.walk;
+    r->stage_seconds[STAGE_PARSE] = st.parse;
+    r->stage_seconds[STAGE_LOAD] = st.load;
+    r->stage_seconds[STAGE_SCAN] = t1 - t0;
+    r->scan_threads = st.threads;
+    r->stage_seconds[STAGE_DEEP] = t1d - t1;
+    r->stage_seconds[STAGE_DERIVE] = p->run.derive_seconds;
+    r->stage_seconds[STAGE_CHECKS] = t2 - t1d - p->run.derive_seconds;
+    r->stage_seconds[STAGE_SIZES] = t3 - t2;
+    return stop && *stop ? EXIT_INTERRUPTED : 0;
+}
+
 int pipeline_run(struct pipeline *p, const struct options *o, const struct catalog *cat,
                  volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
@@ -48,53 +93,9 @@ int pipeline_run(struct pipeline *p, const struct options *o, const struct catal
     p->db_open = true;
     struct progress prog;
     progress_start(&prog, !o->quiet);
-    struct scan_times st = { 0 };
-    double t0 = pipeline_now();
-    int rc = scan_root(&p->db, p->root, stop, &prog, &st, err, errlen);
-    if (rc != 0) {
-        progress_end(&prog);
-        return rc == -2 ? EXIT_INTERRUPTED : EXIT_OPERATIONAL;
-    }
-    if (stop && *stop) {
-        progress_end(&prog);
-        return EXIT_INTERRUPTED;   /* a signal after the last poll of the scan */
-    }
-    double t1 = pipeline_now();
-    progress_end(&prog);   /* --deep draws its own progress */
-    if (o->deep && (rc = verify_layers(&p->db, p->root, o, stop, err, errlen)) != 0)
-        return rc;
-    double t1d = pipeline_now();
-    int64_t cutoff = (int64_t)time(NULL) - o->min_age;
-    if (progress_due(&prog))
-        progress_show(&prog, "checking");
-    rc = checks_run(&p->db, cat, cutoff, pipeline_threads(o), &prog, &p->run, err, errlen);
-    if (rc < 0) {
-        progress_end(&prog);
-        return EXIT_OPERATIONAL;
-    }
-    r->checks = &p->run;
-    if (stop && *stop) {
-        progress_end(&prog);
-        return EXIT_INTERRUPTED;
-    }
-    double t2 = pipeline_now();
-    if (progress_due(&prog))
-        progress_show(&prog, "sizing the garbage");
-    r->reclaimable = sizes_fill_garbage_until(&p->db, p->root, stop);
-    double t3 = pipeline_now();
+    int rc = run_passes(p, o, cat, stop, &prog, err, errlen);
     progress_end(&prog);
-    scan_read_counts(&p->db, &r->scanned);
-    result_count_findings(&p->db, r);
-    r->stage_seconds[STAGE_WALK] = st.walk;
-    r->stage_seconds[STAGE_PARSE] = st.parse;
-    r->stage_seconds[STAGE_LOAD] = st.load;
-    r->stage_seconds[STAGE_SCAN] = t1 - t0;
-    r->scan_threads = st.threads;
-    r->stage_seconds[STAGE_DEEP] = t1d - t1;
-    r->stage_seconds[STAGE_DERIVE] = p->run.derive_seconds;
-    r->stage_seconds[STAGE_CHECKS] = t2 - t1d - p->run.derive_seconds;
-    r->stage_seconds[STAGE_SIZES] = t3 - t2;
-    return stop && *stop ? EXIT_INTERRUPTED : 0;
+    return rc;
 }
 
 int pipeline_finish(struct pipeline *p, char *err, size_t errlen)

@@ -208,21 +208,19 @@ static int lane_error(const struct scan_lane *lane, char *err, size_t errlen)
 
 /* The lanes' thread time by phase, the main thread's merge and indexes as load. */
 static void fill_times(struct scan_times *t, const struct scan_lane *a, const struct scan_lane *b, bool threaded,
-                       double t0, double merge_seconds)
+                       double merge_seconds)
 {
     if (!t)
         return;
     t->walk = a->s.phase_seconds[PHASE_WALK] + b->s.phase_seconds[PHASE_WALK];
     t->parse = a->s.phase_seconds[PHASE_PARSE] + b->s.phase_seconds[PHASE_PARSE];
     t->load = a->s.phase_seconds[PHASE_LOAD] + b->s.phase_seconds[PHASE_LOAD] + merge_seconds;
-    t->wall = pipeline_now() - t0;
     t->threads = threaded ? 2 : 1;
 }
 
 int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, struct progress *progress,
               struct scan_times *times, char *err, size_t errlen)
 {
-    double t0 = pipeline_now();
     int rootfd = open_root(root, err, errlen);
     if (rootfd < 0)
         return -1;
@@ -264,7 +262,7 @@ int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, stru
              db_create_indexes(db, err, errlen) < 0 || db_exec(db, "COMMIT", err, errlen) < 0)
         rc = -1;
     unlink(aux_path);
-    fill_times(times, &main_lane, &worker, threaded, t0, pipeline_now() - m0);
+    fill_times(times, &main_lane, &worker, threaded, pipeline_now() - m0);
     return rc;
 }
 

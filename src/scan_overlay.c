@@ -35,8 +35,7 @@ static const char *lower_entries_state(const char *lower)
     for (const char *p = lower;; idx++) {
         const char *end = strchr(p, ':');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        bool ok = len == 2 + LINK_NAME_LEN && p[0] == 'l' && p[1] == '/' && id_is_link_name(p + 2, LINK_NAME_LEN);
-        if (!ok || idx >= MAX_LOWER_ENTRIES)
+        if (!id_is_lower_entry(p, len) || idx >= MAX_LOWER_ENTRIES)
             return ST_INVALID;
         if (!end)
             return ST_OK;
@@ -72,7 +71,7 @@ static int scan_dir(struct overlay_walk *w, const char *name, const struct stat 
     bool committed = fs_lstat(fd, "committed", &x);
     bool merged = fs_lstat(fd, "merged", &x) && S_ISDIR(x.st_mode);
     close(fd);
-    int rc = 0;
+    int rc = 0;   /* a dir that vanished meanwhile is skipped */
     bool complete = strcmp(link_st, ST_OK) == 0 && has_diff_entry;
     if (!complete && !scan_still_there(w->dirfd, name, st))
         goto out;   /* removed while we read it: not corruption */
@@ -91,8 +90,7 @@ static int scan_dir(struct overlay_walk *w, const char *name, const struct stat 
     db_bind_int(q, 10, committed);
     db_bind_int(q, 11, merged);
     db_bind_int(q, 12, (int64_t)st->st_mtime);
-    if (rc == 0)
-        rc = scan_insert(w->s, q);
+    rc = scan_insert(w->s, q);
 out:
     free(link);
     free(lower);
