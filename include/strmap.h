@@ -22,6 +22,10 @@ struct strmap {
     size_t count;
 };
 
+/* The hash the map uses (FNV-1a with murmur3's finalizer), for tables of
+ * fixed-size keys that keep their keys inline (derive.c's short names). */
+uint64_t strmap_hash(const char *s, size_t n);
+
 /* The slot of key, or NULL when absent. */
 const struct strmap_slot *strmap_get(const struct strmap *m, const char *key, size_t keylen);
 bool strmap_has(const struct strmap *m, const char *key, size_t keylen);

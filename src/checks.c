@@ -160,7 +160,7 @@ static void collect_check(sqlite3 *h, const struct check *c, struct check_rows *
  * makes the check wait for the derive) */
 static bool reads_derived(const char *sql)
 {
-    static const char *const derived[] = { "overlay_ref", "expected_lower", "lower_unresolved", NULL };
+    static const char *const derived[] = { "overlay_ref", "expected_lower", "lower_unresolved", "layer_dead", NULL };
     for (const char *const *t = derived; *t; t++) {
         size_t n = strlen(*t);
         for (const char *p = sql; (p = strcasestr(p, *t)) != NULL; p += n) {

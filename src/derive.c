@@ -4,7 +4,8 @@
  *                    the containers' -init and RW dirs (sql/derive.sql);
  *   overlay_ref      direct claims on overlay2 dirs (sql/derive.sql), then
  *                    the lower claims (here);
- *   lower_unresolved lower-file entries naming no l/ entry (here).
+ *   lower_unresolved lower-file entries naming no l/ entry (here);
+ *   layer_dead       layers no reference reaches (here).
  *
  * What is done here is graph work that SQLite, having no hash join, does
  * with an index probe per row and temp b-trees: the expected lowers are a
@@ -16,6 +17,11 @@
  * of the claimed dirs and the l/ names, and every table is filled in key
  * order (appending to its b-tree).
  *
+ * A layer is live when an image's diff_ids (its chainIDs), a mount's parent
+ * file or snapshots.db names it, or when it is the parent (a well-formed
+ * parent file) of a live layer; every other layer is dead. Marked walking
+ * up from each name, each layer once.
+ *
  * A lower claim: a dir whose l/ short name (its link file's, or an l/
  * symlink's pointing at its diff/) appears in the lower file of a directly
  * claimed dir. One overlay_ref row per claimed dir; by_id is the smallest
@@ -26,6 +32,7 @@
 #include "strmap.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +50,8 @@ struct chain_layer {
     char *chain_id, *parent, *cache_id;
     bool base;              /* parent missing, cache-id and name well-formed */
     bool child_ok;          /* parent and cache-id well-formed */
+    bool parent_ok;         /* parent file well-formed */
+    bool live;              /* reached from an image, mount or snapshot */
     long first_child, next_sibling;
     char *lower;            /* expected lower (NULL: a base layer) */
     int depth;              /* -1: not known */
@@ -105,7 +114,7 @@ static bool grow_array(void **v, long *cap, long need, size_t size)
 static int load_dirs(struct derive *d)
 {
     sqlite3_stmt *q;
-    if (db_prepare(d->db, "SELECT name, CASE WHEN link_state = 'ok' THEN link END FROM overlay_dir",
+    if (db_prepare(d->db, "SELECT name, CASE WHEN link_state = 'ok' THEN link END FROM overlay_dir ORDER BY name",
                    &q, d->err, d->errlen) < 0)
         return -1;
     long cap = 0;
@@ -136,7 +145,7 @@ static int load_layers(struct derive *d)
 {
     sqlite3_stmt *q;
     if (db_prepare(d->db, "SELECT chain_id, parent, cache_id, parent_state = 'missing' AND cache_id_state = 'ok' AND name_ok,"
-                          " parent_state = 'ok' AND cache_id_state = 'ok' FROM layer ORDER BY chain_id",
+                          " parent_state = 'ok' AND cache_id_state = 'ok', parent_state = 'ok' FROM layer ORDER BY chain_id",
                    &q, d->err, d->errlen) < 0)
         return -1;
     long cap = 0;
@@ -151,6 +160,7 @@ static int load_layers(struct derive *d)
         l->cache_id = dup_col(q, 2);
         l->base = sqlite3_column_int(q, 3) != 0;
         l->child_ok = sqlite3_column_int(q, 4) != 0 && l->parent && l->cache_id;
+        l->parent_ok = sqlite3_column_int(q, 5) != 0 && l->parent;
         l->first_child = l->next_sibling = -1;
         l->depth = -1;
         d->nlayers++;
@@ -274,6 +284,51 @@ static int store_expected(struct derive *d)
     return rc;
 }
 
+/* ---- live and dead layers ---------------------------------------------- */
+
+/* The named layer and its parents up to the first one already live. */
+static void mark_live(struct derive *d, const char *chain_id, size_t len)
+{
+    long i = strmap_num(&d->by_chain, chain_id, len, -1);
+    while (i >= 0 && !d->layers[i].live) {
+        struct chain_layer *l = &d->layers[i];
+        l->live = true;
+        i = l->parent_ok ? strmap_num(&d->by_chain, l->parent, strlen(l->parent), -1) : -1;
+    }
+}
+
+static int mark_live_layers(struct derive *d)
+{
+    sqlite3_stmt *q;
+    if (db_prepare(d->db, "SELECT chain_id FROM image_layer WHERE chain_id IS NOT NULL"
+                          " UNION ALL SELECT parent FROM mount WHERE parent_state = 'ok'"
+                          " UNION ALL SELECT chain_id FROM buildkit_layer", &q, d->err, d->errlen) < 0)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (col(q, 0))
+            mark_live(d, col(q, 0), (size_t)sqlite3_column_bytes(q, 0));
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : fail(d, "layer references");
+}
+
+/* The dead layers into layer_dead, in chainID order (as loaded). */
+static int store_dead(struct derive *d)
+{
+    sqlite3_stmt *ins;
+    if (db_exec(d->db, "DELETE FROM layer_dead", d->err, d->errlen) < 0 ||
+        db_prepare(d->db, "INSERT INTO layer_dead (chain_id) VALUES (?1)", &ins, d->err, d->errlen) < 0)
+        return -1;
+    int rc = 0;
+    for (long i = 0; rc == 0 && i < d->nlayers; i++)
+        if (!d->layers[i].live) {
+            db_bind_text(ins, 1, d->layers[i].chain_id);
+            rc = db_step_reset(ins, d->err, d->errlen);
+        }
+    sqlite3_finalize(ins);
+    return rc;
+}
+
 static void free_layers(struct derive *d)
 {
     for (long i = 0; i < d->nlayers; i++) {
@@ -290,52 +345,150 @@ static void free_layers(struct derive *d)
     d->nlayers = d->known = 0;
 }
 
-/* The layers are let go once their lowers are stored (peak memory). */
-static int derive_expected_layer_lowers(struct derive *d)
+/* The layers are let go once their facts are stored (peak memory). */
+static int derive_layer_facts(struct derive *d)
 {
     link_children(d);
     int rc = expect_lowers(d);
     if (rc == 0)
         rc = store_expected(d);
+    if (rc == 0)
+        rc = mark_live_layers(d);
+    if (rc == 0)
+        rc = store_dead(d);
     free_layers(d);
     return rc;
 }
 
 /* ---- lower claims and unresolved entries -------------------------------- */
 
+/* A short name (l/<26 base32>) as the lower pass needs it, in one table:
+ * whether overlay2/l/ has an entry of that name and where it points, and
+ * the first (smallest: the lower files are read in dir order) directly
+ * claimed dir whose lower file names it. The name is kept in the slot: one
+ * probe per lower entry, no pointer to follow. */
+struct short_slot {
+    char name[LINK_NAME_LEN];
+    bool used;
+    bool has_entry;         /* overlay2/l/<name> exists */
+    char *target;           /* its target dir, when it is a symlink to ../<dir>/diff */
+    long named_by;          /* index in dirs, or -1 */
+};
+
+struct short_table {
+    struct short_slot *slots;
+    size_t cap, count;      /* cap: a power of two, or 0 */
+};
+
+static struct short_slot *probe_short(struct short_slot *slots, size_t cap, const char *name)
+{
+    size_t i = (size_t)strmap_hash(name, LINK_NAME_LEN) & (cap - 1);
+    while (slots[i].used && memcmp(slots[i].name, name, LINK_NAME_LEN) != 0)
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+static bool grow_shorts(struct short_table *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 1024;
+    struct short_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i].used)
+            *probe_short(slots, cap, t->slots[i].name) = t->slots[i];
+    free(t->slots);
+    t->slots = slots;
+    t->cap = cap;
+    return true;
+}
+
+/* The slot of name (LINK_NAME_LEN bytes), made when absent; NULL when out of memory. */
+static struct short_slot *short_slot_for(struct short_table *t, const char *name)
+{
+    if ((t->count + 1) * 2 > t->cap && !grow_shorts(t))
+        return NULL;
+    struct short_slot *s = probe_short(t->slots, t->cap, name);
+    if (!s->used) {
+        memcpy(s->name, name, LINK_NAME_LEN);
+        s->used = true;
+        s->named_by = -1;
+        t->count++;
+    }
+    return s;
+}
+
+static void free_shorts(struct short_table *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        free(t->slots[i].target);
+    free(t->slots);
+    memset(t, 0, sizeof *t);
+}
+
 struct lower_pass {
     struct derive *d;
-    struct strmap claimed;       /* directly claimed dirs */
-    struct strmap links;         /* l/ name -> its target dir (value may be NULL) */
-    struct strmap named;         /* short -> smallest directly claimed dir naming it */
+    bool *claimed;               /* per dir: directly claimed */
+    struct short_table shorts;
+    long *claim_by;              /* per dir: smallest dir whose lower names it, or -1 */
+    struct strmap claims_elsewhere;   /* the same for claimed names that are no overlay2 dir */
     sqlite3_stmt *ins_unresolved;
 };
 
-/* key (column 0) -> value (column 1, when the query has one) for every row. */
-static int load_map(struct derive *d, const char *sql, struct strmap *m, const char *what)
+static long dir_number(const struct derive *d, const char *dir, size_t len)
 {
+    return strmap_num(&d->dir_index, dir, len, -1);
+}
+
+static int load_direct_claims(struct lower_pass *lp)
+{
+    struct derive *d = lp->d;
     sqlite3_stmt *q;
-    if (db_prepare(d->db, sql, &q, d->err, d->errlen) < 0)
+    if (db_prepare(d->db, "SELECT dir FROM overlay_ref WHERE by_kind <> 'lower'", &q, d->err, d->errlen) < 0)
         return -1;
-    bool has_value = sqlite3_column_count(q) > 1;
     int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        if (col(q, 0) &&
-            strmap_put_min(m, col(q, 0), (size_t)sqlite3_column_bytes(q, 0), has_value ? col(q, 1) : NULL) < 0)
-            break;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        long k = col(q, 0) ? dir_number(d, col(q, 0), (size_t)sqlite3_column_bytes(q, 0)) : -1;
+        if (k >= 0)
+            lp->claimed[k] = true;
+    }
     sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? out_of_memory(d) : fail(d, what);
+    return rc == SQLITE_DONE ? 0 : fail(d, "direct claims");
+}
+
+/* overlay2/l/ entries whose names can be short names (no other name can
+ * match a lower entry). */
+static int load_link_entries(struct lower_pass *lp)
+{
+    struct derive *d = lp->d;
+    sqlite3_stmt *q;
+    if (db_prepare(d->db, "SELECT name, target_dir FROM link", &q, d->err, d->errlen) < 0)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (!col(q, 0) || sqlite3_column_bytes(q, 0) != LINK_NAME_LEN)
+            continue;
+        struct short_slot *s = short_slot_for(&lp->shorts, col(q, 0));
+        if (!s || (col(q, 1) && !(s->target = strdup(col(q, 1)))))
+            break;
+        s->has_entry = true;
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? out_of_memory(d) : fail(d, "l/ entries");
 }
 
 /* One entry (idx) of dir's lower file, p[0..len). The rule of the
  * overlay_lower view: a short name when the entry is l/<26 base32>. */
-static int take_entry(struct lower_pass *lp, const char *dir, bool dir_claimed, int idx, const char *p, size_t len)
+static int take_entry(struct lower_pass *lp, const char *dir, long dir_k, int idx, const char *p, size_t len)
 {
     if (!id_is_lower_entry(p, len))
         return 0;
-    if (dir_claimed && strmap_put_min(&lp->named, p + 2, LINK_NAME_LEN, dir) < 0)
+    struct short_slot *s = short_slot_for(&lp->shorts, p + 2);
+    if (!s)
         return out_of_memory(lp->d);
-    if (strmap_has(&lp->links, p + 2, LINK_NAME_LEN))
+    if (dir_k >= 0 && lp->claimed[dir_k] && s->named_by < 0)
+        s->named_by = dir_k;
+    if (s->has_entry)
         return 0;
     db_bind_text(lp->ins_unresolved, 1, dir);
     db_bind_int(lp->ins_unresolved, 2, idx);
@@ -345,12 +498,12 @@ static int take_entry(struct lower_pass *lp, const char *dir, bool dir_claimed, 
 
 static int split_lower(struct lower_pass *lp, const char *dir, size_t dirlen, const char *lower)
 {
-    bool dir_claimed = strmap_has(&lp->claimed, dir, dirlen);
+    long dir_k = dir_number(lp->d, dir, dirlen);
     int rc = 0;
     const char *p = lower;
     for (int idx = 0; rc == 0; idx++) {
         const char *end = strchr(p, ':');
-        rc = take_entry(lp, dir, dir_claimed, idx, p, end ? (size_t)(end - p) : strlen(p));
+        rc = take_entry(lp, dir, dir_k, idx, p, end ? (size_t)(end - p) : strlen(p));
         if (!end)
             break;
         p = end + 1;
@@ -384,46 +537,64 @@ static int pass_lower_files(struct lower_pass *lp)
     return rc;
 }
 
-/* The dirs a named short resolves to, each with the smallest claiming dir:
- * through the dirs' link files and through the l/ symlink of that name. */
-static int resolve_named(struct lower_pass *lp, struct strmap *claims)
+/* dir (by number when it is an overlay2 dir) claimed through claimer. */
+static int claim(struct lower_pass *lp, const char *dir, long claimer)
 {
-    const struct strmap *named = &lp->named;
-    for (size_t i = 0; i < named->cap; i++) {
-        const struct strmap_slot *s = &named->slots[i];
-        if (!s->key)
+    long k = dir_number(lp->d, dir, strlen(dir));
+    if (k >= 0) {
+        if (lp->claim_by[k] < 0 || claimer < lp->claim_by[k])
+            lp->claim_by[k] = claimer;
+        return 0;
+    }
+    return strmap_put_min(&lp->claims_elsewhere, dir, strlen(dir), lp->d->dirs[claimer].name) < 0
+               ? out_of_memory(lp->d) : 0;
+}
+
+/* The dirs a named short resolves to, each with the smallest claiming dir
+ * (dir numbers are in name order): through the dirs' link files and
+ * through the l/ symlink of that name. */
+static int resolve_named(struct lower_pass *lp)
+{
+    const struct derive *d = lp->d;
+    for (size_t i = 0; i < lp->shorts.cap; i++) {
+        const struct short_slot *s = &lp->shorts.slots[i];
+        if (!s->used || s->named_by < 0)
             continue;
-        for (long k = strmap_num(&lp->d->link_owner, s->key, strlen(s->key), -1); k >= 0;
-             k = lp->d->dirs[k].next_same_link) {
-            const char *dir = lp->d->dirs[k].name;
-            if (strmap_put_min(claims, dir, strlen(dir), s->value) < 0)
-                return out_of_memory(lp->d);
-        }
-        const struct strmap_slot *l = strmap_get(&lp->links, s->key, strlen(s->key));
-        if (l && l->value && strmap_put_min(claims, l->value, strlen(l->value), s->value) < 0)
-            return out_of_memory(lp->d);
+        for (long k = strmap_num(&d->link_owner, s->name, LINK_NAME_LEN, -1); k >= 0; k = d->dirs[k].next_same_link)
+            if (lp->claim_by[k] < 0 || s->named_by < lp->claim_by[k])
+                lp->claim_by[k] = s->named_by;
+        if (s->target && claim(lp, s->target, s->named_by) < 0)
+            return -1;
     }
     return 0;
 }
 
-static int cmp_slot_keys(const void *a, const void *b)
+struct claim_row {
+    const char *dir, *by;
+};
+
+static int cmp_claim_rows(const void *a, const void *b)
 {
-    return strcmp((*(const struct strmap_slot *const *)a)->key, (*(const struct strmap_slot *const *)b)->key);
+    return strcmp(((const struct claim_row *)a)->dir, ((const struct claim_row *)b)->dir);
 }
 
 /* The lower claims into overlay_ref in dir order, then its index (which
  * sql/derive.sql dropped before the direct claims went in). */
-static int store_claims(struct derive *d, const struct strmap *claims)
+static int store_claims(struct lower_pass *lp)
 {
-    const struct strmap_slot **v = malloc((claims->count + 1) * sizeof *v);
+    struct derive *d = lp->d;
+    struct claim_row *v = malloc(((size_t)d->ndirs + lp->claims_elsewhere.count + 1) * sizeof *v);
     if (!v)
         return out_of_memory(d);
     size_t n = 0;
-    for (size_t i = 0; i < claims->cap; i++)
-        if (claims->slots[i].key)
-            v[n++] = &claims->slots[i];
-    if (n > 1)
-        qsort(v, n, sizeof *v, cmp_slot_keys);
+    for (long k = 0; k < d->ndirs; k++)
+        if (lp->claim_by[k] >= 0)
+            v[n++] = (struct claim_row){ d->dirs[k].name, d->dirs[lp->claim_by[k]].name };
+    for (size_t i = 0; i < lp->claims_elsewhere.cap; i++)
+        if (lp->claims_elsewhere.slots[i].key)
+            v[n++] = (struct claim_row){ lp->claims_elsewhere.slots[i].key, lp->claims_elsewhere.slots[i].value };
+    if (lp->claims_elsewhere.count > 0)
+        qsort(v, n, sizeof *v, cmp_claim_rows);   /* else already in dir order */
     sqlite3_stmt *ins;
     if (db_prepare(d->db, "INSERT INTO overlay_ref (dir, by_kind, by_id) VALUES (?1, 'lower', ?2)", &ins, d->err,
                    d->errlen) < 0) {
@@ -432,8 +603,8 @@ static int store_claims(struct derive *d, const struct strmap *claims)
     }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        db_bind_text(ins, 1, v[i]->key);
-        db_bind_text(ins, 2, v[i]->value);
+        db_bind_text(ins, 1, v[i].dir);
+        db_bind_text(ins, 2, v[i].by);
         rc = db_step_reset(ins, d->err, d->errlen);
     }
     sqlite3_finalize(ins);
@@ -444,20 +615,26 @@ static int store_claims(struct derive *d, const struct strmap *claims)
 static int derive_lower_facts(struct derive *d)
 {
     struct lower_pass lp = { .d = d };
-    struct strmap claims = { 0 };
-    int rc = load_map(d, "SELECT dir FROM overlay_ref WHERE by_kind <> 'lower'", &lp.claimed, "direct claims");
+    size_t n = (size_t)d->ndirs + 1;
+    lp.claimed = calloc(n, sizeof *lp.claimed);
+    lp.claim_by = malloc(n * sizeof *lp.claim_by);
+    int rc = lp.claimed && lp.claim_by ? 0 : out_of_memory(d);
+    for (long k = 0; rc == 0 && k < d->ndirs; k++)
+        lp.claim_by[k] = -1;
     if (rc == 0)
-        rc = load_map(d, "SELECT name, target_dir FROM link", &lp.links, "l/ entries");
+        rc = load_direct_claims(&lp);
+    if (rc == 0)
+        rc = load_link_entries(&lp);
     if (rc == 0)
         rc = pass_lower_files(&lp);
-    strmap_free(&lp.claimed);
     if (rc == 0)
-        rc = resolve_named(&lp, &claims);
-    strmap_free(&lp.links);
-    strmap_free(&lp.named);
+        rc = resolve_named(&lp);
+    free_shorts(&lp.shorts);
+    free(lp.claimed);
     if (rc == 0)
-        rc = store_claims(d, &claims);
-    strmap_free(&claims);
+        rc = store_claims(&lp);
+    free(lp.claim_by);
+    strmap_free(&lp.claims_elsewhere);
     return rc;
 }
 
@@ -487,7 +664,7 @@ int derive_run(struct db *db, char *err, size_t errlen)
     if (rc == 0)
         rc = load_layers(&d);
     if (rc == 0)
-        rc = derive_expected_layer_lowers(&d);
+        rc = derive_layer_facts(&d);
     if (rc == 0)
         rc = db_exec(db, f->text, err, errlen);
     if (rc == 0)

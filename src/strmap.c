@@ -10,7 +10,7 @@
 /* FNV-1a, then murmur3's finalizer: FNV's low bits (the slot index) depend
  * only on the low bits of the input bytes, which cluster ids of one
  * alphabet (hex, base32) into long probe runs. */
-static uint64_t hash_bytes(const char *s, size_t n)
+uint64_t strmap_hash(const char *s, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++) {
@@ -66,7 +66,7 @@ const struct strmap_slot *strmap_get(const struct strmap *m, const char *key, si
 {
     if (m->cap == 0)
         return NULL;
-    const struct strmap_slot *s = find_slot(m->slots, m->cap, hash_bytes(key, keylen), key, keylen);
+    const struct strmap_slot *s = find_slot(m->slots, m->cap, strmap_hash(key, keylen), key, keylen);
     return s->key ? s : NULL;
 }
 
@@ -85,7 +85,7 @@ static struct strmap_slot *slot_for(struct strmap *m, const char *key, size_t ke
 {
     if ((m->count + 1) * 2 > m->cap && grow(m) < 0)
         return NULL;
-    uint64_t h = hash_bytes(key, keylen);
+    uint64_t h = strmap_hash(key, keylen);
     struct strmap_slot *s = find_slot(m->slots, m->cap, h, key, keylen);
     *existed = s->key != NULL;
     if (*existed)

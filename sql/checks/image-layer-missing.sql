@@ -13,5 +13,5 @@ SELECT il.image_id AS object,
        NULL AS mtime
 FROM image_layer il
 WHERE il.chain_id IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM layer l WHERE l.chain_id = il.chain_id)
+  AND NOT EXISTS (SELECT 1 FROM layer l INDEXED BY layer_chain WHERE l.chain_id = il.chain_id)
 GROUP BY il.image_id;

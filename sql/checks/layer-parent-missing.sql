@@ -9,4 +9,4 @@ SELECT l.chain_id AS object,
        NULL AS mtime
 FROM layer l
 WHERE l.parent_state = 'ok'
-  AND NOT EXISTS (SELECT 1 FROM layer p WHERE p.chain_id = l.parent);
+  AND NOT EXISTS (SELECT 1 FROM layer p INDEXED BY layer_chain WHERE p.chain_id = l.parent);

@@ -4,20 +4,12 @@
 --
 -- Reported for the whole unreferenced tail: a layer is live when an image's
 -- diff_ids, a mount's parent or snapshots.db names it, or when it is the
--- parent of a live layer. Nothing is reported while the reference graph is
+-- parent of a live layer; the others are in layer_dead (src/derive.c walks
+-- the parent chains). Nothing is reported while the reference graph is
 -- unreliable (scan errors, an unreadable image config or snapshots.db, a
 -- layer or mount whose parent file is malformed, a chainID that does not
 -- match),
 -- since then a reference may have been missed.
-WITH RECURSIVE live(chain_id) AS (
-    SELECT chain_id FROM image_layer WHERE chain_id IS NOT NULL
-    UNION
-    SELECT parent FROM mount WHERE parent_state = 'ok'
-    UNION
-    SELECT chain_id FROM buildkit_layer
-    UNION
-    SELECT l.parent FROM layer l JOIN live ON l.chain_id = live.chain_id WHERE l.parent_state = 'ok'
-)
 SELECT l.chain_id AS object,
        'image/overlay2/layerdb/sha256/' || l.chain_id AS path,
        CASE WHEN EXISTS (SELECT 1 FROM layer c WHERE c.parent = l.chain_id)
@@ -32,7 +24,7 @@ SELECT l.chain_id AS object,
        l.mtime
 FROM layer l
 WHERE l.name_ok AND l.is_dir
-  AND l.chain_id NOT IN live
+  AND l.chain_id IN (SELECT chain_id FROM layer_dead)
   AND NOT EXISTS (SELECT 1 FROM scan_error)
   AND NOT EXISTS (SELECT 1 FROM image WHERE config_state = 'unreadable')
   AND NOT EXISTS (SELECT 1 FROM buildkit_db WHERE state <> 'ok')

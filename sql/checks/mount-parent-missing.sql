@@ -8,4 +8,4 @@ SELECT m.container_id AS object,
        NULL AS mtime
 FROM mount m
 WHERE m.parent_state NOT IN ('ok', 'missing')
-   OR (m.parent_state = 'ok' AND NOT EXISTS (SELECT 1 FROM layer l WHERE l.chain_id = m.parent));
+   OR (m.parent_state = 'ok' AND NOT EXISTS (SELECT 1 FROM layer l INDEXED BY layer_chain WHERE l.chain_id = m.parent));
