@@ -198,9 +198,14 @@ static char *child_lower(const char *parent_link, const char *parent_lower)
     return s;
 }
 
+static long dir_number(const struct derive *d, const char *dir, size_t len)
+{
+    return strmap_num(&d->dir_index, dir, len, -1);
+}
+
 static const char *dir_link(const struct derive *d, const char *dir)
 {
-    long i = strmap_num(&d->dir_index, dir, strlen(dir), -1);
+    long i = dir_number(d, dir, strlen(dir));
     return i < 0 ? NULL : d->dirs[i].link;
 }
 
@@ -248,39 +253,58 @@ static int cmp_order_by_dir(const void *pa, const void *pb)
     return c ? c : (a > b) - (a < b);
 }
 
-/* Sorted by dir; when two layers name one dir the first in breadth-first
- * order wins, as INSERT OR IGNORE of the recursive query's rows kept it. */
+static int insert_expected(sqlite3_stmt *ins, const struct chain_layer *l, struct derive *d)
+{
+    db_bind_text(ins, 1, l->cache_id);
+    db_bind_text(ins, 2, l->lower);
+    db_bind_int(ins, 3, l->depth);
+    return db_step_reset(ins, d->err, d->errlen);
+}
+
+/* When two layers name one dir the first in breadth-first order wins, as
+ * INSERT OR IGNORE of the recursive query's rows kept it. The overlay2
+ * dirs go in by number (their name order, appending to the b-tree); the
+ * few cache-ids that name no overlay2 dir after them, sorted. */
 static int store_expected(struct derive *d)
 {
-    long *pos = malloc(((size_t)d->known + 1) * sizeof *pos);
-    if (!pos)
+    long *first = malloc(((size_t)d->ndirs + 1) * sizeof *first);
+    long *other = malloc(((size_t)d->known + 1) * sizeof *other), n_other = 0;
+    if (!first || !other) {
+        free(first);
+        free(other);
         return out_of_memory(d);
-    for (long k = 0; k < d->known; k++)
-        pos[k] = k;
-    sort_ctx = d;
-    if (d->known > 1)
-        qsort(pos, (size_t)d->known, sizeof *pos, cmp_order_by_dir);
-    sqlite3_stmt *ins;
-    if (db_exec(d->db, "DELETE FROM expected_lower", d->err, d->errlen) < 0 ||
-        db_prepare(d->db, "INSERT OR IGNORE INTO expected_lower (dir, lower, depth) VALUES (?1, ?2, ?3)", &ins,
-                   d->err, d->errlen) < 0) {
-        free(pos);
-        return -1;
     }
-    int rc = 0;
+    for (long k = 0; k < d->ndirs; k++)
+        first[k] = -1;
+    for (long k = 0; k < d->known; k++) {
+        const char *dir = d->layers[d->order[k]].cache_id;
+        long dk = dir_number(d, dir, strlen(dir));
+        if (dk < 0)
+            other[n_other++] = k;
+        else if (first[dk] < 0)
+            first[dk] = d->order[k];
+    }
+    sort_ctx = d;
+    if (n_other > 1)
+        qsort(other, (size_t)n_other, sizeof *other, cmp_order_by_dir);
+    sqlite3_stmt *ins = NULL;
+    int rc = db_exec(d->db, "DELETE FROM expected_lower", d->err, d->errlen);
+    if (rc == 0)
+        rc = db_prepare(d->db, "INSERT OR IGNORE INTO expected_lower (dir, lower, depth) VALUES (?1, ?2, ?3)", &ins,
+                        d->err, d->errlen);
+    for (long k = 0; rc == 0 && k < d->ndirs; k++)
+        if (first[k] >= 0)
+            rc = insert_expected(ins, &d->layers[first[k]], d);
     const char *last = NULL;
-    for (long k = 0; rc == 0 && k < d->known; k++) {
-        const struct chain_layer *l = &d->layers[d->order[pos[k]]];
-        if (last && strcmp(last, l->cache_id) == 0)
-            continue;
+    for (long k = 0; rc == 0 && k < n_other; k++) {
+        const struct chain_layer *l = &d->layers[d->order[other[k]]];
+        if (!last || strcmp(last, l->cache_id) != 0)
+            rc = insert_expected(ins, l, d);
         last = l->cache_id;
-        db_bind_text(ins, 1, l->cache_id);
-        db_bind_text(ins, 2, l->lower);
-        db_bind_int(ins, 3, l->depth);
-        rc = db_step_reset(ins, d->err, d->errlen);
     }
     sqlite3_finalize(ins);
-    free(pos);
+    free(first);
+    free(other);
     return rc;
 }
 
@@ -434,11 +458,6 @@ struct lower_pass {
     struct strmap claims_elsewhere;   /* the same for claimed names that are no overlay2 dir */
     sqlite3_stmt *ins_unresolved;
 };
-
-static long dir_number(const struct derive *d, const char *dir, size_t len)
-{
-    return strmap_num(&d->dir_index, dir, len, -1);
-}
 
 static int load_direct_claims(struct lower_pass *lp)
 {
