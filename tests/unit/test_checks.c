@@ -568,6 +568,26 @@ static void test_layer_unreferenced_live_refs(void **state)
     expect_owned("layer-unreferenced", X3, NULL);
 }
 
+/* Parent files that loop: the walk up the chain ends (each layer is marked
+ * once); a loop an image names is live, one nothing names is dead. */
+static void test_layer_unreferenced_parent_cycle(void **state)
+{
+    (void)state;
+    add_layer(U1, D1, U2, KU1);
+    add_dir(KU1, LU1, NULL);
+    add_layer(U2, D2, U1, KU2);
+    add_dir(KU2, LU2, NULL);
+    add_layer(X1, D1, X2, KX1);
+    add_dir(KX1, LX1, NULL);
+    add_layer(X2, D2, X1, KX2);
+    add_dir(KX2, LX2, NULL);
+    ref_by_image(X1);
+    run();
+    U_EXPECT(&DB, { "layer-unreferenced", U1, "=only unreferenced layers are built on it (overlay2/" KU1 ")" },
+                  { "layer-unreferenced", U2, "=only unreferenced layers are built on it (overlay2/" KU2 ")" });
+    u_assert_text(&DB, U1 "," U2, "SELECT group_concat(chain_id) FROM (SELECT chain_id FROM layer_dead ORDER BY 1)");
+}
+
 /* Nothing is garbage while a reference may have been missed. */
 static void unreferenced_base(void)
 {
@@ -1690,6 +1710,7 @@ int main(void)
         T(test_layer_cache_id_shared),
         T(test_layer_unreferenced),
         T(test_layer_unreferenced_live_refs),
+        T(test_layer_unreferenced_parent_cycle),
         T(test_layer_unreferenced_guard_scan_error),
         T(test_layer_unreferenced_guard_image_unreadable),
         T(test_layer_unreferenced_guard_buildkit_db),
