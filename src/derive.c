@@ -13,9 +13,10 @@
  * hold ~8 entries per layer. Here the layers and the overlay2 dirs' names
  * and links are read once into memory, the expected lowers are built
  * breadth first from the base layers (the order of the recursive query they
- * replace), the lower files are streamed and split in place with hash sets
- * of the claimed dirs and the l/ names, and every table is filled in key
- * order (appending to its b-tree).
+ * replace), the lower files are streamed in dir order and split in place
+ * against a flag per claimed dir and one table of short names, and every
+ * table is filled in key order (appending to its b-tree). The overlay2
+ * dirs are numbered in name order, so "smallest dir" is "smallest number".
  *
  * A layer is live when an image's diff_ids (its chainIDs), a mount's parent
  * file or snapshots.db names it, or when it is the parent (a well-formed
