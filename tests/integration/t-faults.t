@@ -110,7 +110,7 @@ for sig in TERM INT; do
             >"$BIG/out.json" 2>"$BIG/err" &
         pid=$!
         sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
-        if ! kill -0 "$pid" 2>/dev/null; then
+        if ! kill -0 "$pid" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ]; then
             wait "$pid"
             skip 4 "SIG$sig at ${frac}%: the run had ended already"
             continue
@@ -120,6 +120,18 @@ for sig in TERM INT; do
         wait "$pid"
         rc=$?
         lat_ms=$((($(date +%s%N) - t_sig) / 1000000))
+        if [ "$rc" = 4 ] && [ -n "${OVL2FSCK_SAN_CFLAGS:-}" ] && [ "$frac" -ge 75 ] &&
+            ! grep -q interrupted "$BIG/err" &&
+            python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))
+sys.exit(a["findings"] != b["findings"])' "$BIG/out.json" "$BIG/full.json" 2>/dev/null; then
+            # make check-sanitize: LeakSanitizer checks the heap after main
+            # has returned (after the last read of the stop flag), and that
+            # takes a good part of the measured run time: a late signal can
+            # land there. The report is complete, the same as the
+            # uninterrupted run's. (Not allowed in a normal build.)
+            skip 4 "SIG$sig at ${frac}%: the sanitizer build was checking for leaks at exit (exit 4, complete report)"
+            continue
+        fi
         ok "SIG$sig at ${frac}% (${delay_ms} ms): exit $rc has the interrupted bit 32 (and nothing above)" \
             test $((rc & 32)) = 32 -a "$rc" -lt 64
         if [ "$rc" = 32 ]; then
