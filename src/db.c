@@ -49,8 +49,8 @@ static int open_with_schema(struct db *db, const char *path, int extra_flags, ch
      * it are read back from the OS page cache): peak RSS is the sum of the
      * connections' caches. */
     char pragmas[200];
-    snprintf(pragmas, sizeof pragmas, "PRAGMA page_size=%d; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;"
-             " PRAGMA cache_size=-%d;", DB_PAGE_SIZE, DB_CACHE_KIB);
+    snprintf(pragmas, sizeof pragmas, "PRAGMA page_size=%d; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+             " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-%d;", DB_PAGE_SIZE, DB_CACHE_KIB);
     if (db_exec(db, pragmas, err, errlen) < 0)
         return -1;
     return db_exec(db, schema->text, err, errlen);

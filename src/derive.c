@@ -110,6 +110,15 @@ static bool grow_array(void **v, long *cap, long need, size_t size)
     return true;
 }
 
+/* n numbers (dir or layer indexes), each -1: none yet; NULL when out of memory. */
+static long *unset_numbers(long n)
+{
+    long *v = malloc(((size_t)n + 1) * sizeof *v);
+    for (long k = 0; v && k < n; k++)
+        v[k] = -1;
+    return v;
+}
+
 /* ---- loading ------------------------------------------------------------ */
 
 static int load_dirs(struct derive *d)
@@ -268,15 +277,13 @@ static int insert_expected(sqlite3_stmt *ins, const struct chain_layer *l, struc
  * few cache-ids that name no overlay2 dir after them, sorted. */
 static int store_expected(struct derive *d)
 {
-    long *first = malloc(((size_t)d->ndirs + 1) * sizeof *first);
+    long *first = unset_numbers(d->ndirs);
     long *other = malloc(((size_t)d->known + 1) * sizeof *other), n_other = 0;
     if (!first || !other) {
         free(first);
         free(other);
         return out_of_memory(d);
     }
-    for (long k = 0; k < d->ndirs; k++)
-        first[k] = -1;
     for (long k = 0; k < d->known; k++) {
         const char *dir = d->layers[d->order[k]].cache_id;
         long dk = dir_number(d, dir, strlen(dir));
@@ -557,13 +564,19 @@ static int pass_lower_files(struct lower_pass *lp)
     return rc;
 }
 
+/* Overlay2 dir number k claimed through dir number claimer: the smallest wins. */
+static void claim_number(struct lower_pass *lp, long k, long claimer)
+{
+    if (lp->claim_by[k] < 0 || claimer < lp->claim_by[k])
+        lp->claim_by[k] = claimer;
+}
+
 /* dir (by number when it is an overlay2 dir) claimed through claimer. */
 static int claim(struct lower_pass *lp, const char *dir, long claimer)
 {
     long k = dir_number(lp->d, dir, strlen(dir));
     if (k >= 0) {
-        if (lp->claim_by[k] < 0 || claimer < lp->claim_by[k])
-            lp->claim_by[k] = claimer;
+        claim_number(lp, k, claimer);
         return 0;
     }
     return strmap_put_min(&lp->claims_elsewhere, dir, strlen(dir), lp->d->dirs[claimer].name) < 0
@@ -581,8 +594,7 @@ static int resolve_named(struct lower_pass *lp)
         if (!s->used || s->named_by < 0)
             continue;
         for (long k = strmap_num(&d->link_owner, s->name, LINK_NAME_LEN, -1); k >= 0; k = d->dirs[k].next_same_link)
-            if (lp->claim_by[k] < 0 || s->named_by < lp->claim_by[k])
-                lp->claim_by[k] = s->named_by;
+            claim_number(lp, k, s->named_by);
         if (s->target && claim(lp, s->target, s->named_by) < 0)
             return -1;
     }
@@ -635,12 +647,9 @@ static int store_claims(struct lower_pass *lp)
 static int derive_lower_facts(struct derive *d)
 {
     struct lower_pass lp = { .d = d };
-    size_t n = (size_t)d->ndirs + 1;
-    lp.claimed = calloc(n, sizeof *lp.claimed);
-    lp.claim_by = malloc(n * sizeof *lp.claim_by);
+    lp.claimed = calloc((size_t)d->ndirs + 1, sizeof *lp.claimed);
+    lp.claim_by = unset_numbers(d->ndirs);
     int rc = lp.claimed && lp.claim_by ? 0 : out_of_memory(d);
-    for (long k = 0; rc == 0 && k < d->ndirs; k++)
-        lp.claim_by[k] = -1;
     if (rc == 0)
         rc = load_direct_claims(&lp);
     if (rc == 0)
