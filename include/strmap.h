@@ -1,7 +1,7 @@
 /* strmap.h — a string -> string (or number) hash map, open addressing, for
  * the derived facts that SQLite, having no hash join, computes slowly: keys
- * and values are copied in; a value can be replaced by a smaller one (min
- * per key). */
+ * (unless borrowed) and values are copied in; a value can be replaced by a
+ * smaller one (min per key). */
 #ifndef OVL2FSCK_STRMAP_H
 #define OVL2FSCK_STRMAP_H
 
@@ -20,6 +20,8 @@ struct strmap {
     struct strmap_slot *slots;
     size_t cap;    /* a power of two, or 0 */
     size_t count;
+    bool borrowed; /* set before the first insert: keys are the caller's own
+                      NUL-terminated strings (alive until strmap_free), not copies */
 };
 
 /* The hash the map uses (FNV-1a with murmur3's finalizer), for tables of

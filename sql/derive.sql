@@ -49,12 +49,12 @@ INSERT OR IGNORE INTO expected_lower (dir, lower, depth)
     FROM mount m
     JOIN layer p ON p.chain_id = m.parent AND p.cache_id_state = 'ok'
     JOIN expected_lower e ON e.dir = p.cache_id
-    JOIN overlay_dir pd ON pd.name = p.cache_id AND pd.link_state = 'ok'
+    JOIN overlay_dir pd INDEXED BY overlay_dir_name ON pd.name = p.cache_id AND pd.link_state = 'ok'
     WHERE m.init_id_state = 'ok' AND m.parent_state = 'ok';
 
 INSERT OR IGNORE INTO expected_lower (dir, lower, depth)
     SELECT m.mount_id, 'l/' || i.link || coalesce(':' || e.lower, ''), e.depth + 1
     FROM mount m
     JOIN expected_lower e ON e.dir = m.init_id
-    JOIN overlay_dir i ON i.name = m.init_id AND i.link_state = 'ok'
+    JOIN overlay_dir i INDEXED BY overlay_dir_name ON i.name = m.init_id AND i.link_state = 'ok'
     WHERE m.mount_id_state = 'ok' AND m.init_id_state = 'ok';

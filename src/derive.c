@@ -5,7 +5,8 @@
  *   overlay_ref      direct claims on overlay2 dirs (sql/derive.sql), then
  *                    the lower claims (here);
  *   lower_unresolved lower-file entries naming no l/ entry (here);
- *   layer_dead       layers no reference reaches (here).
+ *   layer_dead       layers no reference reaches, and whether a parent file
+ *                    names them (here).
  *
  * What is done here is graph work that SQLite, having no hash join, does
  * with an index probe per row and temp b-trees: the expected lowers are a
@@ -53,6 +54,7 @@ struct chain_layer {
     bool child_ok;          /* parent and cache-id well-formed */
     bool parent_ok;         /* parent file well-formed */
     bool live;              /* reached from an image, mount or snapshot */
+    bool has_child;         /* another layer's parent file names it */
     long first_child, next_sibling;
     char *lower;            /* expected lower (NULL: a base layer) */
     int depth;              /* -1: not known */
@@ -183,15 +185,17 @@ static int load_layers(struct derive *d)
 
 /* ---- expected lower files of the layers' dirs --------------------------- */
 
-/* Children lists in chainID order (the layers are loaded sorted). */
+/* Children lists in chainID order (the layers are loaded sorted), and
+ * which layers any parent file names (has_child, whatever its state). */
 static void link_children(struct derive *d)
 {
     for (long i = d->nlayers - 1; i >= 0; i--) {
         struct chain_layer *l = &d->layers[i];
-        if (!l->child_ok)
-            continue;
-        long p = strmap_num(&d->by_chain, l->parent, strlen(l->parent), -1);
+        long p = l->parent ? strmap_num(&d->by_chain, l->parent, strlen(l->parent), -1) : -1;
         if (p < 0)
+            continue;
+        d->layers[p].has_child = true;
+        if (!l->child_ok)
             continue;
         l->next_sibling = d->layers[p].first_child;
         d->layers[p].first_child = i;
@@ -349,12 +353,13 @@ static int store_dead(struct derive *d)
 {
     sqlite3_stmt *ins;
     if (db_exec(d->db, "DELETE FROM layer_dead", d->err, d->errlen) < 0 ||
-        db_prepare(d->db, "INSERT INTO layer_dead (chain_id) VALUES (?1)", &ins, d->err, d->errlen) < 0)
+        db_prepare(d->db, "INSERT INTO layer_dead (chain_id, has_child) VALUES (?1, ?2)", &ins, d->err, d->errlen) < 0)
         return -1;
     int rc = 0;
     for (long i = 0; rc == 0 && i < d->nlayers; i++)
         if (!d->layers[i].live) {
             db_bind_text(ins, 1, d->layers[i].chain_id);
+            db_bind_int(ins, 2, d->layers[i].has_child);
             rc = db_step_reset(ins, d->err, d->errlen);
         }
     sqlite3_finalize(ins);
@@ -689,6 +694,8 @@ int derive_run(struct db *db, char *err, size_t errlen)
         return -1;
     }
     struct derive d = { .db = db, .err = err, .errlen = errlen };
+    /* their keys are the dirs' and layers' own strings, freed after them */
+    d.dir_index.borrowed = d.link_owner.borrowed = d.by_chain.borrowed = true;
     int rc = load_dirs(&d);
     if (rc == 0)
         rc = load_layers(&d);

@@ -2,6 +2,7 @@
 #include "ids.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <string.h>
 
 static bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
@@ -83,12 +84,28 @@ const char *id_overlay_kind(const char *s, size_t len)
     return "other";
 }
 
+/* SHA-256 fetched once: EVP_sha256() makes every EVP_Digest look the
+ * algorithm up again (a locked provider query per call: a tenth of the
+ * parse stage at one chainID per layer). */
+static const EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+#endif
+    if (!sha256_md)
+        sha256_md = EVP_sha256();
+}
+
 void id_sha256_hex(const void *buf, size_t len, char out[HEX64_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned char md[EVP_MAX_MD_SIZE] = { 0 };
     unsigned int mdlen = 0;
-    EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL);
+    pthread_once(&sha256_once, fetch_sha256);
+    EVP_Digest(buf, len, md, &mdlen, sha256_md, NULL);
     for (unsigned int i = 0; i < 32; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];

@@ -422,6 +422,14 @@ static bool add_finding(struct builder *b, const char *check, const char *object
     return b->plan->count > before;
 }
 
+/* The lookups of the plan that no check makes (children of a layer, l/
+ * links by target dir) get their indexes here, not in every scan. */
+static int index_for_lookups(struct builder *b)
+{
+    return db_exec(b->db, "CREATE INDEX IF NOT EXISTS layer_parent ON layer (parent);"
+                          "CREATE INDEX IF NOT EXISTS link_target_dir ON link (target_dir);", b->err, b->errlen);
+}
+
 static int prepare_queries(struct builder *b)
 {
     if (db_prepare(b->db, "SELECT cache_id FROM layer WHERE chain_id = ?1 AND cache_id_state = 'ok'", &b->q_layer, b->err, b->errlen) < 0 ||
@@ -776,7 +784,9 @@ int plan_build(struct reap_plan *plan, struct db *db, const char *root, bool inc
         snprintf(err, errlen, "cannot open root %s: %s", root, strerror(errno));
         return -1;
     }
-    int rc = prepare_queries(&b);
+    int rc = index_for_lookups(&b);
+    if (rc == 0)
+        rc = prepare_queries(&b);
     if (rc == 0)
         rc = add_findings(&b, inc_images, inc_dangling);
     finalize_queries(&b);

@@ -90,11 +90,13 @@ static struct strmap_slot *slot_for(struct strmap *m, const char *key, size_t ke
     *existed = s->key != NULL;
     if (*existed)
         return s;
-    char *k = malloc(keylen + 1);
+    char *k = m->borrowed ? (char *)key : malloc(keylen + 1);
     if (!k)
         return NULL;
-    memcpy(k, key, keylen);
-    k[keylen] = '\0';
+    if (!m->borrowed) {
+        memcpy(k, key, keylen);
+        k[keylen] = '\0';
+    }
     s->key = k;
     s->hash = h;
     m->count++;
@@ -151,7 +153,8 @@ long strmap_num(const struct strmap *m, const char *key, size_t keylen, long dfl
 void strmap_free(struct strmap *m)
 {
     for (size_t i = 0; i < m->cap; i++) {
-        free(m->slots[i].key);
+        if (!m->borrowed)
+            free(m->slots[i].key);
         free(m->slots[i].value);
     }
     free(m->slots);

@@ -8,4 +8,4 @@ SELECT b.dir AS object,
        'snapshot ' || b.snapshot_key || ' names overlay2/' || b.dir || ', which does not exist' AS detail,
        NULL AS mtime
 FROM buildkit_dir b
-WHERE NOT EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = b.dir);
+WHERE NOT EXISTS (SELECT 1 FROM overlay_dir o INDEXED BY overlay_dir_name WHERE o.name = b.dir);

@@ -11,4 +11,4 @@ SELECT l.chain_id AS object,
        NULL AS mtime
 FROM layer l
 WHERE l.cache_id_state = 'ok'
-  AND NOT EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = l.cache_id);
+  AND NOT EXISTS (SELECT 1 FROM overlay_dir o INDEXED BY overlay_dir_name WHERE o.name = l.cache_id);

@@ -4,13 +4,13 @@
 SELECT m.container_id AS object,
        'image/overlay2/layerdb/mounts/' || m.container_id AS path,
        CASE WHEN m.mount_id_state <> 'ok' THEN 'mount-id file is ' || m.mount_id_state
-            WHEN NOT EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = m.mount_id)
+            WHEN NOT EXISTS (SELECT 1 FROM overlay_dir o INDEXED BY overlay_dir_name WHERE o.name = m.mount_id)
                 THEN 'mount-id names overlay2/' || m.mount_id || ', which does not exist'
             WHEN m.init_id_state NOT IN ('ok', 'missing') THEN 'init-id file is ' || m.init_id_state
             ELSE 'init-id names overlay2/' || m.init_id || ', which does not exist' END AS detail,
        m.mtime
 FROM mount m
 WHERE m.mount_id_state <> 'ok'
-   OR NOT EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = m.mount_id)
+   OR NOT EXISTS (SELECT 1 FROM overlay_dir o INDEXED BY overlay_dir_name WHERE o.name = m.mount_id)
    OR m.init_id_state NOT IN ('ok', 'missing')
-   OR (m.init_id_state = 'ok' AND NOT EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = m.init_id));
+   OR (m.init_id_state = 'ok' AND NOT EXISTS (SELECT 1 FROM overlay_dir o INDEXED BY overlay_dir_name WHERE o.name = m.init_id));

@@ -10,5 +10,5 @@ SELECT k.name AS object,
        k.mtime
 FROM link k
 WHERE k.type = 'symlink'
-  AND (k.target_dir IS NULL OR NOT EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = k.target_dir))
+  AND (k.target_dir IS NULL OR NOT EXISTS (SELECT 1 FROM overlay_dir o INDEXED BY overlay_dir_name WHERE o.name = k.target_dir))
   AND NOT EXISTS (SELECT 1 FROM scan_error);

@@ -6,5 +6,5 @@ SELECT k.name AS object,
        'points to overlay2/' || o.name || ', whose link file says ' || o.link AS detail,
        k.mtime
 FROM link k
-JOIN overlay_dir o ON o.name = k.target_dir
+JOIN overlay_dir o INDEXED BY overlay_dir_name ON o.name = k.target_dir
 WHERE k.type = 'symlink' AND o.link_state = 'ok' AND o.link <> k.name;

@@ -588,6 +588,23 @@ static void test_layer_unreferenced_parent_cycle(void **state)
     u_assert_text(&DB, U1 "," U2, "SELECT group_concat(chain_id) FROM (SELECT chain_id FROM layer_dead ORDER BY 1)");
 }
 
+/* A child whose cache-id file is missing still is a child: its dead parent
+ * "has unreferenced layers built on it" (layer_dead.has_child follows any
+ * parent file, not only the children the expected lowers are built from). */
+static void test_layer_unreferenced_child_without_cache_id(void **state)
+{
+    (void)state;
+    add_layer(U1, D1, NULL, KU1);
+    add_dir(KU1, LU1, NULL);
+    add_layer(U2, D2, U1, NULL);
+    u_exec(&DB, "UPDATE layer SET cache_id_state = 'missing' WHERE chain_id = %Q", U2);
+    run();
+    expect_col("detail", "layer-unreferenced", U1, "only unreferenced layers are built on it (overlay2/" KU1 ")");
+    expect_col("detail", "layer-unreferenced", U2, "no image, container or BuildKit snapshot uses it");
+    u_assert_text(&DB, U1 ":1," U2 ":0",
+                  "SELECT group_concat(chain_id || ':' || has_child) FROM (SELECT * FROM layer_dead ORDER BY 1)");
+}
+
 /* Nothing is garbage while a reference may have been missed. */
 static void unreferenced_base(void)
 {
@@ -1711,6 +1728,7 @@ int main(void)
         T(test_layer_unreferenced),
         T(test_layer_unreferenced_live_refs),
         T(test_layer_unreferenced_parent_cycle),
+        T(test_layer_unreferenced_child_without_cache_id),
         T(test_layer_unreferenced_guard_scan_error),
         T(test_layer_unreferenced_guard_image_unreadable),
         T(test_layer_unreferenced_guard_buildkit_db),
