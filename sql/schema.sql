@@ -219,7 +219,7 @@ CREATE TABLE overlay_ref (
     by_kind TEXT NOT NULL,         -- layer | mount | init | buildkit | lower
     by_id   TEXT NOT NULL          -- chainID, container id, snapshot key, or a dir whose lower names it
 );
-CREATE INDEX overlay_ref_dir ON overlay_ref (dir);
+CREATE INDEX overlay_ref_dir ON overlay_ref (dir, by_kind);
 
 -- The lower file each claimed dir must have, built from the layer chain in
 -- layerdb and the link files (sql/derive.sql). lower NULL: the dir must have

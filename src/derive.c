@@ -417,9 +417,11 @@ struct short_table {
     size_t cap, count;      /* cap: a power of two, or 0 */
 };
 
-static struct short_slot *probe_short(struct short_slot *slots, size_t cap, const char *name)
+static uint64_t short_hash(const char *name) { return strmap_hash(name, LINK_NAME_LEN); }
+
+static struct short_slot *probe_short(struct short_slot *slots, size_t cap, const char *name, uint64_t h)
 {
-    size_t i = (size_t)strmap_hash(name, LINK_NAME_LEN) & (cap - 1);
+    size_t i = (size_t)h & (cap - 1);
     while (slots[i].used && memcmp(slots[i].name, name, LINK_NAME_LEN) != 0)
         i = (i + 1) & (cap - 1);
     return &slots[i];
@@ -433,19 +435,20 @@ static bool grow_shorts(struct short_table *t)
         return false;
     for (size_t i = 0; i < t->cap; i++)
         if (t->slots[i].used)
-            *probe_short(slots, cap, t->slots[i].name) = t->slots[i];
+            *probe_short(slots, cap, t->slots[i].name, short_hash(t->slots[i].name)) = t->slots[i];
     free(t->slots);
     t->slots = slots;
     t->cap = cap;
     return true;
 }
 
-/* The slot of name (LINK_NAME_LEN bytes), made when absent; NULL when out of memory. */
-static struct short_slot *short_slot_for(struct short_table *t, const char *name)
+/* The slot of name (LINK_NAME_LEN bytes, hash h), made when absent; NULL
+ * when out of memory. */
+static struct short_slot *short_slot_for(struct short_table *t, const char *name, uint64_t h)
 {
     if ((t->count + 1) * 2 > t->cap && !grow_shorts(t))
         return NULL;
-    struct short_slot *s = probe_short(t->slots, t->cap, name);
+    struct short_slot *s = probe_short(t->slots, t->cap, name, h);
     if (!s->used) {
         memcpy(s->name, name, LINK_NAME_LEN);
         s->used = true;
@@ -468,6 +471,7 @@ struct lower_pass {
     bool *claimed;               /* per dir: directly claimed */
     struct short_table shorts;
     long *claim_by;              /* per dir: smallest dir whose lower names it, or -1 */
+    long dir_cursor;             /* pass_lower_files: the dir last read (name order) */
     struct strmap claims_elsewhere;   /* the same for claimed names that are no overlay2 dir */
     sqlite3_stmt *ins_unresolved;
 };
@@ -500,7 +504,7 @@ static int load_link_entries(struct lower_pass *lp)
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (!col(q, 0) || sqlite3_column_bytes(q, 0) != LINK_NAME_LEN)
             continue;
-        struct short_slot *s = short_slot_for(&lp->shorts, col(q, 0));
+        struct short_slot *s = short_slot_for(&lp->shorts, col(q, 0), short_hash(col(q, 0)));
         if (!s || (col(q, 1) && !(s->target = strdup(col(q, 1)))))
             break;
         s->has_entry = true;
@@ -509,13 +513,21 @@ static int load_link_entries(struct lower_pass *lp)
     return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? out_of_memory(d) : fail(d, "l/ entries");
 }
 
-/* One entry (idx) of dir's lower file, p[0..len). The rule of the
- * overlay_lower view: a short name when the entry is l/<26 base32>. */
-static int take_entry(struct lower_pass *lp, const char *dir, long dir_k, int idx, const char *p, size_t len)
+/* One entry (idx) of a lower file, p[0..len), with its short name's hash
+ * when it is one (the rule of the overlay_lower view: l/<26 base32>). */
+struct lower_entry {
+    const char *p;
+    size_t len;
+    int idx;
+    bool is_short;
+    uint64_t h;
+};
+
+static int take_entry(struct lower_pass *lp, const char *dir, long dir_k, const struct lower_entry *e)
 {
-    if (!id_is_lower_entry(p, len))
+    if (!e->is_short)
         return 0;
-    struct short_slot *s = short_slot_for(&lp->shorts, p + 2);
+    struct short_slot *s = short_slot_for(&lp->shorts, e->p + 2, e->h);
     if (!s)
         return out_of_memory(lp->d);
     if (dir_k >= 0 && lp->claimed[dir_k] && s->named_by < 0)
@@ -523,22 +535,54 @@ static int take_entry(struct lower_pass *lp, const char *dir, long dir_k, int id
     if (s->has_entry)
         return 0;
     db_bind_text(lp->ins_unresolved, 1, dir);
-    db_bind_int(lp->ins_unresolved, 2, idx);
-    db_bind_textn(lp->ins_unresolved, 3, p, len);
+    db_bind_int(lp->ins_unresolved, 2, e->idx);
+    db_bind_textn(lp->ins_unresolved, 3, e->p, e->len);
     return db_step_reset(lp->ins_unresolved, lp->d->err, lp->d->errlen);
 }
 
+/* The number of dir, read in name order: the dirs are numbered in name
+ * order, so a cursor finds it without hashing (the map when it does not). */
+static long next_dir_number(struct lower_pass *lp, const char *dir, size_t len)
+{
+    const struct derive *d = lp->d;
+    while (lp->dir_cursor < d->ndirs && strcmp(d->dirs[lp->dir_cursor].name, dir) < 0)
+        lp->dir_cursor++;
+    if (lp->dir_cursor < d->ndirs && strcmp(d->dirs[lp->dir_cursor].name, dir) == 0)
+        return lp->dir_cursor;
+    return dir_number(d, dir, len);
+}
+
+#define ENTRY_BATCH 16
+
+/* Split a lower file at ':' and take its entries in order, a batch at a
+ * time: the batch's short-name slots are prefetched first, so that their
+ * cache misses overlap instead of following one another (at 100k layers
+ * the table is larger than the CPU's cache). */
 static int split_lower(struct lower_pass *lp, const char *dir, size_t dirlen, const char *lower)
 {
-    long dir_k = dir_number(lp->d, dir, dirlen);
-    int rc = 0;
+    long dir_k = next_dir_number(lp, dir, dirlen);
+    struct lower_entry batch[ENTRY_BATCH];
+    int rc = 0, idx = 0;
     const char *p = lower;
-    for (int idx = 0; rc == 0; idx++) {
-        const char *end = strchr(p, ':');
-        rc = take_entry(lp, dir, dir_k, idx, p, end ? (size_t)(end - p) : strlen(p));
-        if (!end)
-            break;
-        p = end + 1;
+    bool more = true;
+    while (rc == 0 && more) {
+        int n = 0;
+        for (; n < ENTRY_BATCH && more; n++, idx++) {
+            const char *end = strchr(p, ':');
+            struct lower_entry *e = &batch[n];
+            *e = (struct lower_entry){ .p = p, .len = end ? (size_t)(end - p) : strlen(p), .idx = idx };
+            e->is_short = id_is_lower_entry(e->p, e->len);
+            if (e->is_short) {
+                e->h = short_hash(e->p + 2);
+                if (lp->shorts.cap)
+                    __builtin_prefetch(&lp->shorts.slots[(size_t)e->h & (lp->shorts.cap - 1)]);
+            }
+            more = end != NULL;
+            if (more)
+                p = end + 1;
+        }
+        for (int i = 0; rc == 0 && i < n; i++)
+            rc = take_entry(lp, dir, dir_k, &batch[i]);
     }
     return rc;
 }
@@ -646,7 +690,7 @@ static int store_claims(struct lower_pass *lp)
     }
     sqlite3_finalize(ins);
     free(v);
-    return rc == 0 ? db_exec(d->db, "CREATE INDEX overlay_ref_dir ON overlay_ref (dir)", d->err, d->errlen) : -1;
+    return rc == 0 ? db_exec(d->db, "CREATE INDEX overlay_ref_dir ON overlay_ref (dir, by_kind)", d->err, d->errlen) : -1;
 }
 
 static int derive_lower_facts(struct derive *d)
