@@ -5,7 +5,8 @@
 # build/bench/stores/ and reused while seed, size and generator are the same),
 # warms the cache, then runs the floor (build/bench/floor: one thread, nftw +
 # read of every metadata file) and `ovl2fsck --json --min-age 0 -v` RUNS times
-# each, interleaved, and prints medians:
+# each, interleaved (each round runs both on every store, smallest first),
+# and prints medians:
 #   - wall time of ovl2fsck vs the floor (and without the sizes stage),
 #   - ovl2fsck's per-stage times (stderr "ovl2fsck: stage NAME SECONDS s"):
 #     walk, parse and load are thread time summed over the scan's threads
@@ -119,31 +120,44 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 say "load average before the runs: $(load) on $(nproc) cores"
 STAGES=()
 declare -A MED
+
+# One timed run of the floor, then of ovl2fsck, on store n.
+run_once() {
+    local n=$1 r=$2 d=${STORE[$1]} o=$WORK/$1 t0 t1 rc=0
+    t0=$(now_ns)
+    "$FLOOR" "$d" >"$o/floor.$r"
+    t1=$(now_ns)
+    secs "$t0" "$t1" >>"$o/floor.wall"
+    t0=$(now_ns)
+    "$TIME" -v -o "$o/time.$r" "$OVL2FSCK" --root "$d" --json --min-age 0 -v >"$o/json.$r" 2>"$o/err.$r" || rc=$?
+    t1=$(now_ns)
+    [ $((rc & ~4)) = 0 ] || { cat "$o/err.$r" >&2; die "ovl2fsck exited $rc on $d"; }
+    secs "$t0" "$t1" >>"$o/ovl.wall"
+    sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$o/time.$r" >>"$o/rss"
+    while read -r stage sec; do
+        echo "$sec" >>"$o/stage.$stage"
+        [[ " ${STAGES[*]} " == *" $stage "* ]] || STAGES+=("$stage")
+    done < <(sed -n 's/^ovl2fsck: stage \([^ ]*\)  *\([0-9.]*\) s$/\1 \2/p' "$o/err.$r")
+    say "store $n run $r/$RUNS: floor $(tail -n 1 "$o/floor.wall") s, ovl2fsck $(tail -n 1 "$o/ovl.wall") s"
+}
+
+for n in $SIZES; do
+    mkdir -p "$WORK/$n"
+    say "store $n: warming the cache"
+    "$FLOOR" "${STORE[$n]}" >/dev/null
+    "$OVL2FSCK" --root "${STORE[$n]}" --json --min-age 0 >/dev/null || true   # exit 4: garbage found
+done
+# Round r times every store once: a machine that speeds up or slows down
+# during the benchmark shifts every size alike, not the growth ratio.
+for ((r = 1; r <= RUNS; r++)); do
+    for n in $SIZES; do
+        run_once "$n" "$r"
+    done
+done
+
 for n in $SIZES; do
     d=${STORE[$n]}
     o=$WORK/$n
-    mkdir -p "$o"
-    say "store $n: warming the cache"
-    "$FLOOR" "$d" >/dev/null
-    "$OVL2FSCK" --root "$d" --json --min-age 0 >/dev/null || true   # exit 4: garbage found
-    for ((r = 1; r <= RUNS; r++)); do
-        t0=$(now_ns)
-        "$FLOOR" "$d" >"$o/floor.$r"
-        t1=$(now_ns)
-        secs "$t0" "$t1" >>"$o/floor.wall"
-        t0=$(now_ns)
-        rc=0
-        "$TIME" -v -o "$o/time.$r" "$OVL2FSCK" --root "$d" --json --min-age 0 -v >"$o/json.$r" 2>"$o/err.$r" || rc=$?
-        t1=$(now_ns)
-        [ $((rc & ~4)) = 0 ] || { cat "$o/err.$r" >&2; die "ovl2fsck exited $rc on $d"; }
-        secs "$t0" "$t1" >>"$o/ovl.wall"
-        sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$o/time.$r" >>"$o/rss"
-        while read -r stage sec; do
-            echo "$sec" >>"$o/stage.$stage"
-            [[ " ${STAGES[*]} " == *" $stage "* ]] || STAGES+=("$stage")
-        done < <(sed -n 's/^ovl2fsck: stage \([^ ]*\)  *\([0-9.]*\) s$/\1 \2/p' "$o/err.$r")
-        say "store $n run $r/$RUNS: floor $(tail -n 1 "$o/floor.wall") s, ovl2fsck $(tail -n 1 "$o/ovl.wall") s"
-    done
     MED[$n.floor]=$(median <"$o/floor.wall")
     MED[$n.ovl]=$(median <"$o/ovl.wall")
     MED[$n.rss]=$(median <"$o/rss")
