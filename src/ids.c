@@ -84,9 +84,10 @@ const char *id_overlay_kind(const char *s, size_t len)
     return "other";
 }
 
-/* SHA-256 fetched once: EVP_sha256() makes every EVP_Digest look the
- * algorithm up again (a locked provider query per call: a tenth of the
- * parse stage at one chainID per layer). */
+/* SHA-256 fetched once: with EVP_sha256() every EVP_Digest looks the
+ * algorithm up again (a locked provider query per call; at one digest per
+ * image config and per layer's chainID, a quarter of the parse stage:
+ * 0.48 -> 0.36 s at 10k images). */
 static const EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
