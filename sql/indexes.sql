@@ -5,6 +5,6 @@
 -- is not built, since building it is part of every run. overlay_ref_dir is
 -- built by the derive (src/derive.c); the indexes behind the reaper's own
 -- lookups (layers by parent, l/ links by target) by the reaper when it plans
--- (src/reap_plan.c): at 100k layers they cost a tenth of the check pass.
+-- (src/reap_plan.c): building them took 0.5 s of every run at 113k layers.
 CREATE INDEX finding_check ON finding (check_name);
 CREATE INDEX deep_finding_check ON deep_finding (check_name);

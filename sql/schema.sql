@@ -145,8 +145,8 @@ CREATE TABLE overlay_dir (
     has_merged  INTEGER NOT NULL,
     mtime       INTEGER
 ) WITHOUT ROWID;
--- The narrow side of overlay_dir for probes by name (a third of the pages:
--- the rows carry the lower files). Named with INDEXED BY, as layer_chain;
+-- The narrow side of overlay_dir for probes by name (a quarter of the pages:
+-- the rows carry the lower files; 11 vs 44 MB at 113k layers). Named with INDEXED BY, as layer_chain;
 -- the scanner inserts dirs in name order, appending to it.
 CREATE INDEX overlay_dir_name ON overlay_dir (name, link_state, link, mtime);
 
@@ -170,7 +170,7 @@ FROM split WHERE idx >= 0;
 -- Derived by the check pass (src/derive.c): layers that no image's
 -- diff_ids, mount's parent file or snapshots.db names, directly or through
 -- the parent files of the layers they name. has_child: some layer's parent
--- column names it (dead children only, then).
+-- column names it (such a child is dead too, or its parent would be live).
 CREATE TABLE layer_dead (chain_id TEXT PRIMARY KEY, has_child INTEGER NOT NULL) WITHOUT ROWID;
 
 -- Derived by the check pass (src/derive.c): lower-file entries of the form

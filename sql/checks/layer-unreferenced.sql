@@ -18,7 +18,7 @@ SELECT l.chain_id AS object,
        CASE WHEN l.cache_id_state = 'ok' THEN ' (overlay2/' || l.cache_id || ')' ELSE '' END AS detail,
        CASE WHEN l.cache_id_state = 'ok' AND EXISTS (SELECT 1 FROM overlay_dir o INDEXED BY overlay_dir_name WHERE o.name = l.cache_id)
             THEN 'overlay2/' || l.cache_id ||
-                 coalesce((SELECT char(10) || 'overlay2/l/' || k.name FROM overlay_dir o JOIN link k
+                 coalesce((SELECT char(10) || 'overlay2/l/' || k.name FROM overlay_dir o INDEXED BY overlay_dir_name JOIN link k
                            ON k.name = o.link AND k.target_dir = o.name WHERE o.name = l.cache_id), '')
        END AS owned,
        l.mtime
