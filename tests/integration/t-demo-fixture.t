@@ -71,6 +71,30 @@ is "$?" 4 "tools/demo.sh without a Docker store: exits 4 (ovl2fsck's status)"
 like "$out" "overlay-dir-orphaned" "tools/demo.sh: the report shows the demo findings"
 like "$out" "exit bits" "tools/demo.sh: explains the exit status"
 ok "tools/demo.sh extracted the store where told" test -d "$TAP_TMP/demo-sh/overlay2"
+like "$out" $'^== no Docker store at [^\n]*: checking the bundled demo store' "tools/demo.sh: one line says why it checks the demo store"
+like "$out" 'min-age: 1d   the grace period' "tools/demo.sh: explains the grace period"
+like "$out" $'\\[4\\.0 KiB\\][^\n]*on disk[^\n]*\n[^\n]*"\\(300 bytes\\)" is the file\'s length' "tools/demo.sh: explains the size column against a detail's bytes"
+like "$out" $'Next step:\n  [^\n]* --root '"$TAP_TMP"$'/demo-sh --reap +the plan[^\n]*\n  [^\n]* --reap --apply ' \
+    "tools/demo.sh: ends with the next step (--reap, then --reap --apply)"
+is "$(printf '%s\n' "$out" | grep -c 'the grace period')" 1 "tools/demo.sh: explains it once"
+# an empty store (what dockerd creates on its first start) is not worth showing
+E=$TAP_TMP/empty-docker
+mkdir -p "$E/image/overlay2/layerdb/sha256" "$E/image/overlay2/imagedb/content/sha256" "$E/overlay2/l"
+out=$(OVL2FSCK_DEMO_DOCKER_ROOT=$E OVL2FSCK_DEMO_DIR=$TAP_TMP/demo-sh "$TAP_TOP/tools/demo.sh" 2>&1)
+is "$?" 4 "tools/demo.sh with an empty Docker store: checks the demo store (exit 4)"
+like "$out" $'^== '"$E"$' has no layers yet[^\n]*: checking the bundled demo store' "tools/demo.sh: says the local store has no layers"
+like "$out" "overlay-dir-orphaned" "tools/demo.sh with an empty store: the report shows the demo findings"
+# another driver (or the containerd image store) is not a graphdriver store it can check
+V=$TAP_TMP/vfs-docker
+mkdir -p "$V/image/vfs/layerdb/sha256" "$V/vfs/dir"
+out=$(OVL2FSCK_DEMO_DOCKER_ROOT=$V OVL2FSCK_DEMO_DIR=$TAP_TMP/demo-sh "$TAP_TOP/tools/demo.sh" 2>&1)
+is "$?" 4 "tools/demo.sh with a vfs store: checks the demo store (exit 4)"
+like "$out" $'^== '"$V"$' is not an overlay2 graphdriver store[^\n]*: checking the bundled demo store' "tools/demo.sh: says it is not an overlay2 graphdriver store"
+OVL2FSCK_DEMO_DOCKER_ROOT=$E OVL2FSCK_DEMO_DIR=$TAP_TMP/demo-sh "$TAP_TOP/tools/demo.sh" --make >/dev/null 2>&1
+is "$?" 0 "tools/demo.sh --make (make demo): findings (exit 4) are the demo working, exit 0"
+OVL2FSCK=/bin/false OVL2FSCK_DEMO_DOCKER_ROOT=$E OVL2FSCK_DEMO_DIR=$TAP_TMP/demo-sh "$TAP_TOP/tools/demo.sh" --make >/dev/null 2>&1
+is "$?" 1 "tools/demo.sh --make: any other status still fails make"
+ok "the Makefile's demo recipe has no echoed exit-status logic" bash -c '! grep -qF -- "-eq 4 ]" "$1/Makefile"' _ "$TAP_TOP"
 # with a (stopped) Docker store present, demo.sh checks that instead
 out=$(OVL2FSCK_DEMO_DOCKER_ROOT=$S "$TAP_TOP/tools/demo.sh" 2>&1)
 is "$?" 4 "tools/demo.sh with a Docker store: checks it (exit 4)"
