@@ -4,6 +4,7 @@
 #define OVL2FSCK_DB_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,10 @@
  * Measured against 4 KiB (same binary otherwise): 0.84x the wall time at
  * 10k images, 0.88x at 30k, same RSS. */
 #define DB_PAGE_SIZE 16384
+
+/* A dir for private databases needs at least this much free space to be
+ * tried (below it the next candidate is taken, see db_temp_dir). */
+#define DB_TEMP_MIN_FREE (8LL * 1024 * 1024)
 
 struct db {
     sqlite3 *h;
@@ -35,6 +40,16 @@ int db_create_indexes(struct db *db, char *err, size_t errlen);
 /* Make the --db file visible under its final name (atomic rename). */
 int db_finish(struct db *db, char *err, size_t errlen);
 void db_close(struct db *db);
+
+/* Where private databases go: $TMPDIR (or /tmp), or -- when that file
+ * system is full -- /dev/shm, then /run (memory). Chosen on first use, the
+ * move said on stderr. */
+const char *db_temp_dir(void);
+/* The dir in use filled up part way: move to the next fallback (said on
+ * stderr). False when none is left. */
+bool db_temp_fall_back(void);
+/* Does this error message say a file system (or quota) is full? */
+bool db_error_is_full(const char *err);
 
 int db_exec(struct db *db, const char *sql, char *err, size_t errlen);
 int db_prepare(struct db *db, const char *sql, sqlite3_stmt **st, char *err, size_t errlen);

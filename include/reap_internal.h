@@ -82,7 +82,8 @@ struct reap_step {
 
 enum item_kind {
     KIND_OVERLAY_ORPHAN, KIND_LINK_BROKEN, KIND_LAYER, KIND_LAYER_DANGLING, KIND_LEFTOVER,
-    KIND_MOUNT, KIND_CONTAINER, KIND_IMAGE
+    KIND_MOUNT, KIND_CONTAINER, KIND_IMAGE,
+    KIND_CONTAINER_REMOVAL   /* a container dockerd was removing: its dirs, mount entry, containers/<id> */
 };
 
 enum item_result {
@@ -213,12 +214,17 @@ void reap_lock_release(int dirfd, const char *name, int fd);
 struct journal {
     int fd;
     char run[64];              /* "<pid>-<start time>" */
+    char path[PATH_MAX];       /* the journal asked for (--journal, config, default) */
+    char fallback[PATH_MAX];   /* where lines go while path's file system is full ("" = not) */
     unsigned long actions;     /* completed actions */
     long crash_after;          /* test hooks; 0 = off */
     long term_after;
 };
 
-/* Open (append, 0600; parent dirs created 0700). -1 with a message. */
+/* Open (append, 0600; parent dirs created 0700). When path's file system
+ * is full -- now, or at any later write -- the lines go to a fallback in
+ * memory-backed /run or /dev/shm instead (said on stderr); journal_close
+ * appends them to path once there is room again. -1 with a message. */
 int journal_open(struct journal *j, const char *path, char *err, size_t errlen);
 void journal_close(struct journal *j);
 /* One JSON line, fsync'd: result "started" before an action, then "ok",
@@ -292,6 +298,8 @@ struct reap_summary {
     size_t done, failed, skipped, not_reached;
     int64_t planned_bytes, freed_bytes, moved_bytes, trash_finished_bytes;
     size_t trash_finished, trash_pending;
+    bool disk_full_note;            /* "the disk is full: ... became the trash" was said */
+    size_t full_retried;            /* items retried once space was freed */
 };
 
 void reap_print_text(FILE *out, const char *root, const struct reap_plan *plan, const struct reap_summary *s,

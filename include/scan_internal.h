@@ -75,5 +75,6 @@ int scan_overlay(struct scan *s);
 int scan_overlay_links(struct scan *s);
 int scan_buildkit(struct scan *s);
 int scan_distribution(struct scan *s);
+int scan_root_tmp(struct scan *s);
 
 #endif

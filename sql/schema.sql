@@ -57,6 +57,16 @@ CREATE TABLE image_parent (
 -- image/overlay2/imagedb/content/sha256/.tmp-* leftovers.
 CREATE TABLE imagedb_tmp (name TEXT PRIMARY KEY, size INTEGER, mtime INTEGER) WITHOUT ROWID;
 
+-- dockerd's temp dir: ROOT/tmp/<name> (dir 'tmp'), and ROOT/tmp-old itself
+-- (dir '', name 'tmp-old'). dockerd empties both only when it starts.
+CREATE TABLE root_tmp (
+    dir   TEXT NOT NULL,           -- 'tmp', or '' for a top-level entry
+    name  TEXT NOT NULL,
+    type  TEXT NOT NULL,           -- dir | file | symlink | ...
+    mtime INTEGER,
+    PRIMARY KEY (dir, name)
+) WITHOUT ROWID;
+
 -- image/overlay2/repositories.json as a whole (at most one row; none when absent).
 CREATE TABLE tag_file (
     path  TEXT PRIMARY KEY,
@@ -127,6 +137,8 @@ CREATE TABLE container (
     image        TEXT,             -- 64 hex image id when well-formed
     driver       TEXT,
     name         TEXT,
+    dead         INTEGER NOT NULL DEFAULT 0,  -- State.Dead: dockerd gave up on it (a failed removal)
+    removing     INTEGER NOT NULL DEFAULT 0,  -- State.RemovalInProgress: written when docker rm began
     mtime        INTEGER
 ) WITHOUT ROWID;
 

@@ -1,6 +1,7 @@
 /* db.c — scan database lifecycle and insert helpers (SQLite). */
 #include "db.h"
 #include "embedded.h"
+#include "fsutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,10 +68,99 @@ static void remove_db_files(const char *path)
     unlink(side);
 }
 
-static const char *temp_dir(void)
+/* ---- where private databases go ------------------------------------------
+ *
+ * $TMPDIR (or /tmp) first. On a full disk -- the moment ovl2fsck is run for --
+ * that is usually the same file system as the Docker root, so the private
+ * databases fall back to memory-backed dirs: /dev/shm, then /run. A dir is
+ * passed over when it has less than DB_TEMP_MIN_FREE bytes free, and the
+ * pipeline moves on to the next one when SQLite finds a dir full part way
+ * (db_temp_fall_back). Each move is said in one line on stderr. The choice
+ * holds for the rest of the process (the reaper and repair rescan). */
+
+static const char *const temp_fallbacks[] = { "/dev/shm", "/run" };
+#define TEMP_FALLBACK_COUNT (sizeof temp_fallbacks / sizeof temp_fallbacks[0])
+
+static char temp_dir_chosen[PATH_MAX];
+static size_t temp_next_fallback;   /* the fallback tried next */
+
+static const char *configured_temp_dir(void)
 {
     const char *tmpdir = getenv("TMPDIR");
     return tmpdir && *tmpdir ? tmpdir : "/tmp";
+}
+
+static bool same_file_system(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev;
+}
+
+/* A fallback dir this process can write to, on another file system than the
+ * dir(s) found full, with room. */
+static bool fallback_usable(const char *dir, const char *full)
+{
+    struct stat st;
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) < 0)
+        return false;
+    if (full && same_file_system(dir, full))
+        return false;
+    return fs_free_bytes(dir) >= DB_TEMP_MIN_FREE;
+}
+
+static void say_free(char *buf, size_t buflen, const char *dir)
+{
+    long long free_bytes = fs_free_bytes(dir);
+    if (free_bytes < 0)
+        snprintf(buf, buflen, "cannot be measured");
+    else
+        snprintf(buf, buflen, "only %lld bytes free", free_bytes);
+}
+
+/* Move to the next usable fallback after full (a dir found full); false
+ * when none is left. */
+static bool move_to_fallback(const char *full, const char *why)
+{
+    char was[PATH_MAX];
+    snprintf(was, sizeof was, "%s", full);
+    while (temp_next_fallback < TEMP_FALLBACK_COUNT) {
+        const char *dir = temp_fallbacks[temp_next_fallback++];
+        if (!fallback_usable(dir, was))
+            continue;
+        snprintf(temp_dir_chosen, sizeof temp_dir_chosen, "%s", dir);
+        fprintf(stderr, "ovl2fsck: %s %s: the scan database goes to %s instead (memory)\n", was, why, dir);
+        return true;
+    }
+    return false;
+}
+
+const char *db_temp_dir(void)
+{
+    if (temp_dir_chosen[0])
+        return temp_dir_chosen;
+    const char *dir = configured_temp_dir();
+    snprintf(temp_dir_chosen, sizeof temp_dir_chosen, "%s", dir);
+    long long free_bytes = fs_free_bytes(dir);
+    if (free_bytes >= 0 && free_bytes < DB_TEMP_MIN_FREE) {
+        char why[80];
+        say_free(why, sizeof why, dir);
+        char reason[120];
+        snprintf(reason, sizeof reason, "is full (%s)", why);
+        move_to_fallback(dir, reason);   /* none usable: stay, and fail with a clear message */
+    }
+    return temp_dir_chosen;
+}
+
+bool db_temp_fall_back(void)
+{
+    char full[PATH_MAX];
+    snprintf(full, sizeof full, "%s", db_temp_dir());
+    return move_to_fallback(full, "filled up during the scan");
+}
+
+bool db_error_is_full(const char *err)
+{
+    return err && (strstr(err, sqlite3_errstr(SQLITE_FULL)) || fs_text_says_full(err));
 }
 
 /* "ovl2fsck-<what>-<pid>-XXXXXX" with an optional "-wal"/"-shm": the pid
@@ -98,9 +188,9 @@ static long temp_file_owner(const char *name)
 /* The temp databases of runs that were killed (SIGKILL, power loss): our
  * own regular files whose process is gone. Never follows a symlink; a
  * file whose pid is alive, or another user's, stays. */
-static void sweep_stale_temp_files(void)
+static void sweep_stale_temp_files_in(const char *dir)
 {
-    int dfd = open(temp_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
     if (!d) {
         if (dfd >= 0)
@@ -120,14 +210,22 @@ static void sweep_stale_temp_files(void)
     closedir(d);
 }
 
+/* ... in every dir a private database may have been put. */
+static void sweep_stale_temp_files(void)
+{
+    sweep_stale_temp_files_in(configured_temp_dir());
+    for (size_t i = 0; i < TEMP_FALLBACK_COUNT; i++)
+        sweep_stale_temp_files_in(temp_fallbacks[i]);
+}
+
 /* A file of our own in $TMPDIR (or /tmp), named for this process (see
  * sweep_stale_temp_files); path_out receives its name. */
 static int make_temp_file(char *path_out, size_t pathlen, const char *what, char *err, size_t errlen)
 {
-    snprintf(path_out, pathlen, "%s/ovl2fsck-%s-%ld-XXXXXX", temp_dir(), what, (long)getpid());
+    snprintf(path_out, pathlen, "%s/ovl2fsck-%s-%ld-XXXXXX", db_temp_dir(), what, (long)getpid());
     int fd = mkstemp(path_out);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot create a temporary database in %s: %s", temp_dir(), strerror(errno));
+        snprintf(err, errlen, "cannot create a temporary database in %s: %s", db_temp_dir(), strerror(errno));
         return -1;
     }
     close(fd);

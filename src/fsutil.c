@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 static void read_fd(int fd, size_t cap, struct file_buf *out)
@@ -253,4 +254,23 @@ int fs_write_all(int fd, const void *buf, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+long long fs_free_bytes(const char *path)
+{
+    struct statvfs sv;
+    if (statvfs(path, &sv) < 0)
+        return -1;
+    unsigned long long blocks = geteuid() == 0 ? sv.f_bfree : sv.f_bavail;
+    return (long long)(blocks * sv.f_frsize);
+}
+
+bool fs_errno_is_full(int err)
+{
+    return err == ENOSPC || err == EDQUOT;
+}
+
+bool fs_text_says_full(const char *msg)
+{
+    return msg && (strstr(msg, strerror(ENOSPC)) || strstr(msg, strerror(EDQUOT)));
 }

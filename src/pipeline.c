@@ -5,8 +5,10 @@
 #include "scan.h"
 #include "sizes.h"
 #include "verify.h"
+#include "fsutil.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,14 +75,34 @@ static int run_passes(struct pipeline *p, const struct options *o, const struct 
     return stop && *stop ? EXIT_INTERRUPTED : 0;
 }
 
-int pipeline_run(struct pipeline *p, const struct options *o, const struct catalog *cat,
-                 volatile sig_atomic_t *stop, char *err, size_t errlen)
+/* A run that failed because the scan database's file system is full: with
+ * --db FILE name the file (the user chose it); a private database moves to
+ * the next temp dir (true: run again). */
+static bool retry_when_full(const struct options *o, char *err, size_t errlen)
 {
-    memset(p, 0, sizeof *p);
-    if (!realpath(o->root, p->root)) {
-        snprintf(err, errlen, "cannot use root %s: %s", o->root, strerror(errno));
-        return EXIT_OPERATIONAL;
+    if (!db_error_is_full(err))
+        return false;
+    if (o->db_path) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", o->db_path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *(slash == dir ? slash + 1 : slash) = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
+        long long free_bytes = fs_free_bytes(dir);
+        if (free_bytes >= 0 && free_bytes < DB_TEMP_MIN_FREE) {
+            snprintf(err, errlen, "cannot write the scan database %s.tmp: its file system is full (%lld bytes "
+                     "free); free space there or give --db a file on another file system", o->db_path, free_bytes);
+            return false;
+        }
     }
+    return db_temp_fall_back();
+}
+
+static int run_once(struct pipeline *p, const struct options *o, const struct catalog *cat,
+                    volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
     struct run_result *r = &p->result;
     r->root = p->root;
     r->min_age = o->min_age;
@@ -96,6 +118,24 @@ int pipeline_run(struct pipeline *p, const struct options *o, const struct catal
     int rc = run_passes(p, o, cat, stop, &prog, err, errlen);
     progress_end(&prog);
     return rc;
+}
+
+int pipeline_run(struct pipeline *p, const struct options *o, const struct catalog *cat,
+                 volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    if (!realpath(o->root, p->root)) {
+        snprintf(err, errlen, "cannot use root %s: %s", o->root, strerror(errno));
+        return EXIT_OPERATIONAL;
+    }
+    for (;;) {
+        int rc = run_once(p, o, cat, stop, err, errlen);
+        if (rc != EXIT_OPERATIONAL || (stop && *stop) || !retry_when_full(o, err, errlen))
+            return rc;
+        pipeline_close(p);   /* the full database goes; scan again in the next dir */
+        memset(&p->result, 0, sizeof p->result);
+        memset(&p->run, 0, sizeof p->run);
+    }
 }
 
 int pipeline_finish(struct pipeline *p, char *err, size_t errlen)

@@ -271,6 +271,27 @@ static bool mount_or_container_exists(struct reaper *r, const char *parent, cons
     return path_exists(r->rootfd, rel);
 }
 
+/* containers/<id>/config.v2.json still says State.Dead or RemovalInProgress. */
+static bool container_being_removed(struct reaper *r, const char *id)
+{
+    char rel[300];
+    snprintf(rel, sizeof rel, "containers/%s/config.v2.json", id);
+    const char *base;
+    int fd = reap_open_parent(r->rootfd, rel, &base);
+    if (fd < 0)
+        return false;
+    struct file_buf b;
+    fs_read_file(fd, base, CAP_JSON_FILE, &b);
+    close(fd);
+    cJSON *cfg = b.status == FILE_OK ? cJSON_ParseWithLength(b.data, b.len) : NULL;
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(cfg, "State");
+    bool removing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "Dead")) ||
+                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "RemovalInProgress"));
+    cJSON_Delete(cfg);
+    file_buf_free(&b);
+    return removing;
+}
+
 /* Kind-specific: is the item still what the plan said? */
 static bool verify_kind(struct reaper *r, const struct reap_item *it, char *why, size_t whylen)
 {
@@ -307,6 +328,12 @@ static bool verify_kind(struct reaper *r, const struct reap_item *it, char *why,
             return false;
         }
         return true;
+    case KIND_CONTAINER_REMOVAL:
+        if (!container_being_removed(r, it->object)) {
+            snprintf(why, whylen, "its config no longer says it is being removed (Dead, RemovalInProgress)");
+            return false;
+        }
+        return true;
     case KIND_OVERLAY_ORPHAN:
     case KIND_LINK_BROKEN:
     case KIND_LEFTOVER:
@@ -318,7 +345,8 @@ static bool verify_kind(struct reaper *r, const struct reap_item *it, char *why,
 /* The item's own claim on its dirs does not count (its layer or mount). */
 static const char *claim_owner(const struct reap_item *it)
 {
-    return it->kind == KIND_LAYER || it->kind == KIND_LAYER_DANGLING || it->kind == KIND_MOUNT ? it->object : NULL;
+    return it->kind == KIND_LAYER || it->kind == KIND_LAYER_DANGLING || it->kind == KIND_MOUNT ||
+           it->kind == KIND_CONTAINER_REMOVAL ? it->object : NULL;
 }
 
 static bool verify_step(struct reaper *r, const struct reap_item *it, const struct reap_step *s, char *why,
@@ -433,12 +461,113 @@ out:
     return rc;
 }
 
+/* Delete the entries of the trash that moving path in made (all of them
+ * when the item's dir became the trash itself). */
+static int delete_trash_entries(struct reaper *r, struct reap_item *it, const char *only, char *err, size_t errlen)
+{
+    struct finish_ctx c = { .r = r };
+    if (only)
+        collect_trash(&c, only, 0);
+    else if (fs_list_dir(r->trashfd, collect_trash, &c) < 0) {
+        snprintf(err, errlen, "cannot list the trash dir: %s", strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        char tpath[NAME_MAX + 64], one[1024] = "";
+        snprintf(tpath, sizeof tpath, REAP_TRASH_NAME "/%s", c.names[i]);
+        if (rc == 0 && !journal_begin(r, it->check, it->object, tpath, 0, "delete", NULL)) {
+            snprintf(err, errlen, "cannot write the journal");
+            rc = -1;
+        }
+        if (rc == 0) {
+            int64_t freed = 0;
+            int drc = reap_safe_delete(r->trashfd, c.names[i], r->rootdev, &freed, one, sizeof one);
+            journal_finish(r, it->check, it->object, tpath, freed, "delete", drc < 0 ? one : NULL, NULL);
+            it->freed += freed;
+            if (drc < 0) {
+                snprintf(err, errlen, "%s", one);
+                rc = -1;
+            }
+        }
+        free(c.names[i]);
+    }
+    free(c.names);
+    return rc;
+}
+
+/* The disk is full and the trash dir cannot be made: the dir being removed
+ * becomes the trash (a rename needs no new block), and what was in it is
+ * deleted as trash entries. An interruption leaves the trash, which the
+ * next run empties whatever the age of its entries. */
+static int become_trash(struct reaper *r, struct reap_item *it, const struct reap_step *s, const char *path,
+                        int dirfd, const char *base, const struct stat *st, char *err, size_t errlen)
+{
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddStringToObject(extra, "to", REAP_TRASH_NAME);
+    cJSON_AddStringToObject(extra, "why", "disk full: the dir becomes the trash");
+    int rc = -1;
+    if (journal_begin(r, it->check, it->object, path, 0, "trash", extra)) {
+        rc = reap_move(dirfd, base, r->rootfd, REAP_TRASH_NAME, s->dev, s->ino);
+        if (rc < 0)
+            snprintf(err, errlen, "rename %s to %s: %s", path, REAP_TRASH_NAME, strerror(errno));
+        journal_finish(r, it->check, it->object, path, 0, "trash", rc < 0 ? err : NULL, extra);
+    } else {
+        snprintf(err, errlen, "cannot write the journal");
+    }
+    cJSON_Delete(extra);
+    if (rc < 0 || r->journal_broken || open_trash(r, false) < 0) {
+        if (rc == 0)
+            snprintf(err, errlen, "cannot open the trash dir %s: %s", REAP_TRASH_NAME, strerror(errno));
+        return -1;
+    }
+    fchmod(r->trashfd, 0700);
+    it->freed += (int64_t)st->st_blocks * 512;   /* its own blocks go with the empty trash at the end */
+    if (!r->sum.disk_full_note) {
+        fprintf(stderr, "ovl2fsck: the disk is full (no block for %s): %s became the trash\n", REAP_TRASH_NAME,
+                path);
+        r->sum.disk_full_note = true;
+    }
+    return delete_trash_entries(r, it, NULL, err, errlen);
+}
+
+/* The disk is full and the trash dir cannot be made: a file or link goes
+ * with one unlink (atomic; no trash needed), after the same identity check
+ * as a move. */
+static int unlink_in_place(struct reaper *r, struct reap_item *it, const struct reap_step *s, const char *path,
+                           int dirfd, const char *base, const struct stat *st, char *err, size_t errlen)
+{
+    if (!journal_begin(r, it->check, it->object, path, 0, "unlink", NULL)) {
+        snprintf(err, errlen, "cannot write the journal");
+        return -1;
+    }
+    struct stat now;
+    int rc = -1;
+    if (!fs_lstat(dirfd, base, &now))
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    else if (now.st_dev != s->dev || now.st_ino != s->ino)
+        snprintf(err, errlen, "%s was replaced since the scan", path);
+    else if (unlinkat(dirfd, base, 0) < 0)
+        snprintf(err, errlen, "unlink %s: %s", path, strerror(errno));
+    else
+        rc = 0;
+    int64_t freed = rc == 0 && st->st_nlink <= 1 ? (int64_t)st->st_blocks * 512 : 0;
+    journal_finish(r, it->check, it->object, path, freed, "unlink", rc < 0 ? err : NULL, NULL);
+    it->freed += freed;
+    return rc;
+}
+
 /* Delete mode: rename into the trash, then delete the trash entry. */
 static int remove_via_trash(struct reaper *r, struct reap_item *it, const struct reap_step *s, const char *path,
-                            int dirfd, const char *base, char *err, size_t errlen)
+                            int dirfd, const char *base, const struct stat *st, char *err, size_t errlen)
 {
     if (open_trash(r, true) < 0) {
-        snprintf(err, errlen, "cannot use the trash dir %.900s/%s: %s", r->root, REAP_TRASH_NAME, strerror(errno));
+        int e = errno;
+        if (fs_errno_is_full(e) && S_ISDIR(st->st_mode))
+            return become_trash(r, it, s, path, dirfd, base, st, err, errlen);
+        if (fs_errno_is_full(e))
+            return unlink_in_place(r, it, s, path, dirfd, base, st, err, errlen);
+        snprintf(err, errlen, "cannot use the trash dir %.900s/%s: %s", r->root, REAP_TRASH_NAME, strerror(e));
         return -1;
     }
     char name[NAME_MAX + 1], tpath[NAME_MAX + 64];
@@ -458,15 +587,7 @@ static int remove_via_trash(struct reaper *r, struct reap_item *it, const struct
     cJSON_Delete(extra);
     if (rc < 0 || r->journal_broken)
         return rc;
-    if (!journal_begin(r, it->check, it->object, tpath, 0, "delete", NULL)) {
-        snprintf(err, errlen, "cannot write the journal");
-        return -1;
-    }
-    int64_t freed = 0;
-    rc = reap_safe_delete(r->trashfd, name, r->rootdev, &freed, err, errlen);
-    journal_finish(r, it->check, it->object, tpath, freed, "delete", rc < 0 ? err : NULL, NULL);
-    it->freed += freed;
-    return rc;
+    return delete_trash_entries(r, it, name, err, errlen);
 }
 
 static cJSON *move_record(struct reaper *r, const struct reap_item *it, const char *path, const char *stored,
@@ -561,7 +682,7 @@ static int step_remove(struct reaper *r, struct reap_item *it, struct reap_step 
     } else if (r->quarantine) {
         rc = remove_via_quarantine(r, it, s, path, dirfd, base, &st, err, errlen);
     } else {
-        rc = remove_via_trash(r, it, s, path, dirfd, base, err, errlen);
+        rc = remove_via_trash(r, it, s, path, dirfd, base, &st, err, errlen);
     }
     close(dirfd);
     return rc;
@@ -703,8 +824,61 @@ static void mark_not_reached(struct reap_plan *plan, size_t from, struct reap_su
     }
 }
 
+/* Did the item fail for lack of space before any of its steps was done? */
+static bool failed_for_space(const struct reap_item *it)
+{
+    if (it->result != RES_FAILED || !fs_text_says_full(it->error))
+        return false;
+    for (size_t i = 0; i < it->step_count; i++)
+        if (it->steps[i].done)
+            return false;
+    return true;
+}
+
+/* On a full disk the first item should free space without needing a block:
+ * the largest item whose first step removes a directory (it can become the
+ * trash, see become_trash) goes first. Nothing else changes order. */
+static void put_space_first(struct reaper *r, struct reap_plan *plan)
+{
+    if (r->quarantine || open_trash(r, true) >= 0 || !fs_errno_is_full(errno))
+        return;
+    size_t best = plan->count;
+    for (size_t i = 0; i < plan->count; i++) {
+        const struct reap_item *it = &plan->items[i];
+        if (it->step_count && it->steps[0].action == ACT_REMOVE && it->steps[0].type == S_IFDIR &&
+            (best == plan->count || it->bytes > plan->items[best].bytes))
+            best = i;
+    }
+    if (best == plan->count || best == 0)
+        return;
+    struct reap_item first = plan->items[best];
+    memmove(&plan->items[1], &plan->items[0], best * sizeof *plan->items);
+    plan->items[0] = first;
+}
+
+/* Items that failed for lack of space before anything else freed some get
+ * one more try once the rest of the plan has run (an untag or a rename
+ * aside needs a block; removals free them). */
+static void retry_after_space_freed(struct reaper *r, struct reap_plan *plan, volatile sig_atomic_t *stop)
+{
+    if (r->sum.freed_bytes <= 0)
+        return;
+    for (size_t i = 0; i < plan->count && !(stop && *stop) && !r->journal_broken; i++) {
+        struct reap_item *it = &plan->items[i];
+        if (!failed_for_space(it))
+            continue;
+        free(it->error);
+        it->error = NULL;
+        it->result = RES_PLANNED;
+        r->sum.failed--;
+        r->sum.full_retried++;
+        apply_item(r, it);
+    }
+}
+
 static void apply_plan(struct reaper *r, struct reap_plan *plan, volatile sig_atomic_t *stop)
 {
+    put_space_first(r, plan);
     for (size_t i = 0; i < plan->count; i++) {
         if (stop && *stop) {
             r->sum.interrupted = true;
@@ -729,6 +903,8 @@ static void apply_plan(struct reaper *r, struct reap_plan *plan, volatile sig_at
             return;
         }
     }
+    if (r->sum.failed)
+        retry_after_space_freed(r, plan, stop);
     if (stop && *stop)
         r->sum.interrupted = true;
 }
@@ -754,6 +930,8 @@ static int apply_code(const struct reap_plan *plan, const struct reap_summary *s
         code |= EXIT_FIXED;
     if (s->failed || s->skipped || s->not_reached || plan->errors_left || plan->garbage_left)
         code |= EXIT_FOUND;
+    if (s->failed)
+        code |= EXIT_OPERATIONAL;   /* could not act: not the same as leaving on purpose */
     return code;
 }
 

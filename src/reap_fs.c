@@ -110,12 +110,20 @@ static const struct allowed_parent allowed_parents[] = {
     { "image/overlay2/imagedb/content/sha256/", valid_image_file },
     { "image/overlay2/imagedb/metadata/sha256/", valid_hex64 },
     { "containers/", valid_hex64 },
+    { "tmp/", valid_component },
 };
+
+/* Top-level entries of the root the reaper may remove (not the root's own
+ * tmp/ dir: only what is in it). */
+static const char *const allowed_top_level[] = { "tmp-old" };
 
 bool reap_path_allowed(const char *relpath)
 {
     if (!relpath)
         return false;
+    for (size_t i = 0; i < sizeof allowed_top_level / sizeof allowed_top_level[0]; i++)
+        if (strcmp(relpath, allowed_top_level[i]) == 0)
+            return true;
     for (size_t i = 0; i < sizeof allowed_parents / sizeof allowed_parents[0]; i++) {
         const struct allowed_parent *a = &allowed_parents[i];
         size_t n = strlen(a->prefix);

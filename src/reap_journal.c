@@ -64,20 +64,51 @@ static int make_parent_dir(const char *path)
     return reap_mkdir_p(dir);
 }
 
+/* Where the journal goes while its own file system is full. */
+static const char *const journal_fallbacks[] = { "/run/ovl2fsck/journal.jsonl",
+                                                 "/dev/shm/ovl2fsck/journal.jsonl" };
+
+static int open_append(const char *path)
+{
+    if (make_parent_dir(path) < 0)
+        return -1;
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+/* Switch to the first fallback that opens (not the journal asked for). */
+static int open_fallback(struct journal *j, int why)
+{
+    for (size_t i = 0; i < sizeof journal_fallbacks / sizeof journal_fallbacks[0]; i++) {
+        if (strcmp(journal_fallbacks[i], j->path) == 0)
+            continue;
+        int fd = open_append(journal_fallbacks[i]);
+        if (fd < 0)
+            continue;
+        if (j->fd >= 0)
+            close(j->fd);
+        j->fd = fd;
+        snprintf(j->fallback, sizeof j->fallback, "%s", journal_fallbacks[i]);
+        fprintf(stderr, "ovl2fsck: the journal %s cannot be written (%s): journaling to %s (memory) until "
+                "there is room\n", j->path, strerror(why), j->fallback);
+        return 0;
+    }
+    errno = why;
+    return -1;
+}
+
 int journal_open(struct journal *j, const char *path, char *err, size_t errlen)
 {
     memset(j, 0, sizeof *j);
     j->fd = -1;
     snprintf(j->run, sizeof j->run, "%ld-%lld", (long)getpid(), (long long)time(NULL));
+    snprintf(j->path, sizeof j->path, "%s", path);
     const char *hook = getenv(REAP_CRASH_ENV);
     j->crash_after = hook ? strtol(hook, NULL, 10) : 0;
     hook = getenv(REAP_TERM_ENV);
     j->term_after = hook ? strtol(hook, NULL, 10) : 0;
-    if (make_parent_dir(path) < 0) {
-        snprintf(err, errlen, "cannot create the journal's dir for %s: %s", path, strerror(errno));
-        return -1;
-    }
-    j->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    j->fd = open_append(path);
+    if (j->fd < 0 && fs_errno_is_full(errno) && open_fallback(j, errno) == 0)
+        return 0;
     if (j->fd < 0) {
         snprintf(err, errlen, "cannot open the journal %s: %s", path, strerror(errno));
         return -1;
@@ -85,11 +116,52 @@ int journal_open(struct journal *j, const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* Append what went to the fallback while the disk was full to the journal
+ * asked for, when it has room now; else say where the lines are. */
+static void move_back(struct journal *j)
+{
+    struct file_buf b;
+    fs_read_file(AT_FDCWD, j->fallback, 64u * 1024 * 1024, &b);
+    int fd = b.status == FILE_OK ? open_append(j->path) : -1;
+    bool moved = fd >= 0 && fs_write_all(fd, b.data, b.len) == 0 && (fsync(fd) == 0 || errno == EINVAL);
+    if (fd >= 0)
+        close(fd);
+    file_buf_free(&b);
+    if (moved) {
+        unlink(j->fallback);
+        fprintf(stderr, "ovl2fsck: the journal lines kept in %s were appended to %s\n", j->fallback, j->path);
+    } else {
+        fprintf(stderr, "ovl2fsck: the journal lines of this run are in %s (not in %s: %s)\n", j->fallback,
+                j->path, strerror(errno));
+    }
+}
+
 void journal_close(struct journal *j)
 {
     if (j->fd >= 0)
         close(j->fd);
     j->fd = -1;
+    if (j->fallback[0])
+        move_back(j);
+    j->fallback[0] = '\0';
+}
+
+/* Append line to the journal; on a full file system the partial line is cut
+ * off again (shrinking needs no block) and the line goes to the fallback. */
+static int append_line(struct journal *j, const char *line, size_t len)
+{
+    off_t before = lseek(j->fd, 0, SEEK_END);
+    if (fs_write_all(j->fd, line, len) == 0 && (fsync(j->fd) == 0 || errno == EINVAL))
+        return 0;
+    int why = errno;
+    if (!fs_errno_is_full(why) || j->fallback[0])
+        return -1;
+    if (before >= 0 && ftruncate(j->fd, before) < 0) {
+        /* the cut failed: the fallback still gets the whole line */
+    }
+    if (open_fallback(j, why) < 0)
+        return -1;
+    return fs_write_all(j->fd, line, len) == 0 && (fsync(j->fd) == 0 || errno == EINVAL) ? 0 : -1;
 }
 
 int journal_write(struct journal *j, const char *check, const char *object, const char *path,
@@ -103,10 +175,8 @@ int journal_write(struct journal *j, const char *check, const char *object, cons
         return -1;
     size_t len = strlen(line);
     line[len] = '\n';   /* cJSON's buffer has room: it ends with the NUL we overwrite */
-    int rc = fs_write_all(j->fd, line, len + 1);
+    int rc = append_line(j, line, len + 1);
     free(line);
-    if (rc == 0 && fsync(j->fd) < 0 && errno != EINVAL)
-        rc = -1;
     return rc;
 }
 

@@ -90,10 +90,54 @@ static void write_holder(int fd)
         fsync(fd);
 }
 
+/* An fd of its own on the dir (flock is per open file description). */
+static int open_dir_self(int dirfd)
+{
+    return openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Is the dir itself locked by a run that could not create the lock file? */
+static bool dir_lock_held(int dirfd, const char *what, char *err, size_t errlen)
+{
+    int fd = open_dir_self(dirfd);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        if (fd >= 0)
+            close(fd);   /* closing drops the probe's lock */
+        return false;
+    }
+    describe_holder(fd, what, err, errlen);
+    close(fd);
+    return true;
+}
+
+/* The lock file cannot be created because the disk is full: lock the dir. */
+static int take_dir_lock(int dirfd, const char *name, const char *what, int why, char *err, size_t errlen)
+{
+    int fd = open_dir_self(dirfd);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s to lock it: %s", what, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        describe_holder(fd, what, err, errlen);
+        close(fd);
+        return -1;
+    }
+    fprintf(stderr, "ovl2fsck: cannot create the lock file %s/%s (%s): holding a lock on %s itself\n", what, name,
+            strerror(why), what);
+    return fd;
+}
+
 int reap_lock_take(int dirfd, const char *name, const char *what, char *err, size_t errlen)
 {
     for (int attempt = 0; attempt < 10; attempt++) {
         int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+        if (fd < 0 && fs_errno_is_full(errno)) {
+            int why = errno;
+            fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+            if (fd < 0 && errno == ENOENT)
+                return take_dir_lock(dirfd, name, what, why, err, errlen);
+        }
         if (fd < 0) {
             snprintf(err, errlen, "cannot open the lock file %s/%s: %s", what, name, strerror(errno));
             return -1;
@@ -113,6 +157,10 @@ int reap_lock_take(int dirfd, const char *name, const char *what, char *err, siz
             return -1;
         }
         if (still_same_file(dirfd, name, fd)) {
+            if (dir_lock_held(dirfd, what, err, errlen)) {
+                close(fd);
+                return -1;
+            }
             write_holder(fd);
             return fd;
         }
@@ -126,6 +174,11 @@ void reap_lock_release(int dirfd, const char *name, int fd)
 {
     if (fd < 0)
         return;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);   /* the dir lock of a full disk: nothing to unlink */
+        return;
+    }
     if (still_same_file(dirfd, name, fd))
         unlinkat(dirfd, name, 0);
     close(fd);

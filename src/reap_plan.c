@@ -8,6 +8,9 @@
  *   image-layer-missing (--include)  untag, imagedb/metadata/<id>, imagedb/content/<id>
  *                                    (dockerd's own image delete order)
  *   container-mount-missing          containers/<id>
+ *   container-removal-leftover       what docker rm had not yet removed, in its
+ *                                    order: RW dir + l/ link, -init dir + l/ link,
+ *                                    layerdb/mounts/<id>, containers/<id>
  *   mount-container-missing          layerdb/mounts/<id> first (its dirs then are
  *                                    orphans), RW dir + l/ link, -init dir + l/ link
  *   layer-cache-id-dangling (--include), layer-unreferenced
@@ -17,7 +20,8 @@
  *                                    link is never left), the -removing dir
  *   overlay-dir-orphaned             the dir, then its l/ link
  *   overlay-link-broken              the link only, never its target
- *   layerdb-removing-leftover, layerdb-tmp-leftover, imagedb-tmp-leftover
+ *   layerdb-removing-leftover, layerdb-tmp-leftover, imagedb-tmp-leftover,
+ *   root-tmp-leftover                the leftover, as one rename into the trash
  *
  * Items are applied in that group order. A path planned by an earlier item
  * is dropped from later ones. An overlay2 dir that something else also
@@ -42,6 +46,7 @@
 static const char *const reapable_checks[] = {
     "overlay-dir-orphaned", "overlay-link-broken", "layer-unreferenced", "layerdb-tmp-leftover",
     "layerdb-removing-leftover", "imagedb-tmp-leftover", "mount-container-missing", "container-mount-missing",
+    "root-tmp-leftover", "container-removal-leftover",
 };
 
 int reap_parse_include(const char *include, bool *image_layer_missing, bool *cache_id_dangling,
@@ -256,6 +261,24 @@ static void add_layer_item(struct builder *b, enum item_kind kind, const char *c
     add_step(it, ACT_REMOVE_ASIDE, ROLE_PLAIN, path);
 }
 
+/* The ids of a mount that are well-formed (NULL otherwise). */
+static void mount_ids(struct builder *b, const char *container, char **mid, char **iid)
+{
+    sqlite3_stmt *q;
+    char e[128];
+    *mid = *iid = NULL;
+    if (db_prepare(b->db, "SELECT CASE WHEN mount_id_state = 'ok' THEN mount_id END,"
+                          " CASE WHEN init_id_state = 'ok' THEN init_id END FROM mount WHERE container_id = ?1",
+                   &q, e, sizeof e) < 0)
+        return;
+    db_bind_text(q, 1, container);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        *mid = reap_strdup(col_text(q, 0));
+        *iid = reap_strdup(col_text(q, 1));
+    }
+    sqlite3_finalize(q);
+}
+
 static void add_mount_item(struct builder *b, const char *object, const char *why, int64_t bytes)
 {
     size_t n = strlen(object);
@@ -267,23 +290,37 @@ static void add_mount_item(struct builder *b, const char *object, const char *wh
     snprintf(path, sizeof path, LAYERDB "/mounts/%s", object);
     it->primary = reap_strdup(path);
     add_step(it, ACT_REMOVE, ROLE_PLAIN, path);
-    sqlite3_stmt *q;
-    char e[128];
-    if (db_prepare(b->db, "SELECT CASE WHEN mount_id_state = 'ok' THEN mount_id END,"
-                          " CASE WHEN init_id_state = 'ok' THEN init_id END FROM mount WHERE container_id = ?1",
-                   &q, e, sizeof e) < 0)
+    char *mid, *iid;
+    mount_ids(b, object, &mid, &iid);
+    if (mid)
+        add_dir_steps(b, it, mid, "mount init", object);
+    if (iid)
+        add_dir_steps(b, it, iid, "mount init", object);
+    free(mid);
+    free(iid);
+}
+
+/* A container dockerd was removing: finish docker rm in its own order, so
+ * that an interruption leaves this finding or container-mount-missing. */
+static void add_container_removal_item(struct builder *b, const char *object, const char *why, int64_t bytes)
+{
+    if (!id_is_hex64(object, strlen(object)))
         return;
-    db_bind_text(q, 1, object);
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        char *mid = reap_strdup(col_text(q, 0)), *iid = reap_strdup(col_text(q, 1));
-        if (mid)
-            add_dir_steps(b, it, mid, "mount init", object);
-        if (iid)
-            add_dir_steps(b, it, iid, "mount init", object);
-        free(mid);
-        free(iid);
-    }
-    sqlite3_finalize(q);
+    struct reap_item *it = new_item(b, KIND_CONTAINER_REMOVAL, "container-removal-leftover", "garbage", object, why);
+    it->bytes = bytes;
+    char *mid, *iid, path[300];
+    mount_ids(b, object, &mid, &iid);
+    if (mid)
+        add_dir_steps(b, it, mid, "mount init", object);
+    if (iid)
+        add_dir_steps(b, it, iid, "mount init", object);
+    free(mid);
+    free(iid);
+    snprintf(path, sizeof path, LAYERDB "/mounts/%s", object);
+    add_step(it, ACT_REMOVE, ROLE_PLAIN, path);
+    snprintf(path, sizeof path, "containers/%s", object);
+    it->primary = reap_strdup(path);
+    add_step(it, ACT_REMOVE, ROLE_CONTAINER_DIR, path);
 }
 
 static void add_single_item(struct builder *b, enum item_kind kind, enum step_role role, const char *check,
@@ -409,10 +446,12 @@ static bool add_finding(struct builder *b, const char *check, const char *object
     else if (strcmp(check, "layer-unreferenced") == 0)
         add_layer_item(b, KIND_LAYER, check, "garbage", object, why, bytes);
     else if (strcmp(check, "layerdb-tmp-leftover") == 0 || strcmp(check, "layerdb-removing-leftover") == 0 ||
-             strcmp(check, "imagedb-tmp-leftover") == 0)
+             strcmp(check, "imagedb-tmp-leftover") == 0 || strcmp(check, "root-tmp-leftover") == 0)
         add_single_item(b, KIND_LEFTOVER, ROLE_PLAIN, check, object, path, why, bytes);
     else if (strcmp(check, "mount-container-missing") == 0)
         add_mount_item(b, object, why, bytes);
+    else if (strcmp(check, "container-removal-leftover") == 0)
+        add_container_removal_item(b, object, why, bytes);
     else if (strcmp(check, "container-mount-missing") == 0)
         add_single_item(b, KIND_CONTAINER, ROLE_CONTAINER_DIR, check, object, path, why, bytes);
     else if (strcmp(check, "image-layer-missing") == 0)
@@ -583,6 +622,7 @@ static int kind_group(enum item_kind k)
     switch (k) {
     case KIND_IMAGE: return 0;
     case KIND_CONTAINER: return 1;
+    case KIND_CONTAINER_REMOVAL: return 1;
     case KIND_MOUNT: return 2;
     case KIND_LAYER_DANGLING: return 3;
     case KIND_LAYER: return 3;

@@ -167,6 +167,11 @@ static int load_dirs(struct repair_model *m, struct db *db, char *err, size_t er
     sqlite3_stmt *q;
     if (db_prepare(db, "SELECT o.name, o.has_diff, o.has_work, o.link, o.link_state, o.lower, o.lower_state,"
                        " o.mtime, EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name)"
+                       /* the dirs of a container dockerd was removing are not rebuilt: its
+                        * removal is finished (container-removal-leftover), not undone */
+                       " AND NOT EXISTS (SELECT 1 FROM overlay_ref r JOIN container c ON c.id = r.by_id"
+                       "                 WHERE r.dir = o.name AND r.by_kind IN ('mount', 'init')"
+                       "                 AND (c.dead OR c.removing))"
                        " FROM overlay_dir o ORDER BY o.name", &q, err, errlen) < 0)
         return -1;
     size_t cap = 0;

@@ -171,7 +171,7 @@ static const scan_module_fn main_lane_modules[] = {
     scan_images, scan_tags, scan_containers, scan_overlay,
 };
 static const scan_module_fn worker_lane_modules[] = {
-    scan_layers, scan_mounts, scan_buildkit, scan_distribution, scan_overlay_links,
+    scan_layers, scan_mounts, scan_buildkit, scan_distribution, scan_overlay_links, scan_root_tmp,
 };
 
 static void run_lane(struct scan_lane *lane)

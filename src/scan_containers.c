@@ -1,4 +1,6 @@
-/* scan_containers.c — containers/<id>/config.v2.json (id, image, driver). */
+/* scan_containers.c — containers/<id>/config.v2.json (id, image, driver,
+ * name, and State.Dead / State.RemovalInProgress: a container dockerd was
+ * removing when it stopped). */
 #include "scan_internal.h"
 #include "ids.h"
 
@@ -19,6 +21,11 @@ static const char *json_string(const cJSON *obj, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+static bool state_flag(const cJSON *cfg, const char *key)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "State"), key));
+}
+
 static int on_container_entry(void *ctx, const char *name, unsigned char d_type)
 {
     (void)d_type;
@@ -29,6 +36,7 @@ static int on_container_entry(void *ctx, const char *name, unsigned char d_type)
     if (!fs_lstat(w->dirfd, name, &st))
         return 0;
     const char *state = ST_UNREADABLE, *image = NULL, *driver = NULL, *cname = NULL;
+    bool dead = false, removing = false;
     cJSON *cfg = NULL;
     struct file_buf b = { 0 };
     int fd = S_ISDIR(st.st_mode) ? fs_open_dir(w->dirfd, name) : -1;
@@ -48,6 +56,8 @@ static int on_container_entry(void *ctx, const char *name, unsigned char d_type)
         image = json_string(cfg, "Image");
         driver = json_string(cfg, "Driver");
         cname = json_string(cfg, "Name");
+        dead = state_flag(cfg, "Dead");
+        removing = state_flag(cfg, "RemovalInProgress");
         if (image && id_is_digest(image, strlen(image)))
             image += 7;
         else if (image && !id_is_hex64(image, strlen(image)))
@@ -62,7 +72,9 @@ static int on_container_entry(void *ctx, const char *name, unsigned char d_type)
         db_bind_text(w->ins, 4, image);
         db_bind_text(w->ins, 5, driver);
         db_bind_text(w->ins, 6, cname);
-        db_bind_int(w->ins, 7, (int64_t)st.st_mtime);
+        db_bind_int(w->ins, 7, dead);
+        db_bind_int(w->ins, 8, removing);
+        db_bind_int(w->ins, 9, (int64_t)st.st_mtime);
         rc = scan_insert(w->s, w->ins);
     }
     cJSON_Delete(cfg);
@@ -73,8 +85,8 @@ static int on_container_entry(void *ctx, const char *name, unsigned char d_type)
 int scan_containers(struct scan *s)
 {
     struct container_walk w = { .s = s };
-    if (db_prepare(s->db, "INSERT OR REPLACE INTO container(id, name_ok, config_state, image, driver, name, mtime)"
-                          " VALUES (?1,?2,?3,?4,?5,?6,?7)", &w.ins, s->err, sizeof s->err) < 0)
+    if (db_prepare(s->db, "INSERT OR REPLACE INTO container(id, name_ok, config_state, image, driver, name, dead,"
+                          " removing, mtime) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)", &w.ins, s->err, sizeof s->err) < 0)
         return -1;
     int rc = scan_walk(s, "containers", &w.dirfd, on_container_entry, &w);
     sqlite3_finalize(w.ins);

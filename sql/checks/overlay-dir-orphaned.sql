@@ -7,7 +7,7 @@
 -- or init-id, by snapshots.db, or as a lower dir of a claimed dir. Nothing is
 -- reported while a claim could have been missed: scan errors, unreadable
 -- cache-id or mount-id files, a container whose mount names neither its
--- mount-id nor its init-id, or (for layer dirs) a layer dir that is not
+-- mount-id nor its init-id (unless dockerd was removing it: its dirs go first), or (for layer dirs) a layer dir that is not
 -- empty but whose cache-id is missing, empty or malformed. BuildKit dirs are not reported while
 -- snapshots.db cannot be read.
 SELECT o.name AS object,
@@ -24,5 +24,5 @@ WHERE NOT EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name)
   AND NOT EXISTS (SELECT 1 FROM layer WHERE cache_id_state = 'unreadable')
   AND NOT EXISTS (SELECT 1 FROM mount WHERE mount_id_state = 'unreadable' OR init_id_state = 'unreadable')
   AND NOT EXISTS (SELECT 1 FROM mount m JOIN container c ON c.id = m.container_id
-                  WHERE m.mount_id_state <> 'ok' AND m.init_id_state <> 'ok')
+                  WHERE m.mount_id_state <> 'ok' AND m.init_id_state <> 'ok' AND NOT (c.dead OR c.removing))
   AND (o.kind NOT IN ('layer', 'buildkit') OR NOT EXISTS (SELECT 1 FROM layer WHERE cache_id_state <> 'ok' AND entries <> 0));

@@ -22,7 +22,7 @@ WITH reason(what, why) AS (
     UNION ALL
     SELECT 'image/overlay2/layerdb/mounts/' || m.container_id, 'neither mount-id nor init-id names the container''s dirs'
     FROM mount m JOIN container c ON c.id = m.container_id
-    WHERE m.mount_id_state <> 'ok' AND m.init_id_state <> 'ok'
+    WHERE m.mount_id_state <> 'ok' AND m.init_id_state <> 'ok' AND NOT (c.dead OR c.removing)
     UNION ALL
     SELECT 'image/overlay2/layerdb/sha256/' || chain_id, 'parent file is ' || parent_state || ': the layer graph is unreliable'
     FROM layer WHERE parent_state IN ('invalid', 'unreadable', 'empty')

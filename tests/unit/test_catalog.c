@@ -54,6 +54,7 @@ static const struct { const char *name; enum severity sev; } issue_table[] = {
 static const struct { const char *name; enum severity sev; } extra_checks[] = {
     { "buildkit-db-invalid", SEV_ERROR },
     { "container-config-invalid", SEV_ERROR },
+    { "container-removal-leftover", SEV_GARBAGE },   /* issue 20 */
     { "layer-content-mismatch", SEV_ERROR },
     { "layer-file-missing", SEV_ERROR },
     { "layer-file-modified", SEV_ERROR },
@@ -61,6 +62,7 @@ static const struct { const char *name; enum severity sev; } extra_checks[] = {
     { "layer-tarsplit-missing", SEV_ERROR },
     { "overlay-work-missing", SEV_ERROR },
     { "reference-graph-incomplete", SEV_WARNING },
+    { "root-tmp-leftover", SEV_GARBAGE },             /* issue 20 */
     { "scan-unreadable", SEV_ERROR },
 };
 

@@ -782,10 +782,10 @@ static void test_container_checks(void **state)
     /* no mount entry: garbage for the overlay2 driver only */
     add_container(Y1, IA, "overlay2", "/lost");
     add_container(Y2, IA, "vfs", "/other-driver");
-    u_exec(&DB, "INSERT INTO container VALUES (%Q, 0, 'ok', %Q, 'overlay2', '/badname', %d)", "not-an-id", IA, OLD);
+    u_exec(&DB, "INSERT INTO container VALUES (%Q, 0, 'ok', %Q, 'overlay2', '/badname', 0, 0, %d)", "not-an-id", IA, OLD);
     /* config.v2.json states */
-    u_exec(&DB, "INSERT INTO container VALUES (%Q, 1, 'invalid', NULL, NULL, NULL, %d)", Y3, OLD);
-    u_exec(&DB, "INSERT INTO container VALUES (%Q, 1, 'missing', NULL, NULL, NULL, %d)", Y4, OLD);
+    u_exec(&DB, "INSERT INTO container VALUES (%Q, 1, 'invalid', NULL, NULL, NULL, 0, 0, %d)", Y3, OLD);
+    u_exec(&DB, "INSERT INTO container VALUES (%Q, 1, 'missing', NULL, NULL, NULL, 0, 0, %d)", Y4, OLD);
     /* the image is gone */
     u_exec(&DB, "UPDATE container SET image = %Q WHERE id = %Q", DEAD, CID);
     run();
@@ -803,6 +803,70 @@ static void test_container_checks(void **state)
     run();
     assert_int_equal(u_qint(&DB, "SELECT count(*) FROM finding WHERE check_name = 'container-mount-missing'"), 0);
     assert_int_equal(u_qint(&DB, "SELECT count(*) FROM finding WHERE check_name = 'scan-unreadable'"), 1);
+}
+
+/* Issue 20: docker rm killed part way. Dead (MY1: the mount-id file went
+ * first; the -init dir is left) and RemovalInProgress (MY2: the RW dir is
+ * gone) are garbage that owns what is left; the same damage on a container
+ * that was not being removed (MY3) stays the error mount-id-dangling. */
+static void test_container_removal_leftover(void **state)
+{
+    (void)state;
+    add_container(Y1, IA, "overlay2", "/dying");
+    u_exec(&DB, "UPDATE container SET dead = 1 WHERE id = %Q", Y1);
+    add_mount(Y1, NULL, MY1 "-init", C2);
+    add_dir(MY1 "-init", LY1, "l/" L2 ":l/" L1);
+    add_container(Y2, IA, "overlay2", "/going");
+    u_exec(&DB, "UPDATE container SET removing = 1 WHERE id = %Q", Y2);
+    add_mount(Y2, MY2, NULL, C2);
+    add_container(Y3, IA, "overlay2", "/alive");
+    add_mount(Y3, NULL, MY3 "-init", C2);
+    add_dir(MY3 "-init", LY3, "l/" L2 ":l/" L1);
+    run();
+    U_EXPECT(&DB,
+             { "container-removal-leftover", Y1,
+               "=container /dying was being removed (Dead); its mount-id file is missing: dockerd will not load it" },
+             { "container-removal-leftover", Y2,
+               "=container /going was being removed (RemovalInProgress); its RW dir overlay2/" MY2
+               " is gone: dockerd will not load it" },
+             { "mount-id-dangling", Y3, "=mount-id file is missing" });
+    expect_path("container-removal-leftover", Y1, "containers/" Y1);
+    u_assert_text(&DB, "image/overlay2/layerdb/mounts/" Y1 "\noverlay2/" MY1 "-init\noverlay2/l/" LY1,
+                  "SELECT owned FROM finding WHERE check_name = 'container-removal-leftover' AND object = '" Y1 "'");
+    u_assert_text(&DB, "image/overlay2/layerdb/mounts/" Y2,
+                  "SELECT owned FROM finding WHERE check_name = 'container-removal-leftover' AND object = '" Y2 "'");
+    u_assert_text(&DB, "garbage", "SELECT DISTINCT severity FROM finding WHERE check_name = 'container-removal-leftover'");
+    /* a healthy Dead container (docker rm works on it) is no finding */
+    u_exec(&DB, "DELETE FROM finding; UPDATE container SET dead = 1 WHERE id = %Q", CID);
+    run();
+    assert_int_equal(u_qint(&DB, "SELECT count(*) FROM finding WHERE object = '" CID "'"), 0);
+    /* nothing is called garbage while part of the store is unread */
+    u_exec(&DB, "DELETE FROM finding; INSERT INTO scan_error VALUES ('containers', 'Permission denied')");
+    run();
+    assert_int_equal(u_qint(&DB, "SELECT count(*) FROM finding WHERE check_name = 'container-removal-leftover'"), 0);
+    assert_int_equal(u_qint(&DB, "SELECT count(*) FROM finding WHERE check_name = 'mount-id-dangling'"), 3);
+}
+
+/* Issue 20: what a killed load or build left in ROOT/tmp, and tmp-old. */
+static void test_root_tmp_leftover(void **state)
+{
+    (void)state;
+    u_exec(&DB, "INSERT INTO root_tmp(dir, name, type, mtime) VALUES"
+                " ('tmp', 'docker-import-123', 'dir', %d), ('tmp', 'docker-builder456', 'dir', %d),"
+                " ('tmp', 'buildkit-mount789', 'dir', %d), ('tmp', 'docker-tarsplit-1', 'file', %d),"
+                " ('tmp', 'other', 'symlink', %d), ('', 'tmp-old', 'dir', %d)", OLD, OLD, OLD, OLD, OLD, OLD);
+    run();
+    U_EXPECT(&DB, { "root-tmp-leftover", "tmp/docker-import-123", "=archive of an interrupted docker load or import" },
+                  { "root-tmp-leftover", "tmp/docker-builder456", "=context of an interrupted classic build" },
+                  { "root-tmp-leftover", "tmp/buildkit-mount789", "=mount of an interrupted BuildKit build" },
+                  { "root-tmp-leftover", "tmp/docker-tarsplit-1",
+                    "=tar-split scratch of an interrupted layer registration" },
+                  { "root-tmp-leftover", "tmp/other",
+                    "=left in dockerd's temp dir (symlink), which dockerd empties when it starts" },
+                  { "root-tmp-leftover", "tmp-old",
+                    "=the tmp dir of an earlier dockerd, renamed aside at its start and never deleted" });
+    expect_path("root-tmp-leftover", "tmp-old", "tmp-old");
+    expect_path("root-tmp-leftover", "tmp/other", "tmp/other");
 }
 
 /* ---- overlay2 ------------------------------------------------------------------------------------ */
@@ -1319,7 +1383,7 @@ static void fill_synthetic(struct db *db, unsigned n)
     g.image = prep(db, "INSERT INTO image VALUES (?1, 1, 'ok', NULL, 1, ?1, 100, 1000000000)");
     g.il = prep(db, "INSERT INTO image_layer VALUES (?1, ?2, ?3, ?4)");
     g.tag = prep(db, "INSERT INTO tag VALUES (?1, 'repo', ?2, 1, ?2)");
-    g.container = prep(db, "INSERT INTO container VALUES (?1, 1, 'ok', ?2, 'overlay2', '/c', 1000000000)");
+    g.container = prep(db, "INSERT INTO container VALUES (?1, 1, 'ok', ?2, 'overlay2', '/c', 0, 0, 1000000000)");
     g.mount = prep(db, "INSERT INTO mount VALUES (?1, 1, ?2, 'ok', ?3, 'ok', ?4, 'ok', 1000000000)");
     g.stray = prep(db, "INSERT INTO overlay_stray VALUES (?1, 'file', 1000000000)");
     g.tmp = prep(db, "INSERT INTO imagedb_tmp VALUES (?1, 5, 1000000000)");
@@ -1740,6 +1804,8 @@ int main(void)
         T(test_mount_parent_missing),
         T(test_mount_parent_missing_lower_not_judged),
         T(test_container_checks),
+        T(test_container_removal_leftover),
+        T(test_root_tmp_leftover),
         T(test_overlay_diff_missing),
         T(test_overlay_dir_orphaned),
         T(test_overlay_dir_orphaned_guards),
