@@ -151,6 +151,8 @@ clean:
 #                                                systemctl enable --now ovl2fsck.timer)
 #   $(DOCDIR)/examples/ovl2fsck.cron             copy to /etc/cron.d/ovl2fsck
 #   $(DOCDIR)/examples/ovl2fsck.conf.example     copy to /etc/ovl2fsck.conf
+#   $(PLUGINDIR)/docker-fsck                     `docker fsck`: the Docker CLI
+#                                                plugin (0755)
 # UNITDIR defaults to $(PREFIX)/lib/systemd/system, which systemd searches for
 # /usr/local and /usr; the unit and cron paths to the binary are rewritten to
 # $(SBINDIR). Nothing is written to /etc.
@@ -160,18 +162,21 @@ SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 DOCDIR     ?= $(PREFIX)/share/doc/ovl2fsck
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+PLUGINDIR  ?= $(PREFIX)/libexec/docker/cli-plugins
 INSTALL    ?= install
 MAN_PAGE   := man/ovl2fsck.8
 DIST_UNITS := dist/ovl2fsck.service dist/ovl2fsck.timer
 DIST_EXAMPLES := dist/ovl2fsck.cron dist/ovl2fsck.conf.example
 SED_SBIN   := sed -e 's|/usr/local/sbin/ovl2fsck|$(SBINDIR)/ovl2fsck|g'
+DIST_PLUGIN := dist/docker-fsck
 
 .PHONY: man
 man:
 	man/gen-catalog.sh --update $(MAN_PAGE) $(CHECKS)
 
 install: ovl2fsck
-	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(PLUGINDIR)
 	$(INSTALL) -m 0755 ovl2fsck $(DESTDIR)$(SBINDIR)/ovl2fsck
 	$(INSTALL) -m 0644 $(MAN_PAGE) $(DESTDIR)$(MANDIR)/man8/ovl2fsck.8
 	for f in $(DIST_UNITS); do \
@@ -184,12 +189,26 @@ install: ovl2fsck
 		chmod 0644 $(DESTDIR)$(DOCDIR)/examples/$${f#dist/}.tmp && \
 		mv $(DESTDIR)$(DOCDIR)/examples/$${f#dist/}.tmp $(DESTDIR)$(DOCDIR)/examples/$${f#dist/} || exit 1; \
 	done
+	$(SED_SBIN) -e 's|^version=@VERSION@$$|version=$(VERSION)|' $(DIST_PLUGIN) > $(DESTDIR)$(PLUGINDIR)/docker-fsck.tmp && \
+		chmod 0755 $(DESTDIR)$(PLUGINDIR)/docker-fsck.tmp && \
+		mv $(DESTDIR)$(PLUGINDIR)/docker-fsck.tmp $(DESTDIR)$(PLUGINDIR)/docker-fsck
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/ovl2fsck $(DESTDIR)$(MANDIR)/man8/ovl2fsck.8
 	rm -f $(patsubst dist/%,$(DESTDIR)$(UNITDIR)/%,$(DIST_UNITS))
 	rm -f $(patsubst dist/%,$(DESTDIR)$(DOCDIR)/examples/%,$(DIST_EXAMPLES))
+	rm -f $(DESTDIR)$(PLUGINDIR)/docker-fsck
 	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+# ---- Debian package ----------------------------------------------------------
+# make deb: installs debhelper, dpkg-dev and lintian (tools/install-deps.sh deb),
+# then tools/mkdeb.sh builds build/deb/ovl2fsck_$(VERSION)_<arch>.deb from
+# debian/ (dpkg-buildpackage -us -uc -b in a copy of the tree under build/deb;
+# debian/rules runs this Makefile's make install PREFIX=/usr) and lints it
+# (lintian errors fail the target).
+deb:
+	./tools/install-deps.sh deb
+	./tools/mkdeb.sh
 
 # ---- bench (issue 4) --------------------------------------------------------
 # make bench: installs what it needs (tools/install-deps.sh), builds ovl2fsck,

@@ -18,7 +18,7 @@
 # store looked for, default /var/lib/docker), OVL2FSCK_DEMO_DIR (where the demo
 # store is extracted, default build/demo-store).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 8
 make_mode=0
 case "${1:-}" in
     --make) make_mode=1 ;;

@@ -18,6 +18,7 @@ files_in() { (cd "$1" && find . ! -type d -printf '%P %m\n' | LC_ALL=C sort); }
 ok "make install DESTDIR=… succeeds" "${MAKE[@]}" install DESTDIR="$D"
 want="usr/local/lib/systemd/system/ovl2fsck.service 644
 usr/local/lib/systemd/system/ovl2fsck.timer 644
+usr/local/libexec/docker/cli-plugins/docker-fsck 755
 usr/local/sbin/ovl2fsck 755
 usr/local/share/doc/ovl2fsck/examples/ovl2fsck.conf.example 644
 usr/local/share/doc/ovl2fsck/examples/ovl2fsck.cron 644
@@ -51,6 +52,10 @@ like "$(grep '^ExecStart=' "$D2/usr/lib/systemd/system/ovl2fsck.service")" '^Exe
     "ExecStart follows SBINDIR"
 like "$(grep -v '^#' "$D2/usr/share/doc/ovl2fsck/examples/ovl2fsck.cron" | grep ovl2fsck)" ' /usr/sbin/ovl2fsck ' \
     "the cron line follows SBINDIR"
+like "$(grep '^bin=' "$D2/usr/libexec/docker/cli-plugins/docker-fsck")" '/usr/sbin/ovl2fsck[}]$' \
+    "the docker fsck plugin runs the binary in SBINDIR"
+is "$(grep '^version=' "$D2/usr/libexec/docker/cli-plugins/docker-fsck")" "version=$(cat "$TAP_TOP/VERSION")" \
+    "the docker fsck plugin carries the version"
 "${MAKE[@]}" uninstall PREFIX=/usr DESTDIR="$D2"
 is "$(files_in "$D2")" "" "uninstall PREFIX=/usr leaves nothing"
 
