@@ -201,10 +201,11 @@ static void sweep_stale_temp_files_in(const char *dir)
     while ((de = readdir(d)) != NULL) {
         long pid = temp_file_owner(de->d_name);
         struct stat st;
-        if (pid <= 0 || pid == (long)getpid() || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-            !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+        /* the live pid first: another run's files are not even looked at */
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue;
-        if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            st.st_uid == geteuid())
             unlinkat(dfd, de->d_name, 0);
     }
     closedir(d);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# t-faults.t — operational faults: a full file system under --db and under
-# $TMPDIR (exit 8, a clear message, nothing written in the root, no
-# half-written database left), an unreadable root (not a dir, missing, a
+# t-faults.t — operational faults: a full file system under --db (exit 8, a
+# message naming the file, nothing written in the root, no half-written
+# database left) and under $TMPDIR (issue 20: the scan database moves to
+# /dev/shm and the report is the same; one line says so), an unreadable root (not a dir, missing, a
 # symlink loop, an unprivileged user: exit 8), and SIGTERM/SIGINT at
 # several points of a run on a large store (50k overlay2 dirs on tmpfs):
 # exit 32 within 2 s of the signal, no temp database left behind (a signal
@@ -38,21 +39,30 @@ is "$(df --output=avail -k "$TAP_TMP/full" | tail -n1 | tr -d ' ')" 0 "the 64k t
 
 err=$("$OVL2FSCK" --root "$ROOT" --min-age 0 --db "$TAP_TMP/full/scan.sqlite" 2>&1 >/dev/null)
 is "$?" 8 "--db on a full file system: exit 8"
-like "$err" "database or disk is full|No space left" "--db on a full file system: a clear message ($err)"
+like "$err" "cannot write the scan database $TAP_TMP/full/scan.sqlite.tmp: its file system is full" \
+    "--db on a full file system: a message naming the file ($err)"
 is "$(ls "$TAP_TMP/full")" "fill" "--db on a full file system: no database, no .tmp left"
 
 rm -f "$TAP_TMP/full/fill"   # empty but too small for the database
 err=$("$OVL2FSCK" --root "$ROOT" --min-age 0 --db "$TAP_TMP/full/scan.sqlite" 2>&1 >/dev/null)
 is "$?" 8 "--db on a file system that fills up during the run: exit 8"
-like "$err" "database or disk is full|No space left" "... with a clear message ($err)"
+like "$err" "cannot write the scan database $TAP_TMP/full/scan.sqlite.tmp: its file system is full" \
+    "... with a message naming the file ($err)"
 is "$(ls "$TAP_TMP/full")" "" "... and nothing left behind"
 
 tmpfs "$TAP_TMP/fulltmp" 64k || bail_out "cannot mount a tmpfs"
 dd if=/dev/zero of="$TAP_TMP/fulltmp/fill" bs=4k 2>/dev/null
-err=$(TMPDIR=$TAP_TMP/fulltmp "$OVL2FSCK" --root "$ROOT" --min-age 0 2>&1 >/dev/null)
-is "$?" 8 "\$TMPDIR (the temporary databases) on a full file system: exit 8"
-like "$err" "database or disk is full|No space left|cannot create a temporary database" "... with a clear message ($err)"
-is "$(ls "$TAP_TMP/fulltmp")" "fill" "... and no temporary database left"
+"$OVL2FSCK" --root "$ROOT" --min-age 0 --json >"$TAP_TMP/roomy.json" 2>/dev/null
+roomy_rc=$?
+TMPDIR=$TAP_TMP/fulltmp "$OVL2FSCK" --root "$ROOT" --min-age 0 --json >"$TAP_TMP/fulltmp.json" 2>"$TAP_TMP/fulltmp.err"
+is "$?" "$roomy_rc" "\$TMPDIR (the temporary databases) on a full file system: the exit of a run with room ($roomy_rc)"
+is "$(cat "$TAP_TMP/fulltmp.err")" \
+    "ovl2fsck: $TAP_TMP/fulltmp is full (only 0 bytes free): the scan database goes to /dev/shm instead (memory)" \
+    "... one line says where the scan database went"
+is "$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); print(a["findings"]==b["findings"] and a["summary"]==b["summary"])' "$TAP_TMP/roomy.json" "$TAP_TMP/fulltmp.json")" \
+    True "... and the same findings and summary"
+is "$(ls "$TAP_TMP/fulltmp")" "fill" "... and no temporary database left there"
+is "$(ls /dev/shm | grep -c "^ovl2fsck-.*-$$" || true)" 0 "... nor in /dev/shm"
 
 is "$(snapshot "$ROOT")" "$before" "the root is unchanged after the failed runs"
 
@@ -100,6 +110,17 @@ rc=$?
 full_ms=$((($(date +%s%N) - ts) / 1000000))
 is "$rc" 4 "the large store: 50000 orphaned dirs, exit 4"
 note "an uninterrupted run takes ${full_ms} ms: $(grep -E 'stage (walk|checks|sizes)' "$BIG/full.err" | tr -s ' ' | tr '\n' ';')"
+
+# $TMPDIR with room to start but not for the whole database (issue 20): the
+# run starts again with the database in /dev/shm, with the same findings.
+tmpfs "$TAP_TMP/small" 12m || bail_out "cannot mount a tmpfs"
+TMPDIR=$TAP_TMP/small "$OVL2FSCK" --root "$BIG/root" --min-age 0 --json >"$BIG/small.json" 2>"$BIG/small.err"
+is "$?" 4 "\$TMPDIR that fills up during the scan: exit 4, as with room"
+like "$(cat "$BIG/small.err")" "^ovl2fsck: $TAP_TMP/small filled up during the scan: the scan database goes to /dev/shm instead \\(memory\\)$" \
+    "... one line says so"
+is "$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); print(a["findings"]==b["findings"] and a["summary"]==b["summary"])' "$BIG/full.json" "$BIG/small.json")" \
+    True "... the same findings and summary"
+is "$(ls -A "$TAP_TMP/small")" "" "... and nothing left in the full dir"
 
 # Signal at several points of the run (scan, checks, sizes, report).
 for sig in TERM INT; do

@@ -45,6 +45,8 @@ ALLOW=(
     --allow /etc/docker/daemon.json --allow /var/run/docker.pid --allow /run/docker.pid
     --allow /etc/ovl2fsck.conf --allow /etc/ovl2fsck --allow /etc/localtime --allow /usr/share/zoneinfo
     --allow /dev/null --allow /dev/urandom --allow /dev/tty
+    --allow-exact /dev/shm --allow-exact /run                   # listed for killed runs' temp databases (full-disk fallbacks)
+    --allow-re '/(dev/shm|run)/ovl2fsck-(db|scan)-[0-9]+-[A-Za-z0-9]{6}(-wal|-shm)?'   # ... and those removed
     --allow "$DBTMP" --allow-write "$DBTMP" --allow-readlink
 )
 while IFS= read -r d; do ALLOW+=(--allow-exact "$d"); done < <(
@@ -55,7 +57,7 @@ traced() {   # traced LOG CMD...: run under strace in the case dir
     local log=$1; shift
     rm -f "$log".*
     # (LeakSanitizer cannot run under ptrace: off for a sanitizer build under strace)
-    (cd "$dir" && TMPDIR=$DBTMP ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 timeout -k 5 120 strace -ff -y -qq -e trace=%file,openat2 -e signal=none \
+    (cd "$dir" && TMPDIR=$DBTMP ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 with_procs_lock timeout -k 5 120 strace -ff -y -qq -e trace=%file,openat2 -e signal=none \
         -o "$log" "$@")
 }
 

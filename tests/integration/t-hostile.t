@@ -56,6 +56,8 @@ ALLOW=(
     --allow /etc/ovl2fsck.conf --allow /etc/ovl2fsck             # config file, own checks
     --allow /etc/localtime --allow /usr/share/zoneinfo
     --allow /dev/null --allow /dev/urandom --allow /dev/tty
+    --allow-exact /dev/shm --allow-exact /run                   # listed for killed runs' temp databases (full-disk fallbacks)
+    --allow-re '/(dev/shm|run)/ovl2fsck-(db|scan)-[0-9]+-[A-Za-z0-9]{6}(-wal|-shm)?'   # ... and those removed
     --allow "$DBTMP"                                             # the temporary databases
     --allow /usr/bin/setpriv                                     # the unprivileged cases
 )
@@ -105,7 +107,7 @@ while IFS=$'\t' read -r case runas rootarg want_exit want_findings also want_err
     else
         # (LeakSanitizer cannot run under ptrace: off for a sanitizer build under strace)
         (cd "$dir" && TMPDIR=$DBTMP ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-            timeout -k 5 "$TIMEOUT" strace -ff -y -qq -e trace=%file,openat2 \
+            with_procs_lock timeout -k 5 "$TIMEOUT" strace -ff -y -qq -e trace=%file,openat2 \
             -e signal=none -o "$out.st" "${cmd[@]}" >"$out.json" 2>"$out.err")
     fi
     rc=$?
