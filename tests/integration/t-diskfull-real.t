@@ -1,0 +1,386 @@
+#!/usr/bin/env bash
+# Issue 20 on a real full disk. A small loop-mounted ext4 (and xfs when
+# mkfs.xfs is there) is a real dockerd's data root AND ovl2fsck's TMPDIR.
+# dockerd is driven into ENOSPC: a `docker load` larger than the free space,
+# a classic build whose RUN fills the disk, a `docker commit` of a container
+# that filled the disk (stopped cleanly), then a commit, a build and a load
+# each killed -9 the moment the disk is full. The file system is then filled
+# to the last block (root too: not one block, a 4 KiB write fails), and:
+#   --report works (scan database elsewhere, said in one line), --db on the
+#   full disk is a clear exit 8; --reap --apply frees the garbage (exit 1,
+#   freed bytes = planned bytes = the df difference), the journal says where
+#   it went, a rescan is clean; dockerd restarts, every image saves and runs,
+#   the interrupted load, build and commit succeed when there is room;
+#   and kill -9 of the reaper after each journaled action k, on the full file
+#   system, leaves a state that a second run (disk full again) finishes into
+#   exactly the uninterrupted run's tree.
+# OVL2FSCK_DISKFULL_FS="ext4 xfs" chooses the file systems (default: both,
+# xfs only when mkfs.xfs is installed).
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/store.sh"
+. "$(dirname "$0")/../lib/diskfull.sh"
+export PYTHONDONTWRITEBYTECODE=1
+
+[ -x "$OVL2FSCK" ] || bail_out "$OVL2FSCK is not built (run make)"
+why=$(store_prereq_missing)
+[ -z "$why" ] || skip_all "cannot run a real dockerd: $why"
+why=$(df_prereq_missing ext4)
+[ -z "$why" ] || skip_all "cannot make a full file system: $why"
+command -v fallocate >/dev/null || skip_all "no fallocate (util-linux)"
+tap_tmpdir
+T=$TAP_TMP
+MiB=1048576
+
+# jqp FILE EXPR: a python expression over the JSON in FILE (d).
+jqp() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = eval(sys.argv[2])
+print("\n".join(str(x) for x in r) if isinstance(r, (list, tuple, set)) else r)
+PY
+}
+
+# tree ROOT: what is left below the store's dirs: path, type, size of files.
+tree() {
+    python3 - "$1" <<'PY'
+import os, stat, sys
+root = sys.argv[1]
+for top in ("overlay2", "image", "containers", "tmp"):
+    for d, dirs, files in os.walk(os.path.join(root, top)):
+        for n in sorted(dirs + files):
+            p = os.path.join(d, n)
+            st = os.lstat(p)
+            print(os.path.relpath(p, root), stat.filemode(st.st_mode),
+                  st.st_size if stat.S_ISREG(st.st_mode) else "")
+PY
+}
+
+# The journal fallback (/run/ovl2fsck/journal.jsonl, /dev/shm/…) is shared by
+# every ovl2fsck run of the machine; nothing of this test may stay there.
+journal_fallbacks_clean() {
+    local f
+    for f in /run/ovl2fsck/journal.jsonl /dev/shm/ovl2fsck/journal.jsonl; do
+        [ -f "$f" ] && grep -qF "$T/" "$f" && rm -f "$f"
+    done
+    return 0
+}
+at_exit journal_fallbacks_clean
+
+# fsck ARGS...: ovl2fsck with TMPDIR on the full file system ($M/tmpdir);
+# stdout in $T/out, stderr in $T/err, status in RC.
+fsck() {
+    TMPDIR=$M/tmpdir "$OVL2FSCK" "$@" >"$T/out" 2>"$T/err"
+    RC=$?
+}
+
+nospace() { grep -qi 'no space left on device' "$1"; }
+
+# ---------------------------------------------------------------------------
+# The images: all busybox based, written by the test (no registry here).
+df_mkarchive "$T/small.tar" o2t/small:1 0 "$BUSYBOX_BIN" || bail_out "cannot write small.tar"
+BIG_MB=40
+df_mkarchive "$T/big.tar" o2t/big:1 "$BIG_MB" "$BUSYBOX_BIN" || bail_out "cannot write big.tar"
+for c in ctx-a ctx-b; do
+    mkdir -p "$T/$c"
+    head -c $((4 * MiB)) /dev/urandom >"$T/$c/blob"
+    printf '%s\n' 'FROM o2t/small:1' 'COPY blob /blob' \
+        "RUN dd if=/dev/zero of=/fill bs=1M count=24 && echo $c >/done" >"$T/$c/Dockerfile"
+done
+
+EX=$(mktemp -d /tmp/o2e.XXXXXX)   # short: unix socket paths
+at_exit 'df_kill_strays "$EX"; [ "${OVL2FSCK_KEEP_TMP:-0}" = 1 ] || rm -rf --one-file-system "$EX"'
+
+# kill9_dockerd: after df_kill_at_full: the daemon is gone, and so is what it
+# left running (containerd, shims of a RUN), its mounts undone.
+kill9_dockerd() {
+    local i
+    for ((i = 0; i < 100; i++)); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$DOCKERD_PID" 2>/dev/null   # not killed at full (a failed point): now
+    { wait "$DOCKERD_PID"; } 2>/dev/null
+    DOCKERD_PID=
+    local cpid
+    cpid=$(cat "$EX/e/containerd/containerd.pid" 2>/dev/null)
+    df_kill_strays "$EX/e"
+    rm -f "$EX/e/pid"
+    dockerd_stop
+    df_kill_strays "$EX/e"
+    # a restarted dockerd takes a containerd pid that is still there (even
+    # dying) for a running containerd, and times out waiting for its socket
+    for ((i = 0; i < 100; i++)); do
+        [ -n "$cpid" ] && [ -e "/proc/$cpid" ] || break
+        sleep 0.05
+    done
+    rm -f "$EX/e/containerd/containerd.pid"
+}
+
+# killed_at_full NAME FREE LOG CMD...: with FREE bytes free, CMD (a docker
+# client command) fills the disk and dockerd is killed -9 at full. When
+# dockerd got ENOSPC and cleaned up before the kill (the client ended
+# first: a race of a few milliseconds), the same again, three times at
+# most. dockerd runs again afterwards (room made first, as a user would:
+# containerd cannot even start on a full disk) unless it is the last.
+killed_at_full() {
+    local name=$1 free=$2 log=$T/$3 try pid rc
+    shift 3
+    for ((try = 1; try <= 3; try++)); do
+        df_set_free "$M" "$free"
+        "$@" >>"$log" 2>&1 &
+        pid=$!
+        df_kill_at_full "$M" "$DOCKERD_PID" "$pid"
+        rc=$?
+        { wait "$pid"; } 2>/dev/null
+        [ "$rc" = 0 ] && break
+        note "$name: try $try: dockerd cleaned up before the kill: $(tail -n 1 "$log")"
+    done
+    ok "$name: dockerd killed -9 at full" test "$rc" = 0 || diag "$(tail -n 3 "$log")"
+    [ "$log" = "$T/s6" ] && return 0
+    kill9_dockerd
+    df_set_free "$M" $((16 * MiB))
+    ok "$name: ... dockerd restarts" dockerd_start "$R" "$EX/e"
+}
+
+# ---------------------------------------------------------------------------
+# build_full_store FS: dockerd on $M/docker driven to ENOSPC six ways; then
+# the file system filled to the last block.
+build_full_store() {
+    local fs=$1 rc pid
+    R=$M/docker
+    mkdir -p "$M/tmpdir" && chmod 1777 "$M/tmpdir"
+    ok "$fs: dockerd starts on the loop file system" dockerd_start "$R" "$EX/e" || return 1
+    dockerd_docker load -i "$T/small.tar" >/dev/null &&
+        printf '%s\n' 'FROM o2t/small:1' 'RUN echo keep >/keep' | DOCKER_BUILDKIT=0 dockerd_docker build -q -t o2t/keep:1 - >/dev/null &&
+        dockerd_docker create --network none --name c-keep o2t/keep:1 true >/dev/null
+    ok "$fs: base images and a container" test $? = 0 || return 1
+
+    # 1. clean: a load larger than the free space
+    df_set_free "$M" $(((BIG_MB - 16) * MiB))
+    dockerd_docker load -i "$T/big.tar" >"$T/s1" 2>&1
+    rc=$?
+    ok "$fs: docker load of $BIG_MB MiB with $((BIG_MB - 16)) MiB free fails with ENOSPC" test $rc != 0 -a "$(nospace "$T/s1" && echo y)" = y ||
+        diag "$(cat "$T/s1")"
+
+    # 2. clean: a classic build whose RUN fills the disk
+    df_set_free "$M" $((16 * MiB))
+    DOCKER_BUILDKIT=0 dockerd_docker build --network none -t o2t/built-a:1 "$T/ctx-a" >"$T/s2" 2>&1
+    rc=$?
+    ok "$fs: classic build whose RUN fills the disk fails with ENOSPC" test $rc != 0 -a "$(nospace "$T/s2" && echo y)" = y ||
+        diag "$(tail -n 5 "$T/s2")"
+
+    # 3. clean: a container fills the disk, then docker commit
+    df_set_free "$M" $((8 * MiB))
+    dockerd_docker run --network none --name c-filled o2t/small:1 dd if=/dev/zero of=/f bs=1M >"$T/s3" 2>&1
+    dockerd_docker commit c-filled o2t/filled:1 >>"$T/s3" 2>&1
+    rc=$?
+    ok "$fs: docker commit of a container that filled the disk fails with ENOSPC" test $rc != 0 -a "$(nospace "$T/s3" && echo y)" = y ||
+        diag "$(tail -n 5 "$T/s3")"
+
+    # 4. killed: docker commit fills the disk, dockerd killed -9 at full
+    df_set_free "$M" $((40 * MiB))
+    dockerd_docker run --network none --name c-commit o2t/small:1 dd if=/dev/zero of=/f bs=1M count=24 >"$T/s4" 2>&1
+    killed_at_full "$fs: docker commit of 24 MiB with 12 MiB free" $((12 * MiB)) s4 \
+        dockerd_docker commit c-commit o2t/committed:1 || return 1
+
+    # 5. killed: a classic build whose RUN fills the disk, dockerd killed -9
+    killed_at_full "$fs: classic build whose RUN fills the disk" $((16 * MiB)) s5 \
+        env DOCKER_BUILDKIT=0 "$DOCKER_BIN" build --network none -t o2t/built-b:1 "$T/ctx-b" || return 1
+
+    # 6. killed: a docker load; the archive fits in ROOT/tmp, its layer does not
+    killed_at_full "$fs: docker load of $BIG_MB MiB with $((BIG_MB + 16)) MiB free" $(((BIG_MB + 16) * MiB)) s6 \
+        dockerd_docker load -i "$T/big.tar" || return 1
+    kill9_dockerd
+    note "$fs: left by dockerd: $(cd "$R" && ls -d tmp/* image/overlay2/layerdb/tmp/* 2>/dev/null | tr '\n' ' ')"
+
+    df_fill "$M"
+    sync -f "$M"
+    is "$(df_avail "$M")" 0 "$fs: filled: statvfs says 0 bytes available (root included)"
+    ok "$fs: filled: a 4 KiB write as root fails with ENOSPC" df_write_fails "$M"
+}
+
+# ---------------------------------------------------------------------------
+# check_and_reap FS: points 3-5 of the issue on the full store in $M.
+check_and_reap() {
+    local fs=$1 n
+
+    # --- report on the full disk
+    local used
+    sync -f "$M"
+    used=$(df_used "$M")
+    fsck --root "$R" --report --json --min-age 0
+    is "$RC" 4 "$fs: --report --json on the 100% full disk, TMPDIR on it: exit 4" || diag "$(head -c 2000 "$T/err")"
+    cp "$T/out" "$T/$fs.report.json"
+    n=$(grep -ci 'scan database' "$T/err")
+    is "$n" 1 "$fs: one stderr line says where the scan database went" || diag "$(cat "$T/err")"
+    like "$(grep -i 'scan database' "$T/err")" '(/dev/shm|/run)' "$fs: ... to memory (/dev/shm or /run)"
+    local checks
+    checks=$(jqp "$T/$fs.report.json" 'sorted(set(f["check"] for f in d.get("findings", [])))' 2>/dev/null)
+    for c in root-tmp-leftover overlay-dir-orphaned layerdb-tmp-leftover; do
+        ok "$fs: the report has $c" grep -qx -- "$c" <<<"$checks" || diag "checks: $checks"
+    done
+    like "$(jqp "$T/$fs.report.json" '[f["object"] for f in d["findings"] if f["check"] == "root-tmp-leftover"]' 2>/dev/null)" \
+        'docker-import-' "$fs: ... the killed load's archive in ROOT/tmp"
+    is "$(jqp "$T/$fs.report.json" 'd["summary"]["errors"]' 2>/dev/null)" 0 "$fs: no error findings (what dockerd left is garbage)"
+    sync -f "$M"
+    is "$(df_used "$M")" "$used" "$fs: the report took no block of the full disk"
+
+    fsck --root "$R" --report --min-age 0 --db "$R/x.sqlite"
+    is "$RC" 8 "$fs: --db on the full disk: exit 8"
+    like "$(cat "$T/err")" "$R/x.sqlite" "$fs: ... the message names $R/x.sqlite"
+    ok "$fs: ... and leaves no x.sqlite* behind" test -z "$(ls "$R" | grep x.sqlite)"
+
+    # --- the plan, then the reap on the full disk
+    fsck --root "$R" --reap --json --min-age 0
+    is "$RC" 4 "$fs: --reap (dry run) on the full disk: exit 4"
+    cp "$T/out" "$T/$fs.plan.json"
+    local planned items used0 used1 freed
+    planned=$(jqp "$T/$fs.plan.json" 'd["summary"]["planned_bytes"]' 2>/dev/null)
+    items=$(jqp "$T/$fs.plan.json" 'd["summary"]["items"]' 2>/dev/null)
+    is "$planned" "$(jqp "$T/$fs.report.json" 'd["summary"]["reclaimable_bytes"]' 2>/dev/null)" \
+        "$fs: planned bytes = the report's reclaimable bytes"
+    tree "$R" >"$T/$fs.before.tree"
+    sync -f "$M"
+    used0=$(df_used "$M")
+    fsck --root "$R" --reap --apply --json --min-age 0 --journal "$R/journal.jsonl"
+    cp "$T/out" "$T/$fs.apply.json"
+    cp "$T/err" "$T/$fs.apply.err"
+    is "$RC" 1 "$fs: --reap --apply on the full disk: exit 1 (everything planned done)" || diag "$(head -c 3000 "$T/err")"
+    is "$(jqp "$T/$fs.apply.json" '(d["summary"]["done"], d["summary"]["failed"], d["summary"]["skipped"])' 2>/dev/null)" \
+        "$(printf '%s\n' "$items" 0 0)" "$fs: all $items planned items done, none failed or skipped"
+    freed=$(jqp "$T/$fs.apply.json" 'd["summary"]["freed_bytes"]' 2>/dev/null)
+    is "$freed" "$planned" "$fs: freed bytes ($freed) = planned bytes"
+    sync -f "$M"
+    used1=$(df_used "$M")
+    # The df difference: the freed blocks, less what the reap itself wrote on
+    # the file system (a trash dir, the lock file, the journal once there is
+    # room: a few blocks), plus metadata the deletes gave back that no file's
+    # st_blocks counts (ext4 extent-tree blocks, xfs inode chunks of 64
+    # inodes). Within 1% of the freed bytes plus 64 blocks of 4 KiB.
+    local dfd=$((used0 - used1)) tol
+    tol=$((freed / 100 + 64 * 4096))
+    note "$fs: freed $freed bytes; df says $dfd (difference $((dfd - freed)), tolerance $tol)"
+    ok "$fs: freed bytes = the df difference ($dfd) within $tol" test "${freed:-0}" -gt 0 -a "${dfd#-}" -ge 0 \
+        -a $((dfd - freed)) -le "$tol" -a $((freed - dfd)) -le "$tol"
+    like "$(grep -i journal "$T/$fs.apply.err")" 'journal' "$fs: stderr says where the journal went (the disk was full)"
+    ok "$fs: no trash dir left" test ! -e "$R/.ovl2fsck-trash"
+
+    fsck --root "$R" --report --json --min-age 0
+    ok "$fs: rescan: exit 0 (warnings at most)" test "$RC" = 0 || diag "$(head -c 2000 "$T/out")"
+    is "$(jqp "$T/out" '(d["summary"]["garbage"], d["summary"]["errors"])' 2>/dev/null)" "$(printf '0\n0')" \
+        "$fs: rescan: no garbage, no error"
+    tree "$R" >"$T/$fs.after.tree"
+}
+
+# ---------------------------------------------------------------------------
+# dockerd_after FS: dockerd on the reaped store; then the interrupted
+# operations again, with room.
+dockerd_after() {
+    local fs=$1 i bad=
+    ok "$fs: dockerd starts on the reaped store" dockerd_start "$R" "$EX/e" || return 1
+    local imgs
+    imgs=$(dockerd_docker image ls -aq --no-trunc | sort -u)
+    for i in $imgs; do
+        dockerd_docker save "$i" >/dev/null 2>>"$T/save.err" || bad="$bad save:$i"
+        dockerd_docker run --rm --network none "$i" true >/dev/null 2>>"$T/run.err" || bad="$bad run:$i"
+    done
+    is "$bad" "" "$fs: every one of the $(wc -w <<<"$imgs") images docker-saves and runs"
+    like "$(dockerd_docker image ls --format '{{.Repository}}:{{.Tag}}' | sort | tr '\n' ' ')" \
+        'o2t/keep:1 .*o2t/small:1' "$fs: the tagged images are still there"
+    df_unfill "$M"
+    dockerd_docker load -i "$T/big.tar" >"$T/r1" 2>&1
+    ok "$fs: with room, the interrupted docker load succeeds" test $? = 0 || diag "$(cat "$T/r1")"
+    ok "$fs: ... and the loaded image runs" dockerd_docker run --rm --network none o2t/big:1 true
+    DOCKER_BUILDKIT=0 dockerd_docker build --network none -t o2t/built-b:1 "$T/ctx-b" >"$T/r2" 2>&1
+    ok "$fs: the interrupted classic build succeeds" test $? = 0 || diag "$(tail -n 5 "$T/r2")"
+    like "$(dockerd_docker run --rm --network none o2t/built-b:1 cat /done 2>&1)" '^ctx-b$' "$fs: ... and its image runs"
+    dockerd_docker commit c-commit o2t/committed:1 >"$T/r3" 2>&1
+    ok "$fs: the interrupted docker commit succeeds" test $? = 0 || diag "$(cat "$T/r3")"
+    dockerd_stop
+}
+
+# ---------------------------------------------------------------------------
+# crash_loop FS SNAP: for k = 1.. until a run is not killed: the snapshot of
+# the full file system, --reap --apply killed -9 after action k, the disk
+# filled again, --reap --apply again; the tree must be the uninterrupted one.
+crash_loop() {
+    local fs=$1 snap=$2 k rc rc2 dev mk=$T/mk opts= verdict last=0 ncrash=0
+    [ "$fs" = xfs ] && opts=-onouuid
+    mkdir -p "$mk"
+    for ((k = 1; k <= 400; k++)); do
+        cp --sparse=always "$snap" "$T/w.img" || break
+        dev=$(losetup -f --show "$T/w.img") || break
+        DF_LOOPS+=("$dev")
+        mount $opts -t "$fs" "$dev" "$mk" || break
+        DF_MOUNTS+=("$mk")
+        verdict=
+        [ "$(df_avail "$mk")" = 0 ] || verdict="not full before the run;"
+        { TMPDIR=$mk/tmpdir OVL2FSCK_TEST_CRASH_AFTER=$k "$OVL2FSCK" --root "$mk/docker" --reap --apply \
+            --min-age 0 --journal "$mk/docker/journal.jsonl" >"$T/c.out" 2>"$T/c.err"; } 2>/dev/null
+        rc=$?
+        if [ "$rc" != 137 ]; then
+            last=1
+            [ "$rc" = 1 ] || verdict="$verdict not killed and exit $rc (want 1);"
+        else
+            ncrash=$((ncrash + 1))
+            df_fill "$mk"
+            [ "$(df_avail "$mk")" = 0 ] || verdict="$verdict not full before the rerun;"
+            TMPDIR=$mk/tmpdir "$OVL2FSCK" --root "$mk/docker" --reap --apply --json --min-age 0 \
+                --journal "$mk/docker/journal.jsonl" >"$T/c2.out" 2>"$T/c2.err"
+            rc2=$?
+            case $rc2 in 0|1) ;; *) verdict="$verdict rerun exit $rc2: $(head -c 300 "$T/c2.err" | tr '\n' ' ');" ;; esac
+            [ "$(jqp "$T/c2.out" 'd["summary"]["failed"]' 2>/dev/null)" = 0 ] || verdict="$verdict rerun had failed items;"
+        fi
+        TMPDIR=$mk/tmpdir "$OVL2FSCK" --root "$mk/docker" --json --min-age 0 >"$T/c3.out" 2>/dev/null
+        [ $? = 0 ] || verdict="$verdict rescan exit not 0;"
+        tree "$mk/docker" >"$T/c.tree"
+        cmp -s "$T/c.tree" "$T/$fs.after.tree" ||
+            verdict="$verdict tree differs: $(diff "$T/$fs.after.tree" "$T/c.tree" | grep '^[<>]' | head -n 5 | tr '\n' ' ');"
+        [ -e "$mk/docker/.ovl2fsck-trash" ] && verdict="$verdict trash left;"
+        umount "$mk" && unset 'DF_MOUNTS[-1]'
+        losetup -d "$dev" && unset 'DF_LOOPS[-1]'
+        rm -f "$T/w.img"
+        if [ "$last" = 1 ]; then
+            if [ -z "$verdict" ]; then pass "$fs: OVL2FSCK_TEST_CRASH_AFTER=$k: not killed (only $((k - 1)) actions): exit 1, the uninterrupted tree"
+            else fail "$fs: the run past the last action"; diag "$verdict"; fi
+            break
+        fi
+        if [ -z "$verdict" ]; then
+            pass "$fs: k=$k: killed -9 on the full disk; the rerun (disk full again) gives the uninterrupted tree"
+        else
+            fail "$fs: k=$k: killed -9 on the full disk; the rerun gives the uninterrupted tree"
+            diag "$verdict"
+        fi
+    done
+    ok "$fs: the reaper was killed at each of its $ncrash journaled actions" test "$ncrash" -gt 3
+}
+
+# ---------------------------------------------------------------------------
+run_fs() {
+    local fs=$1 t0=$SECONDS
+    M=$T/$fs
+    ok "$fs: a 256 MiB $fs file system on a loop device" df_mkfs "$fs" 256 "$M" || return 1
+    build_full_store "$fs" || return 1
+    note "$fs: store built in $((SECONDS - t0))s"
+    # snapshot of the full file system (the crash loop starts from it)
+    umount "$M" && unset 'DF_MOUNTS[-1]'
+    cp --sparse=always "$M.img" "$T/$fs.snap.img"
+    mount -t "$fs" "${DF_LOOPS[-1]}" "$M" && DF_MOUNTS+=("$M")
+    check_and_reap "$fs"
+    note "$fs: checked and reaped at $((SECONDS - t0))s"
+    crash_loop "$fs" "$T/$fs.snap.img"
+    rm -f "$T/$fs.snap.img"
+    note "$fs: crash loop done at $((SECONDS - t0))s"
+    dockerd_after "$fs"
+    note "$fs: done in $((SECONDS - t0))s"
+}
+
+FSES=${OVL2FSCK_DISKFULL_FS:-ext4 xfs}
+for fs in $FSES; do
+    why=$(df_prereq_missing "$fs")
+    if [ -n "$why" ]; then
+        skip 1 "$fs: $why"
+        continue
+    fi
+    run_fs "$fs"
+    _df_cleanup
+done
+done_testing
