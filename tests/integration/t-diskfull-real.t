@@ -76,6 +76,20 @@ fsck() {
 
 nospace() { grep -qi 'no space left on device' "$1"; }
 
+# is_full FS MNT: not one block a root process can write. ext4 (mkfs -m 0)
+# then shows 0 bytes available. xfs keeps a few blocks in statvfs that no
+# data write gets (each allocation reserves blocks for its own metadata):
+# at most XFS_SLACK bytes there, and the 4 KiB write must fail.
+XFS_SLACK=65536
+is_full() {
+    local a
+    a=$(df_avail "$2")
+    case $1 in
+        xfs) [ "$a" -le "$XFS_SLACK" ] && df_write_fails "$2" ;;
+        *) [ "$a" = 0 ] ;;
+    esac
+}
+
 # ---------------------------------------------------------------------------
 # The images: all busybox based, written by the test (no registry here).
 df_mkarchive "$T/small.tar" o2t/small:1 0 "$BUSYBOX_BIN" || bail_out "cannot write small.tar"
@@ -114,20 +128,21 @@ kill9_dockerd() {
     rm -f "$EX/e/containerd/containerd.pid"
 }
 
-# killed_at_full NAME FREE LOG CMD...: with FREE bytes free, CMD (a docker
+# killed_at_full NAME FREE LIMIT LOG CMD...: with FREE bytes free, CMD (a docker
 # client command) fills the disk and dockerd is killed -9 at full. When
 # dockerd got ENOSPC and cleaned up before the kill (the client ended
 # first: a race of a few milliseconds), the same again, three times at
-# most. dockerd runs again afterwards (room made first, as a user would:
+# most. The kill comes when fewer than LIMIT bytes are free (xfs grows a
+# file's speculative preallocation by MiBs at once). dockerd runs again afterwards (room made first, as a user would:
 # containerd cannot even start on a full disk) unless it is the last.
 killed_at_full() {
-    local name=$1 free=$2 log=$T/$3 try pid rc
-    shift 3
+    local name=$1 free=$2 limit=$3 log=$T/$4 try pid rc
+    shift 4
     for ((try = 1; try <= 3; try++)); do
         df_set_free "$M" "$free"
         "$@" >>"$log" 2>&1 &
         pid=$!
-        df_kill_at_full "$M" "$DOCKERD_PID" "$pid"
+        df_kill_at_full "$M" "$DOCKERD_PID" "$pid" "$limit"
         rc=$?
         { wait "$pid"; } 2>/dev/null
         [ "$rc" = 0 ] && break
@@ -178,22 +193,26 @@ build_full_store() {
     # 4. killed: docker commit fills the disk, dockerd killed -9 at full
     df_set_free "$M" $((40 * MiB))
     dockerd_docker run --network none --name c-commit o2t/small:1 dd if=/dev/zero of=/f bs=1M count=24 >"$T/s4" 2>&1
-    killed_at_full "$fs: docker commit of 24 MiB with 12 MiB free" $((12 * MiB)) s4 \
+    killed_at_full "$fs: docker commit of 24 MiB with 12 MiB free" $((12 * MiB)) $((6 * MiB)) s4 \
         dockerd_docker commit c-commit o2t/committed:1 || return 1
 
     # 5. killed: a classic build whose RUN fills the disk, dockerd killed -9
-    killed_at_full "$fs: classic build whose RUN fills the disk" $((16 * MiB)) s5 \
+    killed_at_full "$fs: classic build whose RUN fills the disk" $((16 * MiB)) $((4 * MiB)) s5 \
         env DOCKER_BUILDKIT=0 "$DOCKER_BIN" build --network none -t o2t/built-b:1 "$T/ctx-b" || return 1
 
     # 6. killed: a docker load; the archive fits in ROOT/tmp, its layer does not
-    killed_at_full "$fs: docker load of $BIG_MB MiB with $((BIG_MB + 16)) MiB free" $(((BIG_MB + 16) * MiB)) s6 \
+    killed_at_full "$fs: docker load of $BIG_MB MiB with $((BIG_MB + 16)) MiB free" $(((BIG_MB + 16) * MiB)) $((4 * MiB)) s6 \
         dockerd_docker load -i "$T/big.tar" || return 1
     kill9_dockerd
     note "$fs: left by dockerd: $(cd "$R" && ls -d tmp/* image/overlay2/layerdb/tmp/* 2>/dev/null | tr '\n' ' ')"
 
     df_fill "$M"
     sync -f "$M"
-    is "$(df_avail "$M")" 0 "$fs: filled: statvfs says 0 bytes available (root included)"
+    if [ "$fs" = xfs ]; then
+        ok "$fs: filled: statvfs says at most $XFS_SLACK bytes available, $(df_avail "$M") (blocks no data write can take)" is_full xfs "$M"
+    else
+        is "$(df_avail "$M")" 0 "$fs: filled: statvfs says 0 bytes available (root included)"
+    fi
     ok "$fs: filled: a 4 KiB write as root fails with ENOSPC" df_write_fails "$M"
 }
 
@@ -229,6 +248,7 @@ check_and_reap() {
     ok "$fs: ... and leaves no x.sqlite* behind" test -z "$(ls "$R" | grep x.sqlite)"
 
     # --- the plan, then the reap on the full disk
+    [ "$fs" = xfs ] && TAP_TODO=$XFS_KNOWN_BUG
     fsck --root "$R" --reap --json --min-age 0
     is "$RC" 4 "$fs: --reap (dry run) on the full disk: exit 4"
     cp "$T/out" "$T/$fs.plan.json"
@@ -312,7 +332,7 @@ crash_loop() {
         mount $opts -t "$fs" "$dev" "$mk" || break
         DF_MOUNTS+=("$mk")
         verdict=
-        [ "$(df_avail "$mk")" = 0 ] || verdict="not full before the run;"
+        is_full "$fs" "$mk" || verdict="not full before the run;"
         { TMPDIR=$mk/tmpdir OVL2FSCK_TEST_CRASH_AFTER=$k "$OVL2FSCK" --root "$mk/docker" --reap --apply \
             --min-age 0 --journal "$mk/docker/journal.jsonl" >"$T/c.out" 2>"$T/c.err"; } 2>/dev/null
         rc=$?
@@ -322,7 +342,7 @@ crash_loop() {
         else
             ncrash=$((ncrash + 1))
             df_fill "$mk"
-            [ "$(df_avail "$mk")" = 0 ] || verdict="$verdict not full before the rerun;"
+            is_full "$fs" "$mk" || verdict="$verdict not full before the rerun;"
             TMPDIR=$mk/tmpdir "$OVL2FSCK" --root "$mk/docker" --reap --apply --json --min-age 0 \
                 --journal "$mk/docker/journal.jsonl" >"$T/c2.out" 2>"$T/c2.err"
             rc2=$?
@@ -355,9 +375,10 @@ crash_loop() {
 
 # ---------------------------------------------------------------------------
 run_fs() {
-    local fs=$1 t0=$SECONDS
+    local fs=$1 t0=$SECONDS size=256
+    [ "$fs" = xfs ] && size=320   # mkfs.xfs: 300 MB at least
     M=$T/$fs
-    ok "$fs: a 256 MiB $fs file system on a loop device" df_mkfs "$fs" 256 "$M" || return 1
+    ok "$fs: a $size MiB $fs file system on a loop device" df_mkfs "$fs" "$size" "$M" || return 1
     build_full_store "$fs" || return 1
     note "$fs: store built in $((SECONDS - t0))s"
     # snapshot of the full file system (the crash loop starts from it)
@@ -367,11 +388,18 @@ run_fs() {
     check_and_reap "$fs"
     note "$fs: checked and reaped at $((SECONDS - t0))s"
     crash_loop "$fs" "$T/$fs.snap.img"
-    rm -f "$T/$fs.snap.img"
+    TAP_TODO=
+    [ "${OVL2FSCK_KEEP_TMP:-0}" = 1 ] || rm -f "$T/$fs.snap.img"
     note "$fs: crash loop done at $((SECONDS - t0))s"
     dockerd_after "$fs"
     note "$fs: done in $((SECONDS - t0))s"
 }
+
+# Known bug (issue 20, found by this test): at 100% full on xfs the docker
+# root is a short-form dir in its inode, so any new name in it needs a
+# block: the rename into ROOT/.ovl2fsck-trash fails with ENOSPC and the reap
+# frees nothing (exit 12). Remove when fixed.
+XFS_KNOWN_BUG="xfs: the rename into ROOT/.ovl2fsck-trash needs a dir block at 100% full (issue 20)"
 
 FSES=${OVL2FSCK_DISKFULL_FS:-ext4 xfs}
 for fs in $FSES; do

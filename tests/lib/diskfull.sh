@@ -110,62 +110,81 @@ df_set_free() {
 # df_fill MNT: every block taken, for root too. Filler files go in MNT/.filler.
 df_fill() {
     python3 - "$1" <<'PY'
-import errno, os, sys
+import ctypes, errno, os, sys
 mnt = sys.argv[1]
 d = os.path.join(mnt, ".filler")
 os.makedirs(d, exist_ok=True)
 n = len(os.listdir(d))
+libc = ctypes.CDLL(None, use_errno=True)
+mfd = os.open(mnt, os.O_RDONLY)
+def syncfs():   # this file system only (sync(2) would wait for the whole machine)
+    libc.syncfs(mfd)
 def avail():
-    os.sync()
+    syncfs()
     s = os.statvfs(mnt)
     return s.f_bavail * s.f_frsize
-def newfile():
+def create():
+    """a new filler file (None when not even an inode can be had)"""
     global n
+    try:
+        fd = os.open(os.path.join(d, "f%06d" % (n + 1)), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        return None
     n += 1
-    return os.path.join(d, "f%06d" % n)
+    return fd
+last = None
 # 1. big preallocations while there is room (halving on ENOSPC)
 chunk = avail()
 while chunk >= 64 * 1024:
-    p = newfile()
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = create()
+    if fd is None:
+        break
     try:
         os.posix_fallocate(fd, 0, chunk)
     except OSError as e:
         if e.errno != errno.ENOSPC:
             raise
-        os.close(fd)
-        os.unlink(p)
-        n -= 1
         chunk //= 2
-        continue
-    os.close(fd)
+    if last is not None:
+        os.close(last)
+    last = fd
     chunk = min(chunk, avail())
-# 2. then blocks one by one, then single bytes, until even those fail
-for size in (4096, 1):
+# 2. appends of one block to the last file (no new inode needed), then of
+#    single bytes to new files, each until ENOSPC three times in a row
+if last is None:
+    last = create()
+if last is not None:
     fails = 0
     while fails < 3:
-        p = newfile()
         try:
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError as e:
-            if e.errno != errno.ENOSPC:
-                raise
-            n -= 1
-            fails += 1
-            continue
-        try:
-            os.write(fd, b"x" * size)
-            os.fsync(fd)
-            os.close(fd)
+            os.lseek(last, 0, os.SEEK_END)
+            os.write(last, b"x" * 4096)
+            os.fsync(last)
             fails = 0
         except OSError as e:
             if e.errno != errno.ENOSPC:
                 raise
-            os.close(fd)
-            os.unlink(p)
-            n -= 1
             fails += 1
-os.sync()
+            syncfs()
+    os.close(last)
+fails = 0
+while fails < 3:
+    fd = create()
+    if fd is None:
+        fails += 1
+        continue
+    try:
+        os.write(fd, b"x")
+        os.fsync(fd)
+        fails = 0
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        fails += 1
+    os.close(fd)
+syncfs()
 PY
 }
 
