@@ -21,7 +21,7 @@ struct check {
 
 struct catalog {
     struct check *checks;
-    size_t count;
+    size_t count, cap;
 };
 
 const char *severity_name(enum severity s);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "catalog.h"
+#include "exit_codes.h"
 #include "checks.h"
 
 /* Load the *.sql files of dir (in name order, dotfiles skipped) into cat as

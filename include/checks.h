@@ -22,7 +22,7 @@ struct check_timing {
 
 struct check_run {
     struct check_failure *failures;
-    size_t failure_count;
+    size_t failure_count, failure_cap;
     double derive_seconds;   /* of the run's time, deriving the facts */
     struct check_timing *timings;   /* the checks that ran, in catalog order */
     size_t timing_count;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "catalog.h"
+#include "exit_codes.h"
 #include "opts.h"
 
 /* check.NAME = SEVERITY, remembered with its line for later errors. */
@@ -26,7 +27,7 @@ struct config {
     int64_t min_age;
     bool has_min_age;
     struct config_check *checks;
-    size_t check_count;
+    size_t check_count, check_cap;
 };
 
 /* Parse config text (source names it in messages). Every line is parsed;

@@ -1,4 +1,4 @@
-/* opts.h — command-line options and the exit codes (fsck-style bits). */
+/* opts.h — command-line options (the exit codes: exit_codes.h). */
 #ifndef OVL2FSCK_OPTS_H
 #define OVL2FSCK_OPTS_H
 
@@ -6,15 +6,6 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
-
-enum exit_bits {
-    EXIT_CLEAN = 0,        /* nothing found (warnings allowed) */
-    EXIT_FIXED = 1,        /* --apply: everything found was fixed */
-    EXIT_FOUND = 4,        /* errors or garbage found (and left) */
-    EXIT_OPERATIONAL = 8,  /* root unreadable, database failure, refused */
-    EXIT_USAGE = 16,       /* bad command line */
-    EXIT_INTERRUPTED = 32  /* SIGINT/SIGTERM */
-};
 
 enum mode {
     MODE_REPORT,        /* check and report; with --reap / --repair also plan or apply */
@@ -49,9 +40,9 @@ struct options {
     /* deep verification (src/deep*.c) */
     bool deep;                 /* --deep */
     char **layers;             /* --layer CHAINID, repeatable (owned array) */
-    size_t layer_count;
+    size_t layer_count, layer_cap;
     char **images;             /* --image REF, repeatable (owned array) */
-    size_t image_count;
+    size_t image_count, image_cap;
     int threads;               /* --threads N; 0 = one per core */
 
     /* operations (src/config.c, src/prometheus.c) */
@@ -76,6 +67,8 @@ enum {
 
 /* Parse argv into o. Returns 0, or -1 with a usage message in err. */
 int opts_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
+/* Worker threads for the run: --threads N, else one per core. */
+int opts_threads(const struct options *o);
 /* Re-check option combinations (also after a config file was applied). */
 int opts_validate(const struct options *o, char *err, size_t errlen);
 void opts_free(struct options *o);

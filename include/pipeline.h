@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include "catalog.h"
+#include "exit_codes.h"
 #include "checks.h"
 #include "db.h"
 #include "opts.h"
@@ -27,9 +28,8 @@ int pipeline_run(struct pipeline *p, const struct options *o, const struct catal
 /* Keep --db FILE (rename into place) and release everything. */
 int pipeline_finish(struct pipeline *p, char *err, size_t errlen);
 void pipeline_close(struct pipeline *p);
-
-double pipeline_now(void);
-/* Worker threads for the run: --threads N, else one per core. */
-int pipeline_threads(const struct options *o);
+/* pipeline_finish for a mode that has its exit code: a failure to keep the
+ * --db file is said on stderr and adds bit 8. */
+int pipeline_end(struct pipeline *p, int code);
 
 #endif

@@ -31,7 +31,7 @@ struct prom_run {
     int64_t reclaimable, young_skipped;
     bool dockerd_running;
     char **failed;             /* sources of checks that failed to load or run */
-    size_t failed_count;
+    size_t failed_count, failed_cap;
     int exit_code;
     double duration;           /* seconds, the whole run */
     int64_t now;               /* epoch seconds of this run */

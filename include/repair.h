@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "act.h"
 #include "catalog.h"
 #include "db.h"
 #include "ids.h"
@@ -157,16 +158,16 @@ struct repair_model {
     size_t owner_cap;
 };
 
-int model_load(struct repair_model *m, struct db *db, char *err, size_t errlen);
-void model_free(struct repair_model *m);
-long model_find_dir(const struct repair_model *m, const char *name);
-long model_find_link(const struct repair_model *m, const char *name);
+int repair_model_load(struct repair_model *m, struct db *db, char *err, size_t errlen);
+void repair_model_free(struct repair_model *m);
+long repair_model_find_dir(const struct repair_model *m, const char *name);
+long repair_model_find_link(const struct repair_model *m, const char *name);
 /* The dir a target name is given to, or -1. */
-long model_name_owner(const struct repair_model *m, const char *name);
+long repair_model_name_owner(const struct repair_model *m, const char *name);
 /* Give every referenced dir a name and compute every expected lower. */
-int model_resolve(struct repair_model *m, char *err, size_t errlen);
+int repair_model_resolve(struct repair_model *m, char *err, size_t errlen);
 /* The dir's ancestors, nearest first (at most max); their count. */
-size_t model_ancestors(const struct repair_model *m, long dir, long *out, size_t max);
+size_t repair_model_ancestors(const struct repair_model *m, long dir, long *out, size_t max);
 
 /* ---- the plan (repair_plan.c) ----------------------------------------- */
 
@@ -197,76 +198,50 @@ struct repair_step {
     bool done;
 };
 
-enum repair_result { RR_PLANNED, RR_DONE, RR_FAILED, RR_SKIPPED, RR_NOT_REACHED };
-
 struct repair_item {
     char *check;
     char *object;
     char *why;
     int phase;               /* items are applied phase by phase */
     struct repair_step *steps;
-    size_t step_count;
-    enum repair_result result;
+    size_t step_count, step_cap;
+    enum act_result result;
     char *error;
 };
 
 struct repair_plan {
     struct repair_item *items;
-    size_t count;
+    size_t count, cap;
     int64_t young_skipped;   /* findings younger than --min-age */
     int64_t errors_left;     /* non-young errors no item fixes */
     char **notes;
-    size_t note_count;
+    size_t note_count, note_cap;
 };
 
 struct repair_summary {
-    bool apply, interrupted, refused;
-    const char *refusal;
-    size_t done, failed, skipped, not_reached, temps_removed;
+    struct act_counts counts;   /* done, failed, skipped, not reached; interrupted, refused */
+    size_t temps_removed;
 };
 
 /* Build the plan from a resolved model; root_fd reads the files whose exact
  * bytes are recorded; cutoff: objects changed after it are young. */
-int plan_make(struct repair_plan *p, struct repair_model *m, int rootfd, int64_t cutoff, char *err, size_t errlen);
+int repair_plan_make(struct repair_plan *p, struct repair_model *m, int rootfd, int64_t cutoff, char *err, size_t errlen);
 void repair_plan_free(struct repair_plan *p);
 void repair_plan_note(struct repair_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *repair_action_name(enum repair_action a);
-const char *repair_result_name(enum repair_result r);
 
 /* ---- applying (repair_apply.c) ---------------------------------------- */
 
-struct journal;
-struct repair_ctx {
-    const struct options *o;
-    char root[4096];
-    int rootfd;
-    struct journal *journal;
-    bool journal_broken;
-    struct repair_summary sum;
-    char refusal[600];
-};
-
-/* Verify and carry out the plan's items in order (honours stop). */
-void repair_apply_plan(struct repair_ctx *c, struct repair_plan *p, volatile sig_atomic_t *stop);
+/* Verify and carry out the plan's items in order on an open run (its
+ * counts: done, failed ...); honours stop. */
+void repair_apply_plan(struct act_run *run, struct repair_plan *p, volatile sig_atomic_t *stop);
 /* Remove overlay2/l/.ovl2fsck-tmp-* symlinks an interrupted run left. */
-void repair_finish_temps(struct repair_ctx *c);
-
-/* File system primitives (repair_apply.c). */
-/* Read dirfd/name raw (at most cap bytes); 1 read, 0 absent, -1 error. */
-int repair_read_raw(int dirfd, const char *name, size_t cap, char **data, size_t *len);
-/* Replace dirfd/name with data atomically (temp + fsync + rename + fsync
- * dir); mode and owner of the old file when there is one, else mode. */
-int repair_write_atomic(int dirfd, const char *name, const char *data, size_t len, mode_t mode,
-                        char *err, size_t errlen);
-/* Make dirfd/name a symlink to target atomically (symlinkat to a temp name,
- * then rename); replace: may it replace an existing entry. */
-int repair_symlink_atomic(int dirfd, const char *name, const char *target, bool replace,
-                          char *err, size_t errlen);
+void repair_finish_temps(struct act_run *run, struct repair_summary *sum);
 
 /* ---- output (repair_output.c) ----------------------------------------- */
 
-void repair_print_text(FILE *out, const char *root, const struct repair_plan *p, const struct repair_summary *s,
-                       const struct options *o);
-void repair_print_json(FILE *out, const char *root, const struct repair_plan *p, const struct repair_summary *s);
+/* The plan (and results) as text, or as JSON with --json. */
+void repair_print(FILE *out, const char *root, const struct repair_plan *p, const struct repair_summary *s,
+                  const struct options *o);
 
 #endif

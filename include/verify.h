@@ -9,11 +9,13 @@
 #include <stddef.h>
 
 #include "db.h"
+#include "exit_codes.h"
+#include "progress.h"
 #include "opts.h"
 
 /* Returns 0; EXIT_USAGE when a --layer/--image names nothing (message in
  * err); EXIT_OPERATIONAL on a database error; EXIT_INTERRUPTED when stopped. */
 int verify_layers(struct db *db, const char *root, const struct options *o, volatile sig_atomic_t *stop,
-                  char *err, size_t errlen);
+                  struct progress *prog, char *err, size_t errlen);
 
 #endif

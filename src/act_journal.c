@@ -10,7 +10,7 @@
  * trash entry), quarantine (rename into the quarantine), untag,
  * finish-trash, restore, restore-tags, purge.
  *
- * Also owns the test hooks (REAP_CRASH_ENV, REAP_TERM_ENV in reap_internal.h). */
+ * Also owns the test hooks (ACT_CRASH_ENV, ACT_TERM_ENV in reap_internal.h). */
 #include "reap_internal.h"
 #include "fsutil.h"
 
@@ -31,13 +31,13 @@ static void add_string_or_null(cJSON *o, const char *key, const char *v)
         cJSON_AddNullToObject(o, key);
 }
 
-char *journal_format(const char *run, const char *check, const char *object, const char *path,
+char *act_journal_format(const char *run, const char *check, const char *object, const char *path,
                      int64_t bytes, const char *action, const char *result, const char *error,
                      const cJSON *extra, double now)
 {
     char when[40];
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "time", reap_time_text(now, when, sizeof when));
+    cJSON_AddStringToObject(o, "time", act_time_text(now, when, sizeof when));
     add_string_or_null(o, "run", run);
     add_string_or_null(o, "check", check);
     add_string_or_null(o, "object", object);
@@ -61,7 +61,7 @@ static int make_parent_dir(const char *path)
     if (!slash || slash == dir)
         return 0;
     *slash = '\0';
-    return reap_mkdir_p(dir);
+    return act_mkdir_p(dir);
 }
 
 /* Where the journal goes while its own file system is full. */
@@ -76,7 +76,7 @@ static int open_append(const char *path)
 }
 
 /* Switch to the first fallback that opens (not the journal asked for). */
-static int open_fallback(struct journal *j, int why)
+static int open_fallback(struct act_journal *j, int why)
 {
     for (size_t i = 0; i < sizeof journal_fallbacks / sizeof journal_fallbacks[0]; i++) {
         if (strcmp(journal_fallbacks[i], j->path) == 0)
@@ -96,15 +96,15 @@ static int open_fallback(struct journal *j, int why)
     return -1;
 }
 
-int journal_open(struct journal *j, const char *path, char *err, size_t errlen)
+int act_journal_open(struct act_journal *j, const char *path, char *err, size_t errlen)
 {
     memset(j, 0, sizeof *j);
     j->fd = -1;
     snprintf(j->run, sizeof j->run, "%ld-%lld", (long)getpid(), (long long)time(NULL));
     snprintf(j->path, sizeof j->path, "%s", path);
-    const char *hook = getenv(REAP_CRASH_ENV);
+    const char *hook = getenv(ACT_CRASH_ENV);
     j->crash_after = hook ? strtol(hook, NULL, 10) : 0;
-    hook = getenv(REAP_TERM_ENV);
+    hook = getenv(ACT_TERM_ENV);
     j->term_after = hook ? strtol(hook, NULL, 10) : 0;
     j->fd = open_append(path);
     if (j->fd < 0 && fs_errno_is_full(errno) && open_fallback(j, errno) == 0)
@@ -118,7 +118,7 @@ int journal_open(struct journal *j, const char *path, char *err, size_t errlen)
 
 /* Append what went to the fallback while the disk was full to the journal
  * asked for, when it has room now; else say where the lines are. */
-static void move_back(struct journal *j)
+static void move_back(struct act_journal *j)
 {
     struct file_buf b;
     fs_read_file(AT_FDCWD, j->fallback, 64u * 1024 * 1024, &b);
@@ -136,7 +136,7 @@ static void move_back(struct journal *j)
     }
 }
 
-void journal_close(struct journal *j)
+void act_journal_close(struct act_journal *j)
 {
     if (j->fd >= 0)
         close(j->fd);
@@ -148,7 +148,7 @@ void journal_close(struct journal *j)
 
 /* Append line to the journal; on a full file system the partial line is cut
  * off again (shrinking needs no block) and the line goes to the fallback. */
-static int append_line(struct journal *j, const char *line, size_t len)
+static int append_line(struct act_journal *j, const char *line, size_t len)
 {
     off_t before = lseek(j->fd, 0, SEEK_END);
     if (fs_write_all(j->fd, line, len) == 0 && (fsync(j->fd) == 0 || errno == EINVAL))
@@ -164,13 +164,13 @@ static int append_line(struct journal *j, const char *line, size_t len)
     return fs_write_all(j->fd, line, len) == 0 && (fsync(j->fd) == 0 || errno == EINVAL) ? 0 : -1;
 }
 
-int journal_write(struct journal *j, const char *check, const char *object, const char *path,
+int act_journal_write(struct act_journal *j, const char *check, const char *object, const char *path,
                   int64_t bytes, const char *action, const char *result, const char *error,
                   const cJSON *extra)
 {
     if (!j || j->fd < 0)
         return 0;
-    char *line = journal_format(j->run, check, object, path, bytes, action, result, error, extra, reap_now());
+    char *line = act_journal_format(j->run, check, object, path, bytes, action, result, error, extra, act_now());
     if (!line)
         return -1;
     size_t len = strlen(line);
@@ -180,12 +180,12 @@ int journal_write(struct journal *j, const char *check, const char *object, cons
     return rc;
 }
 
-int journal_end(struct journal *j, const char *check, const char *object, const char *path,
+int act_journal_end(struct act_journal *j, const char *check, const char *object, const char *path,
                 int64_t bytes, const char *action, const char *error, const cJSON *extra)
 {
     const char *result = error ? (strncmp(error, "skipped: ", 9) == 0 ? "skipped" : "failed") : "ok";
     const char *why = error && strncmp(error, "skipped: ", 9) == 0 ? error + 9 : error;
-    int rc = journal_write(j, check, object, path, bytes, action, result, why, extra);
+    int rc = act_journal_write(j, check, object, path, bytes, action, result, why, extra);
     if (j) {
         j->actions++;
         if (j->crash_after > 0 && (long)j->actions == j->crash_after)

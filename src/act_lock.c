@@ -85,7 +85,7 @@ static void write_holder(int fd)
 {
     char buf[200], when[40];
     int n = snprintf(buf, sizeof buf, "pid %ld started %s\n", (long)getpid(),
-                     reap_time_text(reap_now(), when, sizeof when));
+                     act_time_text(act_now(), when, sizeof when));
     if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)n, 0) == n)
         fsync(fd);
 }
@@ -128,7 +128,7 @@ static int take_dir_lock(int dirfd, const char *name, const char *what, int why,
     return fd;
 }
 
-int reap_lock_take(int dirfd, const char *name, const char *what, char *err, size_t errlen)
+int act_lock_take(int dirfd, const char *name, const char *what, char *err, size_t errlen)
 {
     for (int attempt = 0; attempt < 10; attempt++) {
         int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
@@ -170,7 +170,7 @@ int reap_lock_take(int dirfd, const char *name, const char *what, char *err, siz
     return -1;
 }
 
-void reap_lock_release(int dirfd, const char *name, int fd)
+void act_lock_release(int dirfd, const char *name, int fd)
 {
     if (fd < 0)
         return;

@@ -1,6 +1,7 @@
 /* catalog.c — builds the check catalog from check files: parses each file's
  * header (check, severity, meaning), keeps the SQL, applies overrides. */
 #include "catalog.h"
+#include "grow.h"
 #include "embedded.h"
 
 #include <stdio.h>
@@ -125,7 +126,7 @@ int catalog_add(struct catalog *cat, struct check *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s: check %s is already defined", c->source, c->name);
         return -1;
     }
-    struct check *v = realloc(cat->checks, (cat->count + 1) * sizeof *v);
+    struct check *v = grow_array(cat->checks, &cat->cap, cat->count + 1, sizeof *v);
     if (!v) {
         snprintf(err, errlen, "out of memory");
         return -1;

@@ -4,6 +4,8 @@
  * that a typo is reported with its file and line before the scan starts.
  * Broken files are left out and recorded; the rest of the catalog runs. */
 #include "catalog_dir.h"
+#include "exit_codes.h"
+#include "grow.h"
 #include "embedded.h"
 #include "opts.h"
 
@@ -22,7 +24,7 @@
 
 int check_run_add_failure(struct check_run *run, const char *source, const char *message)
 {
-    struct check_failure *v = realloc(run->failures, (run->failure_count + 1) * sizeof *v);
+    struct check_failure *v = grow_array(run->failures, &run->failure_cap, run->failure_count + 1, sizeof *v);
     if (!v)
         return -1;
     run->failures = v;
@@ -81,14 +83,14 @@ static int list_sql_files(const char *dir, char ***out, size_t *count)
     if (!d)
         return -1;
     char **names = NULL;
-    size_t n = 0;
+    size_t n = 0, cap = 0;
     struct dirent *de;
     int rc = 0;
     errno = 0;
     while ((de = readdir(d))) {
         if (!wanted_name(de->d_name))
             continue;
-        char **v = realloc(names, (n + 1) * sizeof *v);
+        char **v = grow_array(names, &cap, n + 1, sizeof *v);
         if (!v || !(v[n] = strdup(de->d_name))) {
             names = v ? v : names;
             rc = -1;

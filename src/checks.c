@@ -14,8 +14,9 @@
  * otherwise lock them out until its commit); it is back in journal_mode
  * OFF, the WAL checkpointed and removed, when the pass ends. */
 #include "checks.h"
+#include "clock.h"
+#include "grow.h"
 #include "derive.h"
-#include "pipeline.h"
 #include "progress.h"
 
 #include <ctype.h>
@@ -212,9 +213,9 @@ static void run_pool(struct check_pool *p, sqlite3 *h, bool draws)
     while (take_check(p, &i, &started)) {
         if (draws && progress_due(p->progress))
             progress_show(p->progress, "checking: %zu of %zu checks started", started, p->cat_enabled);
-        double t0 = pipeline_now();
+        double t0 = clock_now();
         collect_check(h, &p->cat->checks[i], &p->out[i]);
-        p->out[i].seconds = pipeline_now() - t0;
+        p->out[i].seconds = clock_now() - t0;
     }
 }
 
@@ -260,7 +261,7 @@ static int rollback(struct db *db)
  * rest of their statement (the busy timeout waits for them). */
 static int derive_and_commit(struct db *db, struct check_run *run, char *err, size_t errlen)
 {
-    double t0 = pipeline_now();
+    double t0 = clock_now();
     sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
     int rc = db_exec(db, "BEGIN", err, errlen);
     if (rc == 0 && (rc = derive_run(db, err, errlen)) == 0)
@@ -268,7 +269,7 @@ static int derive_and_commit(struct db *db, struct check_run *run, char *err, si
     if (rc != 0)
         rollback(db);
     sqlite3_busy_timeout(db->h, 0);
-    run->derive_seconds = pipeline_now() - t0;
+    run->derive_seconds = clock_now() - t0;
     return rc;
 }
 
@@ -311,7 +312,7 @@ static void bind_cell(sqlite3_stmt *ins, int idx, const struct cell *v)
 
 static int record_failure(struct check_run *run, const struct check *c, const char *msg)
 {
-    struct check_failure *v = realloc(run->failures, (run->failure_count + 1) * sizeof *v);
+    struct check_failure *v = grow_array(run->failures, &run->failure_cap, run->failure_count + 1, sizeof *v);
     if (!v)
         return -1;
     run->failures = v;

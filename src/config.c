@@ -5,6 +5,8 @@
  * error with its FILE:LINE; good lines are kept so the caller still knows,
  * say, where to write the metrics of the failed run. */
 #include "config.h"
+#include "exit_codes.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -69,7 +71,7 @@ static int set_check(struct config *cfg, const char *name, enum severity sev, in
             cfg->checks[i].line = line;
             return 0;
         }
-    struct config_check *v = realloc(cfg->checks, (cfg->check_count + 1) * sizeof *v);
+    struct config_check *v = grow_array(cfg->checks, &cfg->check_cap, cfg->check_count + 1, sizeof *v);
     if (!v)
         return -1;
     cfg->checks = v;

@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "exit_codes.h"
+#include "clock.h"
 #include "catalog_dir.h"
 #include "checks.h"
 #include "config.h"
@@ -168,10 +170,10 @@ static int report_and_collect(struct session *s, struct pipeline *p)
     struct run_result *r = &p->result;
     if (check_run_add_all(&p->run, &s->load_failed) < 0)
         return fail("out of memory", EXIT_OPERATIONAL);
-    double t0 = pipeline_now();
+    double t0 = clock_now();
     int out_rc = s->o.json ? report_json(stdout, &p->db, r) : report_text(stdout, &p->db, r, &s->o);
     fflush(stdout);
-    r->stage_seconds[STAGE_REPORT] = pipeline_now() - t0;
+    r->stage_seconds[STAGE_REPORT] = clock_now() - t0;
     if (s->o.verbose)
         print_timings(r, s->o.verbose);
     int code = result_exit_code(r);
@@ -270,7 +272,7 @@ static int write_metrics(struct session *s, int code)
     if (!s->o.prometheus || s->o.mode != MODE_REPORT)
         return code;
     s->metrics.exit_code = code;
-    s->metrics.duration = pipeline_now() - s->started;
+    s->metrics.duration = clock_now() - s->started;
     s->metrics.now = (int64_t)time(NULL);
     if (prom_write_file(s->o.prometheus, &s->metrics, err, sizeof err) < 0)
         code |= fail(err, EXIT_OPERATIONAL);
@@ -290,7 +292,7 @@ int main(int argc, char **argv)
 {
     struct session s;
     memset(&s, 0, sizeof s);
-    s.started = pipeline_now();
+    s.started = clock_now();
     install_signal_handlers();
     int code = setup(&s, argc, argv);
     if (code == 0)

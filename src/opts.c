@@ -1,11 +1,13 @@
 /* opts.c — command-line parsing (getopt_long), durations and usage text. */
 #include "opts.h"
+#include "grow.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 
 enum long_only {
@@ -140,9 +142,9 @@ static int set_mode(struct options *o, enum mode m, char *err, size_t errlen)
     return 0;
 }
 
-static int append_array(char ***arr, size_t *n, const char *add)
+static int append_array(char ***arr, size_t *n, size_t *cap, const char *add)
 {
-    char **v = realloc(*arr, (*n + 1) * sizeof *v);
+    char **v = grow_array(*arr, cap, *n + 1, sizeof *v);
     if (!v)
         return -1;
     *arr = v;
@@ -221,8 +223,8 @@ int opts_parse(int argc, char **argv, struct options *o, char *err, size_t errle
         case OPT_PURGE: o->purge_dir = optarg; rc = set_mode(o, MODE_PURGE, err, errlen); break;
         case OPT_JOURNAL: o->journal = optarg; o->set_flags |= OPTSET_JOURNAL; break;
         case OPT_DEEP: o->deep = true; break;
-        case OPT_LAYER: rc = append_array(&o->layers, &o->layer_count, optarg); break;
-        case OPT_IMAGE: rc = append_array(&o->images, &o->image_count, optarg); break;
+        case OPT_LAYER: rc = append_array(&o->layers, &o->layer_count, &o->layer_cap, optarg); break;
+        case OPT_IMAGE: rc = append_array(&o->images, &o->image_count, &o->image_cap, optarg); break;
         case OPT_CONFIG: o->config_path = optarg; break;
         case OPT_CHECKS_DIR: o->checks_dir = optarg; o->set_flags |= OPTSET_CHECKS_DIR; break;
         case OPT_PROMETHEUS: o->prometheus = optarg; o->set_flags |= OPTSET_PROMETHEUS; break;
@@ -297,5 +299,13 @@ void opts_free(struct options *o)
     free_array(o->images, o->image_count);
     o->ignore = o->include = NULL;
     o->layers = o->images = NULL;
-    o->layer_count = o->image_count = 0;
+    o->layer_count = o->image_count = o->layer_cap = o->image_cap = 0;
+}
+
+int opts_threads(const struct options *o)
+{
+    if (o->threads > 0)
+        return o->threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }

@@ -1,6 +1,8 @@
 /* pipeline.c — runs the passes in order on a fresh database and times them:
  * scan (walk, parse, load), deep, derive + checks, sizes. */
 #include "pipeline.h"
+#include "exit_codes.h"
+#include "clock.h"
 #include "progress.h"
 #include "scan.h"
 #include "sizes.h"
@@ -15,21 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-double pipeline_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-int pipeline_threads(const struct options *o)
-{
-    if (o->threads > 0)
-        return o->threads;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-
 /* scan, deep, checks, sizes on the open database, timing each; the caller
  * erases the progress line whatever the outcome. */
 static int run_passes(struct pipeline *p, const struct options *o, const struct catalog *cat,
@@ -37,30 +24,30 @@ static int run_passes(struct pipeline *p, const struct options *o, const struct 
 {
     struct run_result *r = &p->result;
     struct scan_times st = { 0 };
-    double t0 = pipeline_now();
+    double t0 = clock_now();
     int rc = scan_root(&p->db, p->root, stop, prog, &st, err, errlen);
     if (rc != 0)
         return rc == -2 ? EXIT_INTERRUPTED : EXIT_OPERATIONAL;
     if (stop && *stop)
         return EXIT_INTERRUPTED;   /* a signal after the last poll of the scan */
-    double t1 = pipeline_now();
-    progress_end(prog);   /* --deep draws its own progress */
-    if (o->deep && (rc = verify_layers(&p->db, p->root, o, stop, err, errlen)) != 0)
+    double t1 = clock_now();
+    progress_end(prog);
+    if (o->deep && (rc = verify_layers(&p->db, p->root, o, stop, prog, err, errlen)) != 0)
         return rc;
-    double t1d = pipeline_now();
+    double t1d = clock_now();
     int64_t cutoff = (int64_t)time(NULL) - o->min_age;
     if (progress_due(prog))
         progress_show(prog, "checking");
-    if (checks_run(&p->db, cat, cutoff, pipeline_threads(o), prog, &p->run, err, errlen) < 0)
+    if (checks_run(&p->db, cat, cutoff, opts_threads(o), prog, &p->run, err, errlen) < 0)
         return EXIT_OPERATIONAL;
     r->checks = &p->run;
     if (stop && *stop)
         return EXIT_INTERRUPTED;
-    double t2 = pipeline_now();
+    double t2 = clock_now();
     if (progress_due(prog))
         progress_show(prog, "sizing the garbage");
     r->reclaimable = sizes_fill_garbage_until(&p->db, p->root, stop);
-    double t3 = pipeline_now();
+    double t3 = clock_now();
     scan_read_counts(&p->db, &r->scanned);
     result_count_findings(&p->db, r);
     r->stage_seconds[STAGE_WALK] = st.walk;
@@ -143,6 +130,16 @@ int pipeline_finish(struct pipeline *p, char *err, size_t errlen)
     int rc = p->db_open ? db_finish(&p->db, err, errlen) : 0;
     pipeline_close(p);
     return rc;
+}
+
+int pipeline_end(struct pipeline *p, int code)
+{
+    char err[1024];
+    if (pipeline_finish(p, err, sizeof err) < 0) {
+        fprintf(stderr, "ovl2fsck: %s\n", err);
+        code |= EXIT_OPERATIONAL;
+    }
+    return code;
 }
 
 void pipeline_close(struct pipeline *p)

@@ -1,7 +1,7 @@
 /* progress.c — one progress line on stderr for long runs at a terminal
  * (see progress.h). Only the main thread draws. */
 #include "progress.h"
-#include "pipeline.h"
+#include "clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@ void progress_start(struct progress *p, bool want)
 {
     p->enabled = want && isatty(STDERR_FILENO);
     p->shown = false;
-    p->start = pipeline_now();
+    p->start = clock_now();
     p->last = 0;
     /* tests: OVL2FSCK_PROGRESS_AFTER=0 shows the line on a run of any length */
     const char *after = getenv("OVL2FSCK_PROGRESS_AFTER");
@@ -26,7 +26,7 @@ bool progress_due(struct progress *p)
 {
     if (!p || !p->enabled)
         return false;
-    double now = pipeline_now();
+    double now = clock_now();
     if (now - p->start < p->after || now - p->last < PROGRESS_EVERY)
         return false;
     p->last = now;

@@ -6,6 +6,8 @@
  * When the run failed, the last success time is read back from the old
  * file so it survives. */
 #include "prometheus.h"
+#include "exit_codes.h"
+#include "grow.h"
 #include "text.h"
 
 #include <errno.h>
@@ -76,7 +78,7 @@ int prom_collect_result(struct prom_run *m, struct db *db, const struct run_resu
 int prom_collect_failures(struct prom_run *m, const struct check_run *failures)
 {
     for (size_t i = 0; failures && i < failures->failure_count; i++) {
-        char **v = realloc(m->failed, (m->failed_count + 1) * sizeof *v);
+        char **v = grow_array(m->failed, &m->failed_cap, m->failed_count + 1, sizeof *v);
         if (!v)
             return -1;
         m->failed = v;

@@ -24,6 +24,7 @@
  * remains (a failed or skipped item, an error not included), both when both;
  * 8 refused or operational error, 16 usage, 32 interrupted. */
 #include "reap.h"
+#include "exit_codes.h"
 #include "reap_internal.h"
 #include "fsutil.h"
 #include "ids.h"
@@ -40,146 +41,31 @@
 
 struct reaper {
     const struct options *o;
-    char root[PATH_MAX];
-    int rootfd;
-    dev_t rootdev;
-    int lockfd;
-    int trashfd;
-    unsigned long trash_seq;
-    struct journal journal;
+    struct act_run run;          /* root, lock, journal, trash: the apply engine's */
     struct quarantine q;
     bool quarantine;
     struct reap_refs *refs;
-    uint64_t refs_sig;          /* refs_signature() when refs was read */
+    uint64_t refs_sig;          /* reap_refs_signature() when refs was read */
     struct reap_summary sum;
-    char refusal[600];
-    bool journal_broken;
 };
 
-static int fail_msg(const char *msg, int code)
-{
-    fprintf(stderr, "ovl2fsck: %s\n", msg);
-    return code;
-}
-
-/* ---- the trash ------------------------------------------------------- */
-
-static int open_trash(struct reaper *r, bool create)
-{
-    if (r->trashfd >= 0)
-        return r->trashfd;
-    int fd = create ? reap_open_or_make_dir(r->rootfd, REAP_TRASH_NAME) : fs_open_dir(r->rootfd, REAP_TRASH_NAME);
-    struct stat st;
-    if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_dev != r->rootdev)) {
-        close(fd);
-        errno = EXDEV;
-        fd = -1;
-    }
-    r->trashfd = fd;
-    return fd;
-}
-
-static int count_entry(void *ctx, const char *name, unsigned char d_type)
-{
-    (void)name;
-    (void)d_type;
-    (*(size_t *)ctx)++;
-    return 0;
-}
-
-/* Entries an interrupted run left in the trash (dry run: only counted). */
-static size_t trash_pending(int rootfd)
-{
-    size_t n = 0;
-    int fd = fs_open_dir(rootfd, REAP_TRASH_NAME);
-    if (fd >= 0) {
-        fs_list_dir(fd, count_entry, &n);
-        close(fd);
-    }
-    return n;
-}
-
-struct finish_ctx {
-    struct reaper *r;
-    char **names;
-    size_t n;
-};
-
-static int collect_trash(void *ctx, const char *name, unsigned char d_type)
-{
-    (void)d_type;
-    struct finish_ctx *c = ctx;
-    char **nv = realloc(c->names, (c->n + 1) * sizeof *nv);
-    if (!nv)
-        return -1;
-    c->names = nv;
-    c->names[c->n++] = reap_strdup(name);
-    return 0;
-}
-
-/* Journal the start of an action; a journal that cannot be written stops the run. */
-static bool journal_begin(struct reaper *r, const char *check, const char *object, const char *path,
-                          int64_t bytes, const char *action, const cJSON *extra)
-{
-    if (journal_write(&r->journal, check, object, path, bytes, action, "started", NULL, extra) < 0) {
-        r->journal_broken = true;
-        return false;
-    }
-    return true;
-}
-
-static void journal_finish(struct reaper *r, const char *check, const char *object, const char *path,
-                           int64_t bytes, const char *action, const char *error, const cJSON *extra)
-{
-    if (journal_end(&r->journal, check, object, path, bytes, action, error, extra) < 0)
-        r->journal_broken = true;
-}
-
-/* Step 4: delete what an interrupted run renamed into the trash, and a
- * repositories.json temp file an interrupted untag left. */
-static void finish_trash(struct reaper *r)
+/* Step 4: a repositories.json temp file an interrupted untag left, and
+ * what an interrupted run left in the trash. */
+static void finish_interrupted(struct reaper *r)
 {
     const char *base;
-    int imgfd = reap_open_parent(r->rootfd, REAP_TAGS_PATH, &base);
+    int imgfd = act_open_parent(r->run.rootfd, REAP_TAGS_PATH, &base);
     struct stat st;
     if (imgfd >= 0 && fs_lstat(imgfd, REAP_TAGS_TMP, &st) && S_ISREG(st.st_mode)) {
-        if (journal_begin(r, NULL, NULL, "image/overlay2/" REAP_TAGS_TMP, 0, "finish-trash", NULL)) {
+        if (act_run_begin(&r->run, NULL, NULL, "image/overlay2/" REAP_TAGS_TMP, 0, "finish-trash", NULL)) {
             int rc = unlinkat(imgfd, REAP_TAGS_TMP, 0);
-            journal_finish(r, NULL, NULL, "image/overlay2/" REAP_TAGS_TMP, 0, "finish-trash",
-                           rc < 0 ? strerror(errno) : NULL, NULL);
+            act_run_end(&r->run, NULL, NULL, "image/overlay2/" REAP_TAGS_TMP, 0, "finish-trash",
+                        rc < 0 ? strerror(errno) : NULL, NULL);
         }
     }
     if (imgfd >= 0)
         close(imgfd);
-    if (open_trash(r, false) < 0)
-        return;
-    struct finish_ctx c = { .r = r };
-    fs_list_dir(r->trashfd, collect_trash, &c);
-    for (size_t i = 0; i < c.n && !r->journal_broken; i++) {
-        char path[600], err[512];
-        snprintf(path, sizeof path, REAP_TRASH_NAME "/%s", c.names[i]);
-        if (!journal_begin(r, NULL, NULL, path, 0, "finish-trash", NULL))
-            break;
-        int64_t freed = 0;
-        int rc = reap_safe_delete(r->trashfd, c.names[i], r->rootdev, &freed, err, sizeof err);
-        journal_finish(r, NULL, NULL, path, freed, "finish-trash", rc < 0 ? err : NULL, NULL);
-        r->sum.trash_finished += rc == 0;
-        r->sum.trash_finished_bytes += freed;
-        if (rc < 0)
-            fprintf(stderr, "ovl2fsck: cannot finish trash entry %s: %s\n", path, err);
-    }
-    for (size_t i = 0; i < c.n; i++)
-        free(c.names[i]);
-    free(c.names);
-}
-
-static void remove_empty_trash(struct reaper *r)
-{
-    if (r->trashfd < 0)
-        return;
-    close(r->trashfd);
-    r->trashfd = -1;
-    unlinkat(r->rootfd, REAP_TRASH_NAME, AT_REMOVEDIR);   /* fails, harmlessly, unless empty */
+    act_trash_finish(&r->run, &r->sum.trash_finished, &r->sum.trash_finished_bytes);
 }
 
 /* ---- re-verification --------------------------------------------------- */
@@ -193,7 +79,7 @@ static const char *overlay_dir_of(const char *path)
 static bool link_points_at(int rootfd, const char *path, const char *dir)
 {
     const char *base;
-    int fd = reap_open_parent(rootfd, path, &base);
+    int fd = act_open_parent(rootfd, path, &base);
     if (fd < 0)
         return false;
     char target[PATH_MAX], want[300];
@@ -207,7 +93,7 @@ static bool link_points_at(int rootfd, const char *path, const char *dir)
 static bool broken_link_target_exists(int rootfd, const char *path)
 {
     const char *base;
-    int fd = reap_open_parent(rootfd, path, &base);
+    int fd = act_open_parent(rootfd, path, &base);
     if (fd < 0)
         return false;
     char target[PATH_MAX];
@@ -222,13 +108,13 @@ static bool broken_link_target_exists(int rootfd, const char *path)
     if (!id_is_overlay_dir(dir, strlen(dir)))
         return false;
     snprintf(rel, sizeof rel, "overlay2/%.80s", dir);
-    return reap_lstat(rootfd, rel, &st) && S_ISDIR(st.st_mode);   /* as the check: a real dir */
+    return act_lstat(rootfd, rel, &st) && S_ISDIR(st.st_mode);   /* as the check: a real dir */
 }
 
 static bool path_exists(int rootfd, const char *path)
 {
     struct stat st;
-    return reap_lstat(rootfd, path, &st) || errno != ENOENT;
+    return act_lstat(rootfd, path, &st) || errno != ENOENT;
 }
 
 /* Is the image still missing a layer? */
@@ -237,7 +123,7 @@ static bool image_still_broken(struct reaper *r, const char *image)
     char rel[300];
     snprintf(rel, sizeof rel, "image/overlay2/imagedb/content/sha256/%s", image);
     const char *base;
-    int fd = reap_open_parent(r->rootfd, rel, &base);
+    int fd = act_open_parent(r->run.rootfd, rel, &base);
     if (fd < 0)
         return false;
     struct file_buf b;
@@ -254,7 +140,7 @@ static bool image_still_broken(struct reaper *r, const char *image)
         char next[DIGEST_LEN + 1];
         id_chain_id(chain[0] ? chain : NULL, d->valuestring, next);
         memcpy(chain, next, sizeof chain);
-        if (!refs_layer_exists(r->refs, chain + 7)) {
+        if (!reap_refs_layer_exists(r->refs, chain + 7)) {
             broken = true;
             break;
         }
@@ -268,7 +154,7 @@ static bool mount_or_container_exists(struct reaper *r, const char *parent, cons
 {
     char rel[300];
     snprintf(rel, sizeof rel, "%s/%s", parent, id);
-    return path_exists(r->rootfd, rel);
+    return path_exists(r->run.rootfd, rel);
 }
 
 /* containers/<id>/config.v2.json still says State.Dead or RemovalInProgress. */
@@ -277,7 +163,7 @@ static bool container_being_removed(struct reaper *r, const char *id)
     char rel[300];
     snprintf(rel, sizeof rel, "containers/%s/config.v2.json", id);
     const char *base;
-    int fd = reap_open_parent(r->rootfd, rel, &base);
+    int fd = act_open_parent(r->run.rootfd, rel, &base);
     if (fd < 0)
         return false;
     struct file_buf b;
@@ -297,14 +183,14 @@ static bool verify_kind(struct reaper *r, const struct reap_item *it, char *why,
 {
     switch (it->kind) {
     case KIND_LAYER:
-        return !refs_layer_used(r->refs, it->object, why, whylen);
+        return !reap_refs_layer_used(r->refs, it->object, why, whylen);
     case KIND_LAYER_DANGLING: {
         char who[128];
-        if (refs_layer_has_mount(r->refs, it->object, who, sizeof who)) {
+        if (reap_refs_layer_has_mount(r->refs, it->object, who, sizeof who)) {
             snprintf(why, whylen, "container mount %s is built on it", who);
             return false;
         }
-        if (!refs_chain_dangling(r->refs, r->rootfd, it->object)) {
+        if (!reap_refs_chain_dangling(r->refs, r->run.rootfd, it->object)) {
             snprintf(why, whylen, "no longer built on a layer whose content is gone");
             return false;
         }
@@ -352,34 +238,34 @@ static const char *claim_owner(const struct reap_item *it)
 static bool verify_step(struct reaper *r, const struct reap_item *it, const struct reap_step *s, char *why,
                         size_t whylen)
 {
-    if (s->action == ACT_UNTAG || s->action == ACT_REMOVE_ASIDE)
+    if (s->action == REAP_UNTAG || s->action == REAP_REMOVE_ASIDE)
         return true;
     struct stat st;
     if (!reap_path_allowed(s->path)) {
         snprintf(why, whylen, "refusing to touch %s", s->path);
         return false;
     }
-    if (!reap_lstat(r->rootfd, s->path, &st))
+    if (!act_lstat(r->run.rootfd, s->path, &st))
         return true;   /* gone already: the step will be a no-op */
     if (!s->have_id || st.st_dev != s->dev || st.st_ino != s->ino) {
         snprintf(why, whylen, "%s was replaced since the scan", s->path);
         return false;
     }
-    if (live_path_is_mounted(r->root, s->path)) {
+    if (live_path_is_mounted(r->run.root, s->path)) {
         snprintf(why, whylen, "%s is mounted", s->path);
         return false;
     }
     const char *dir = overlay_dir_of(s->path);
     char who[300];
-    if (s->role == ROLE_OVERLAY_DIR && dir && refs_dir_claimed(r->refs, dir, claim_owner(it), who, sizeof who)) {
+    if (s->role == ROLE_OVERLAY_DIR && dir && reap_refs_dir_claimed(r->refs, dir, claim_owner(it), who, sizeof who)) {
         snprintf(why, whylen, "%s is still in use: %s", s->path, who);
         return false;
     }
-    if (s->role == ROLE_LINK && !link_points_at(r->rootfd, s->path, s->link_dir)) {
+    if (s->role == ROLE_LINK && !link_points_at(r->run.rootfd, s->path, s->link_dir)) {
         snprintf(why, whylen, "%s no longer points at ../%s/diff", s->path, s->link_dir);
         return false;
     }
-    if (s->role == ROLE_BROKEN_LINK && broken_link_target_exists(r->rootfd, s->path)) {
+    if (s->role == ROLE_BROKEN_LINK && broken_link_target_exists(r->run.rootfd, s->path)) {
         snprintf(why, whylen, "the target of %s exists again", s->path);
         return false;
     }
@@ -389,7 +275,7 @@ static bool verify_step(struct reaper *r, const struct reap_item *it, const stru
 static bool verify_item(struct reaper *r, const struct reap_item *it, char *why, size_t whylen)
 {
     struct stat st;
-    if (it->primary && !reap_lstat(r->rootfd, it->primary, &st)) {
+    if (it->primary && !act_lstat(r->run.rootfd, it->primary, &st)) {
         snprintf(why, whylen, "%s vanished since the scan", it->primary);
         return false;
     }
@@ -411,15 +297,15 @@ static int record_done(struct reaper *r, double seq);
 static int step_rename_aside(struct reaper *r, struct reap_item *it, struct reap_step *s, char *err, size_t errlen)
 {
     const char *base;
-    int dirfd = reap_open_parent(r->rootfd, s->path, &base);
+    int dirfd = act_open_parent(r->run.rootfd, s->path, &base);
     if (dirfd < 0) {
         snprintf(err, errlen, "cannot open the dir of %s: %s", s->path, strerror(errno));
         return -1;
     }
     char rnd[HEX64_LEN + 1], name[NAME_MAX + 1];
-    reap_random_hex(rnd, HEX64_LEN);
+    act_random_hex(rnd, HEX64_LEN);
     snprintf(name, sizeof name, "%s-%s-removing", base, rnd);
-    char *aside = reap_printf("%.*s%s", (int)(base - s->path), s->path, name);
+    char *aside = act_printf("%.*s%s", (int)(base - s->path), s->path, name);
     cJSON *extra = cJSON_CreateObject();
     cJSON_AddStringToObject(extra, "to", aside);
     int rc = -1;
@@ -431,21 +317,21 @@ static int step_rename_aside(struct reaper *r, struct reap_item *it, struct reap
         cJSON_AddStringToObject(rec, "to", aside);
         cJSON_AddNumberToObject(rec, "dev", (double)s->dev);
         cJSON_AddNumberToObject(rec, "ino", (double)s->ino);
-        if (quarantine_record(&r->q, rec) < 0) {
+        if (reap_quarantine_record(&r->q, rec) < 0) {
             snprintf(err, errlen, "cannot write the quarantine manifest: %s", strerror(errno));
             cJSON_Delete(rec);
             goto out;
         }
         cJSON_Delete(rec);
     }
-    if (!journal_begin(r, it->check, it->object, s->path, 0, "rename-aside", extra)) {
+    if (!act_run_begin(&r->run, it->check, it->object, s->path, 0, "rename-aside", extra)) {
         snprintf(err, errlen, "cannot write the journal");
         goto out;
     }
-    rc = reap_move(dirfd, base, dirfd, name, s->dev, s->ino);
+    rc = act_move(dirfd, base, dirfd, name, s->dev, s->ino);
     if (rc < 0)
         snprintf(err, errlen, "rename %s aside: %s", s->path, strerror(errno));
-    journal_finish(r, it->check, it->object, s->path, 0, "rename-aside", rc < 0 ? err : NULL, extra);
+    act_run_end(&r->run, it->check, it->object, s->path, 0, "rename-aside", rc < 0 ? err : NULL, extra);
     if (rc == 0 && r->quarantine && record_done(r, (double)r->q.seq) < 0) {
         snprintf(err, errlen, "cannot write the quarantine manifest: %s", strerror(errno));
         rc = -1;
@@ -459,135 +345,6 @@ out:
     free(aside);
     close(dirfd);
     return rc;
-}
-
-/* Delete the entries of the trash that moving path in made (all of them
- * when the item's dir became the trash itself). */
-static int delete_trash_entries(struct reaper *r, struct reap_item *it, const char *only, char *err, size_t errlen)
-{
-    struct finish_ctx c = { .r = r };
-    if (only)
-        collect_trash(&c, only, 0);
-    else if (fs_list_dir(r->trashfd, collect_trash, &c) < 0) {
-        snprintf(err, errlen, "cannot list the trash dir: %s", strerror(errno));
-        return -1;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < c.n; i++) {
-        char tpath[NAME_MAX + 64], one[1024] = "";
-        snprintf(tpath, sizeof tpath, REAP_TRASH_NAME "/%s", c.names[i]);
-        if (rc == 0 && !journal_begin(r, it->check, it->object, tpath, 0, "delete", NULL)) {
-            snprintf(err, errlen, "cannot write the journal");
-            rc = -1;
-        }
-        if (rc == 0) {
-            int64_t freed = 0;
-            int drc = reap_safe_delete(r->trashfd, c.names[i], r->rootdev, &freed, one, sizeof one);
-            journal_finish(r, it->check, it->object, tpath, freed, "delete", drc < 0 ? one : NULL, NULL);
-            it->freed += freed;
-            if (drc < 0) {
-                snprintf(err, errlen, "%s", one);
-                rc = -1;
-            }
-        }
-        free(c.names[i]);
-    }
-    free(c.names);
-    return rc;
-}
-
-/* The disk is full and the trash dir cannot be made: the dir being removed
- * becomes the trash (a rename needs no new block), and what was in it is
- * deleted as trash entries. An interruption leaves the trash, which the
- * next run empties whatever the age of its entries. */
-static int become_trash(struct reaper *r, struct reap_item *it, const struct reap_step *s, const char *path,
-                        int dirfd, const char *base, const struct stat *st, char *err, size_t errlen)
-{
-    cJSON *extra = cJSON_CreateObject();
-    cJSON_AddStringToObject(extra, "to", REAP_TRASH_NAME);
-    cJSON_AddStringToObject(extra, "why", "disk full: the dir becomes the trash");
-    int rc = -1;
-    if (journal_begin(r, it->check, it->object, path, 0, "trash", extra)) {
-        rc = reap_move(dirfd, base, r->rootfd, REAP_TRASH_NAME, s->dev, s->ino);
-        if (rc < 0)
-            snprintf(err, errlen, "rename %s to %s: %s", path, REAP_TRASH_NAME, strerror(errno));
-        journal_finish(r, it->check, it->object, path, 0, "trash", rc < 0 ? err : NULL, extra);
-    } else {
-        snprintf(err, errlen, "cannot write the journal");
-    }
-    cJSON_Delete(extra);
-    if (rc < 0 || r->journal_broken || open_trash(r, false) < 0) {
-        if (rc == 0)
-            snprintf(err, errlen, "cannot open the trash dir %s: %s", REAP_TRASH_NAME, strerror(errno));
-        return -1;
-    }
-    fchmod(r->trashfd, 0700);
-    it->freed += (int64_t)st->st_blocks * 512;   /* its own blocks go with the empty trash at the end */
-    if (!r->sum.disk_full_note) {
-        fprintf(stderr, "ovl2fsck: the disk is full (no block for %s): %s became the trash\n", REAP_TRASH_NAME,
-                path);
-        r->sum.disk_full_note = true;
-    }
-    return delete_trash_entries(r, it, NULL, err, errlen);
-}
-
-/* The disk is full and the trash dir cannot be made: a file or link goes
- * with one unlink (atomic; no trash needed), after the same identity check
- * as a move. */
-static int unlink_in_place(struct reaper *r, struct reap_item *it, const struct reap_step *s, const char *path,
-                           int dirfd, const char *base, const struct stat *st, char *err, size_t errlen)
-{
-    if (!journal_begin(r, it->check, it->object, path, 0, "unlink", NULL)) {
-        snprintf(err, errlen, "cannot write the journal");
-        return -1;
-    }
-    struct stat now;
-    int rc = -1;
-    if (!fs_lstat(dirfd, base, &now))
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    else if (now.st_dev != s->dev || now.st_ino != s->ino)
-        snprintf(err, errlen, "%s was replaced since the scan", path);
-    else if (unlinkat(dirfd, base, 0) < 0)
-        snprintf(err, errlen, "unlink %s: %s", path, strerror(errno));
-    else
-        rc = 0;
-    int64_t freed = rc == 0 && st->st_nlink <= 1 ? (int64_t)st->st_blocks * 512 : 0;
-    journal_finish(r, it->check, it->object, path, freed, "unlink", rc < 0 ? err : NULL, NULL);
-    it->freed += freed;
-    return rc;
-}
-
-/* Delete mode: rename into the trash, then delete the trash entry. */
-static int remove_via_trash(struct reaper *r, struct reap_item *it, const struct reap_step *s, const char *path,
-                            int dirfd, const char *base, const struct stat *st, char *err, size_t errlen)
-{
-    if (open_trash(r, true) < 0) {
-        int e = errno;
-        if (fs_errno_is_full(e) && S_ISDIR(st->st_mode))
-            return become_trash(r, it, s, path, dirfd, base, st, err, errlen);
-        if (fs_errno_is_full(e))
-            return unlink_in_place(r, it, s, path, dirfd, base, st, err, errlen);
-        snprintf(err, errlen, "cannot use the trash dir %.900s/%s: %s", r->root, REAP_TRASH_NAME, strerror(e));
-        return -1;
-    }
-    char name[NAME_MAX + 1], tpath[NAME_MAX + 64];
-    reap_unique_name(name, sizeof name, ++r->trash_seq, base);
-    snprintf(tpath, sizeof tpath, REAP_TRASH_NAME "/%s", name);
-    cJSON *extra = cJSON_CreateObject();
-    cJSON_AddStringToObject(extra, "to", tpath);
-    int rc = -1;
-    if (journal_begin(r, it->check, it->object, path, 0, "trash", extra)) {
-        rc = reap_move(dirfd, base, r->trashfd, name, s->dev, s->ino);
-        if (rc < 0)
-            snprintf(err, errlen, "rename %s into the trash: %s", path, strerror(errno));
-        journal_finish(r, it->check, it->object, path, 0, "trash", rc < 0 ? err : NULL, extra);
-    } else {
-        snprintf(err, errlen, "cannot write the journal");
-    }
-    cJSON_Delete(extra);
-    if (rc < 0 || r->journal_broken)
-        return rc;
-    return delete_trash_entries(r, it, name, err, errlen);
 }
 
 static cJSON *move_record(struct reaper *r, const struct reap_item *it, const char *path, const char *stored,
@@ -617,7 +374,7 @@ static int record_done(struct reaper *r, double seq)
     cJSON *rec = cJSON_CreateObject();
     cJSON_AddStringToObject(rec, "type", "done");
     cJSON_AddNumberToObject(rec, "seq", seq);
-    int rc = quarantine_record(&r->q, rec);
+    int rc = reap_quarantine_record(&r->q, rec);
     cJSON_Delete(rec);
     return rc;
 }
@@ -632,22 +389,22 @@ static int remove_via_quarantine(struct reaper *r, struct reap_item *it, const s
     snprintf(stored, sizeof stored, REAP_ITEMS_DIR "/%s", name);
     cJSON *rec = move_record(r, it, path, stored, st);
     double seq = cJSON_GetObjectItem(rec, "seq")->valuedouble;
-    int rc = quarantine_record(&r->q, rec);
+    int rc = reap_quarantine_record(&r->q, rec);
     cJSON_Delete(rec);
     if (rc < 0) {
         snprintf(err, errlen, "cannot write the quarantine manifest: %s", strerror(errno));
         return -1;
     }
     cJSON *extra = cJSON_CreateObject();
-    char *to = reap_printf("%s/%s", r->sum.quarantine_dir, stored);
+    char *to = act_printf("%s/%s", r->sum.quarantine_dir, stored);
     cJSON_AddStringToObject(extra, "to", to);
     free(to);
     rc = -1;
-    if (journal_begin(r, it->check, it->object, path, 0, "quarantine", extra)) {
-        rc = reap_move(dirfd, base, r->q.itemsfd, name, s->dev, s->ino);
+    if (act_run_begin(&r->run, it->check, it->object, path, 0, "quarantine", extra)) {
+        rc = act_move(dirfd, base, r->q.itemsfd, name, s->dev, s->ino);
         if (rc < 0)
             snprintf(err, errlen, "rename %s into the quarantine: %s", path, strerror(errno));
-        journal_finish(r, it->check, it->object, path, 0, "quarantine", rc < 0 ? err : NULL, extra);
+        act_run_end(&r->run, it->check, it->object, path, 0, "quarantine", rc < 0 ? err : NULL, extra);
     } else {
         snprintf(err, errlen, "cannot write the journal");
     }
@@ -663,7 +420,7 @@ static int step_remove(struct reaper *r, struct reap_item *it, struct reap_step 
                        char *err, size_t errlen)
 {
     const char *base;
-    int dirfd = reap_open_parent(r->rootfd, path, &base);
+    int dirfd = act_open_parent(r->run.rootfd, path, &base);
     if (dirfd < 0) {
         if (errno == ENOENT)
             return 0;
@@ -682,13 +439,14 @@ static int step_remove(struct reaper *r, struct reap_item *it, struct reap_step 
     } else if (r->quarantine) {
         rc = remove_via_quarantine(r, it, s, path, dirfd, base, &st, err, errlen);
     } else {
-        rc = remove_via_trash(r, it, s, path, dirfd, base, &st, err, errlen);
+        rc = act_trash_remove(&r->run, it->check, it->object, path, dirfd, base, s->dev, s->ino, &st, &it->freed,
+                              err, errlen);
     }
     close(dirfd);
     return rc;
 }
 
-static int record_untag(struct reaper *r, const struct tags_edit *e)
+static int record_untag(struct reaper *r, const struct reap_tags_edit *e)
 {
     cJSON *rec = cJSON_CreateObject();
     cJSON_AddStringToObject(rec, "type", "untag");
@@ -703,16 +461,16 @@ static int record_untag(struct reaper *r, const struct tags_edit *e)
     cJSON_AddStringToObject(rec, "before", before ? before : "");
     free(before);
     cJSON_AddStringToObject(rec, "after_sha256", e->after_sha);
-    int rc = quarantine_record(&r->q, rec);
+    int rc = reap_quarantine_record(&r->q, rec);
     cJSON_Delete(rec);
     return rc;
 }
 
 static int step_untag(struct reaper *r, struct reap_item *it, char *err, size_t errlen)
 {
-    struct tags_edit e;
-    if (tags_prepare_untag(r->rootfd, it->object, &e, err, errlen) < 0) {
-        tags_edit_free(&e);
+    struct reap_tags_edit e;
+    if (reap_tags_prepare_untag(r->run.rootfd, it->object, &e, err, errlen) < 0) {
+        reap_tags_edit_free(&e);
         return -1;
     }
     int rc = 0;
@@ -726,9 +484,9 @@ static int step_untag(struct reaper *r, struct reap_item *it, char *err, size_t 
     double seq = (double)r->q.seq;
     cJSON *extra = cJSON_CreateObject();
     cJSON_AddItemToObject(extra, "refs", cJSON_Duplicate(e.removed, 1));
-    if (journal_begin(r, it->check, it->object, REAP_TAGS_PATH, 0, "untag", extra)) {
-        rc = tags_write_atomic(r->rootfd, REAP_TAGS_PATH, e.after, e.after_len, err, errlen);
-        journal_finish(r, it->check, it->object, REAP_TAGS_PATH, 0, "untag", rc < 0 ? err : NULL, extra);
+    if (act_run_begin(&r->run, it->check, it->object, REAP_TAGS_PATH, 0, "untag", extra)) {
+        rc = reap_tags_write_atomic(r->run.rootfd, REAP_TAGS_PATH, e.after, e.after_len, err, errlen);
+        act_run_end(&r->run, it->check, it->object, REAP_TAGS_PATH, 0, "untag", rc < 0 ? err : NULL, extra);
     } else {
         snprintf(err, errlen, "cannot write the journal");
         rc = -1;
@@ -737,24 +495,24 @@ static int step_untag(struct reaper *r, struct reap_item *it, char *err, size_t 
     if (rc == 0 && r->quarantine && record_done(r, seq) < 0)
         rc = -1;
 out:
-    tags_edit_free(&e);
+    reap_tags_edit_free(&e);
     return rc;
 }
 
 static int run_step(struct reaper *r, struct reap_item *it, struct reap_step *s, char *err, size_t errlen)
 {
     switch (s->action) {
-    case ACT_RENAME_ASIDE:
+    case REAP_RENAME_ASIDE:
         return step_rename_aside(r, it, s, err, errlen);
-    case ACT_REMOVE:
+    case REAP_REMOVE:
         return step_remove(r, it, s, s->path, err, errlen);
-    case ACT_REMOVE_ASIDE:
+    case REAP_REMOVE_ASIDE:
         if (!s->aside) {
             snprintf(err, errlen, "nothing was renamed aside");
             return -1;
         }
         return step_remove(r, it, s, s->aside, err, errlen);
-    case ACT_UNTAG:
+    case REAP_UNTAG:
         return step_untag(r, it, err, errlen);
     }
     return -1;
@@ -764,27 +522,29 @@ static int run_step(struct reaper *r, struct reap_item *it, struct reap_step *s,
 
 static void skip_item(struct reaper *r, struct reap_item *it, const char *why)
 {
-    it->result = RES_SKIPPED;
-    it->error = reap_strdup(why);
-    journal_write(&r->journal, it->check, it->object, it->primary, it->bytes, "verify", "skipped", why, NULL);
-    r->sum.skipped++;
+    it->result = ACT_SKIPPED;
+    it->error = act_strdup(why);
+    if (act_journal_write(&r->run.journal, it->check, it->object, it->primary, it->bytes, "verify", "skipped", why,
+                          NULL) < 0)
+        r->run.journal_broken = true;
+    r->sum.counts.skipped++;
 }
 
-/* For layers the -removing dir stands in for the item's ACT_REMOVE_ASIDE. */
+/* For layers the -removing dir stands in for the item's REAP_REMOVE_ASIDE. */
 static void link_aside(struct reap_item *it, const struct reap_step *aside_step)
 {
     for (size_t i = 0; i < it->step_count; i++)
-        if (it->steps[i].action == ACT_REMOVE_ASIDE && !it->steps[i].aside && aside_step->aside)
-            it->steps[i].aside = reap_strdup(aside_step->aside);
+        if (it->steps[i].action == REAP_REMOVE_ASIDE && !it->steps[i].aside && aside_step->aside)
+            it->steps[i].aside = act_strdup(aside_step->aside);
 }
 
 static void apply_item(struct reaper *r, struct reap_item *it)
 {
     char why[1024];
-    uint64_t sig = refs_signature(r->rootfd);
+    uint64_t sig = reap_refs_signature(r->run.rootfd);
     if (!r->refs || sig != r->refs_sig) {
-        refs_free(r->refs);
-        r->refs = refs_load(r->rootfd);
+        reap_refs_free(r->refs);
+        r->refs = reap_refs_load(r->run.rootfd);
         r->refs_sig = sig;
     }
     if (!r->refs) {
@@ -798,36 +558,28 @@ static void apply_item(struct reaper *r, struct reap_item *it)
     for (size_t i = 0; i < it->step_count; i++) {
         struct reap_step *s = &it->steps[i];
         char err[1024] = "";
-        if (run_step(r, it, s, err, sizeof err) < 0 || r->journal_broken) {
-            it->result = RES_FAILED;
-            it->error = reap_strdup(err[0] ? err : "cannot write the journal");
-            r->sum.failed++;
+        if (run_step(r, it, s, err, sizeof err) < 0 || r->run.journal_broken) {
+            it->result = ACT_FAILED;
+            it->error = act_strdup(err[0] ? err : "cannot write the journal");
+            r->sum.counts.failed++;
             return;
         }
         s->done = true;
-        if (s->action == ACT_RENAME_ASIDE)
+        if (s->action == REAP_RENAME_ASIDE)
             link_aside(it, s);
     }
-    it->result = RES_DONE;
+    it->result = ACT_DONE;
     if (r->quarantine)
         it->moved = it->bytes;
-    r->sum.done++;
+    r->sum.counts.done++;
     r->sum.freed_bytes += it->freed;
     r->sum.moved_bytes += it->moved;
-}
-
-static void mark_not_reached(struct reap_plan *plan, size_t from, struct reap_summary *sum)
-{
-    for (size_t i = from; i < plan->count; i++) {
-        plan->items[i].result = RES_NOT_REACHED;
-        sum->not_reached++;
-    }
 }
 
 /* Did the item fail for lack of space before any of its steps was done? */
 static bool failed_for_space(const struct reap_item *it)
 {
-    if (it->result != RES_FAILED || !fs_text_says_full(it->error))
+    if (it->result != ACT_FAILED || !fs_text_says_full(it->error))
         return false;
     for (size_t i = 0; i < it->step_count; i++)
         if (it->steps[i].done)
@@ -837,15 +589,15 @@ static bool failed_for_space(const struct reap_item *it)
 
 /* On a full disk the first item should free space without needing a block:
  * the largest item whose first step removes a directory (it can become the
- * trash, see become_trash) goes first. Nothing else changes order. */
+ * trash, see act_trash.c) goes first. Nothing else changes order. */
 static void put_space_first(struct reaper *r, struct reap_plan *plan)
 {
-    if (r->quarantine || open_trash(r, true) >= 0 || !fs_errno_is_full(errno))
+    if (r->quarantine || act_trash_ready(&r->run) || !fs_errno_is_full(errno))
         return;
     size_t best = plan->count;
     for (size_t i = 0; i < plan->count; i++) {
         const struct reap_item *it = &plan->items[i];
-        if (it->step_count && it->steps[0].action == ACT_REMOVE && it->steps[0].type == S_IFDIR &&
+        if (it->step_count && it->steps[0].action == REAP_REMOVE && it->steps[0].type == S_IFDIR &&
             (best == plan->count || it->bytes > plan->items[best].bytes))
             best = i;
     }
@@ -863,88 +615,43 @@ static void retry_after_space_freed(struct reaper *r, struct reap_plan *plan, vo
 {
     if (r->sum.freed_bytes <= 0)
         return;
-    for (size_t i = 0; i < plan->count && !(stop && *stop) && !r->journal_broken; i++) {
+    for (size_t i = 0; i < plan->count && !(stop && *stop) && !r->run.journal_broken; i++) {
         struct reap_item *it = &plan->items[i];
         if (!failed_for_space(it))
             continue;
         free(it->error);
         it->error = NULL;
-        it->result = RES_PLANNED;
-        r->sum.failed--;
+        it->result = ACT_PLANNED;
+        r->sum.counts.failed--;
         r->sum.full_retried++;
         apply_item(r, it);
     }
 }
 
+static void apply_one(struct act_run *run, void *plan, size_t i)
+{
+    struct reaper *r = (struct reaper *)((char *)run - offsetof(struct reaper, run));
+    apply_item(r, &((struct reap_plan *)plan)->items[i]);
+}
+
+static void set_result(void *plan, size_t i, enum act_result result)
+{
+    ((struct reap_plan *)plan)->items[i].result = result;
+}
+
 static void apply_plan(struct reaper *r, struct reap_plan *plan, volatile sig_atomic_t *stop)
 {
     put_space_first(r, plan);
-    for (size_t i = 0; i < plan->count; i++) {
-        if (stop && *stop) {
-            r->sum.interrupted = true;
-            mark_not_reached(plan, i, &r->sum);
-            return;
-        }
-        struct liveness live;
-        live_detect(r->root, r->o->pidfile, &live);
-        if (live.running) {
-            snprintf(r->refusal, sizeof r->refusal, "dockerd became live during the run (%s); stopped before "
-                     "the next item", live.reason);
-            r->sum.refused = true;
-            mark_not_reached(plan, i, &r->sum);
-            return;
-        }
-        apply_item(r, &plan->items[i]);
-        if (r->journal_broken) {
-            snprintf(r->refusal, sizeof r->refusal, "the journal %s cannot be written: %s", r->o->journal,
-                     strerror(errno));
-            r->sum.refused = true;
-            mark_not_reached(plan, i + 1, &r->sum);
-            return;
-        }
-    }
-    if (r->sum.failed)
+    struct act_plan_ops ops = { .count = plan->count, .plan = plan, .apply = apply_one, .set_result = set_result };
+    act_apply_plan(&r->run, &ops, stop);
+    if (r->sum.counts.failed && !r->sum.counts.refused && !r->sum.counts.interrupted)
         retry_after_space_freed(r, plan, stop);
     if (stop && *stop)
-        r->sum.interrupted = true;
-}
-
-/* ---- exit codes --------------------------------------------------------- */
-
-static int dry_run_code(const struct reap_plan *plan, const struct pipeline *p)
-{
-    int code = plan->count || plan->errors_left || plan->garbage_left ? EXIT_FOUND : EXIT_CLEAN;
-    if (p->result.checks && p->result.checks->failure_count)
-        code |= EXIT_OPERATIONAL;
-    return code;
-}
-
-static int apply_code(const struct reap_plan *plan, const struct reap_summary *s)
-{
-    if (s->refused)
-        return EXIT_OPERATIONAL;
-    if (s->interrupted)
-        return EXIT_INTERRUPTED;
-    int code = EXIT_CLEAN;
-    if (plan->count && s->done == plan->count)
-        code |= EXIT_FIXED;
-    if (s->failed || s->skipped || s->not_reached || plan->errors_left || plan->garbage_left)
-        code |= EXIT_FOUND;
-    if (s->failed)
-        code |= EXIT_OPERATIONAL;   /* could not act: not the same as leaving on purpose */
-    return code;
+        r->sum.counts.interrupted = true;
 }
 
 /* ---- set-up and the two modes ----------------------------------------- */
 
-static void print_results(const struct reaper *r, const struct reap_plan *plan)
-{
-    if (r->o->json)
-        reap_print_json(stdout, r->root, plan, &r->sum);
-    else
-        reap_print_text(stdout, r->root, plan, &r->sum, r->o);
-    fflush(stdout);
-}
 
 static int plan_from_fresh_scan(struct reaper *r, struct pipeline *p, struct reap_plan *plan,
                                 const struct catalog *cat, volatile sig_atomic_t *stop)
@@ -955,25 +662,15 @@ static int plan_from_fresh_scan(struct reaper *r, struct pipeline *p, struct rea
     int code = pipeline_run(p, r->o, cat, stop, err, sizeof err);
     if (code) {
         pipeline_close(p);
-        return fail_msg(code == EXIT_INTERRUPTED ? "interrupted" : err, code);
+        return act_fail(code == EXIT_INTERRUPTED ? "interrupted" : err, code);
     }
-    if (plan_build(plan, &p->db, p->root, inc_images, inc_dangling, err, sizeof err) < 0) {
+    if (reap_plan_build(plan, &p->db, p->root, inc_images, inc_dangling, err, sizeof err) < 0) {
         pipeline_close(p);
-        plan_free(plan);
-        return fail_msg(err, EXIT_OPERATIONAL);
+        reap_plan_free(plan);
+        return act_fail(err, EXIT_OPERATIONAL);
     }
-    r->sum.planned_bytes = plan_total_bytes(plan);
+    r->sum.planned_bytes = reap_plan_bytes(plan);
     return 0;
-}
-
-static int finish_pipeline(struct pipeline *p, int code)
-{
-    char err[1024];
-    if (pipeline_finish(p, err, sizeof err) < 0) {
-        fprintf(stderr, "ovl2fsck: %s\n", err);
-        code |= EXIT_OPERATIONAL;
-    }
-    return code;
 }
 
 static int dry_run(struct reaper *r, const struct catalog *cat, volatile sig_atomic_t *stop)
@@ -983,74 +680,53 @@ static int dry_run(struct reaper *r, const struct catalog *cat, volatile sig_ato
     int code = plan_from_fresh_scan(r, &p, &plan, cat, stop);
     if (code)
         return code;
-    snprintf(r->root, sizeof r->root, "%s", p.root);
-    int fd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    snprintf(r->run.root, sizeof r->run.root, "%s", p.root);
+    int fd = open(r->run.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
-        r->sum.trash_pending = trash_pending(fd);
+        r->sum.trash_pending = act_trash_pending(fd);
         close(fd);
     }
-    print_results(r, &plan);
-    code = dry_run_code(&plan, &p);
-    plan_free(&plan);
-    return finish_pipeline(&p, code);
+    reap_print(stdout, r->run.root, &plan, &r->sum, r->o);
+    fflush(stdout);
+    code = act_dry_run_code(plan.count || plan.errors_left || plan.garbage_left,
+                            p.result.checks && p.result.checks->failure_count);
+    reap_plan_free(&plan);
+    return pipeline_end(&p, code);
 }
 
 /* Steps 1-4 of --apply. Returns 0 or an exit code (message printed). */
 static int prepare_apply(struct reaper *r)
 {
     char err[1024];
-    if (!realpath(r->o->root, r->root)) {
-        snprintf(err, sizeof err, "cannot use root %s: %s", r->o->root, strerror(errno));
-        return fail_msg(err, EXIT_OPERATIONAL);
-    }
-    r->rootfd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    struct stat st;
-    if (r->rootfd < 0 || fstat(r->rootfd, &st) < 0) {
-        snprintf(err, sizeof err, "cannot open root %.900s: %s", r->root, strerror(errno));
-        return fail_msg(err, EXIT_OPERATIONAL);
-    }
-    r->rootdev = st.st_dev;
-    /* refusals that need no lock come first: a refused run writes nothing,
-     * not even the lock file; they are checked again under the lock */
-    if (live_refuse_apply(r->root, r->o->pidfile))
-        return EXIT_OPERATIONAL;
-    if (r->o->quarantine && quarantine_check_place(r->o->quarantine, r->rootfd, r->root, err, sizeof err) < 0)
-        return fail_msg(err, EXIT_OPERATIONAL);
-    r->lockfd = reap_lock_take(r->rootfd, REAP_LOCK_NAME, r->root, err, sizeof err);
-    if (r->lockfd < 0)
-        return fail_msg(err, EXIT_OPERATIONAL);
-    if (live_refuse_apply(r->root, r->o->pidfile))
-        return EXIT_OPERATIONAL;
-    if (journal_open(&r->journal, r->o->journal, err, sizeof err) < 0) {
-        fprintf(stderr, "ovl2fsck: %s (use --journal FILE)\n", err);
-        return EXIT_OPERATIONAL;
-    }
+    int code = act_run_open_root(&r->run);
+    if (code)
+        return code;
+    /* a quarantine that cannot be used is refused before anything is written */
+    if (r->o->quarantine &&
+        reap_quarantine_check_place(r->o->quarantine, r->run.rootfd, r->run.root, err, sizeof err) < 0)
+        return act_fail(err, EXIT_OPERATIONAL);
+    if ((code = act_run_lock(&r->run)) != 0)
+        return code;
     if (r->o->quarantine) {
-        if (quarantine_open(&r->q, r->o->quarantine, r->rootfd, r->root, err, sizeof err) < 0)
-            return fail_msg(err, EXIT_OPERATIONAL);
+        if (reap_quarantine_open(&r->q, r->o->quarantine, r->run.rootfd, r->run.root, err, sizeof err) < 0)
+            return act_fail(err, EXIT_OPERATIONAL);
         r->quarantine = true;
         r->sum.quarantine = true;
-        r->sum.quarantine_dir = reap_printf("%s/%s", r->o->quarantine, r->q.run);
+        r->sum.quarantine_dir = act_printf("%s/%s", r->o->quarantine, r->q.run);
     }
-    reap_raise_fd_limit();
-    finish_trash(r);
-    if (r->journal_broken)
-        return fail_msg("the journal cannot be written", EXIT_OPERATIONAL);
+    finish_interrupted(r);
+    if (r->run.journal_broken)
+        return act_fail("the journal cannot be written", EXIT_OPERATIONAL);
     return 0;
 }
 
 static void release(struct reaper *r)
 {
-    refs_free(r->refs);
+    reap_refs_free(r->refs);
     r->refs = NULL;
-    remove_empty_trash(r);
     if (r->quarantine)
-        quarantine_close(&r->q);
-    journal_close(&r->journal);
-    if (r->lockfd >= 0)
-        reap_lock_release(r->rootfd, REAP_LOCK_NAME, r->lockfd);
-    if (r->rootfd >= 0)
-        close(r->rootfd);
+        reap_quarantine_close(&r->q);
+    act_run_close(&r->run);
     free((char *)r->sum.quarantine_dir);
 }
 
@@ -1068,15 +744,14 @@ static int apply(struct reaper *r, const struct catalog *cat, volatile sig_atomi
         release(r);
         return code;
     }
-    r->sum.apply = true;
+    r->sum.counts.apply = true;
     apply_plan(r, &plan, stop);
-    print_results(r, &plan);
-    if (r->sum.refused)
-        fprintf(stderr, "ovl2fsck: %s\n", r->refusal);
-    code = apply_code(&plan, &r->sum);
-    plan_free(&plan);
+    reap_print(stdout, r->run.root, &plan, &r->sum, r->o);
+    fflush(stdout);
+    code = act_run_finish(&r->run, plan.count, plan.errors_left || plan.garbage_left);
+    reap_plan_free(&plan);
     release(r);
-    return finish_pipeline(&p, code);
+    return pipeline_end(&p, code);
 }
 
 int reap_main(const struct options *o, const struct catalog *cat, volatile sig_atomic_t *stop)
@@ -1084,24 +759,23 @@ int reap_main(const struct options *o, const struct catalog *cat, volatile sig_a
     char err[512];
     bool a, b;
     if (o->repair)
-        return fail_msg("--repair is not available in this build", EXIT_USAGE);
+        return act_fail("--repair is not available in this build", EXIT_USAGE);
     if (reap_parse_include(o->include, &a, &b, err, sizeof err) < 0)
-        return fail_msg(err, EXIT_USAGE);
+        return act_fail(err, EXIT_USAGE);
     struct reaper r;
     memset(&r, 0, sizeof r);
     r.o = o;
-    r.rootfd = r.lockfd = r.trashfd = -1;
-    r.journal.fd = -1;
+    act_run_init(&r.run, o, &r.sum.counts);
     r.q.dirfd = r.q.runfd = r.q.itemsfd = r.q.manifest_fd = r.q.lock_fd = -1;
     return o->apply ? apply(&r, cat, stop) : dry_run(&r, cat, stop);
 }
 
 int reap_restore_main(const struct options *o, volatile sig_atomic_t *stop)
 {
-    return quarantine_restore_main(o, stop);
+    return reap_quarantine_restore_main(o, stop);
 }
 
 int reap_purge_main(const struct options *o, volatile sig_atomic_t *stop)
 {
-    return quarantine_purge_main(o, stop);
+    return reap_quarantine_purge_main(o, stop);
 }

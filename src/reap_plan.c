@@ -29,6 +29,7 @@
  * dev/inode of its path, lstat'ed now, for the re-verification at apply
  * time. */
 #include "reap_internal.h"
+#include "grow.h"
 #include "ids.h"
 #include "sizes.h"
 
@@ -55,7 +56,7 @@ int reap_parse_include(const char *include, bool *image_layer_missing, bool *cac
     *image_layer_missing = *cache_id_dangling = false;
     if (!include)
         return 0;
-    char *copy = reap_strdup(include), *save = NULL;
+    char *copy = act_strdup(include), *save = NULL;
     int rc = 0;
     for (char *n = strtok_r(copy, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
         if (strcmp(n, "image-layer-missing") == 0)
@@ -75,25 +76,8 @@ int reap_parse_include(const char *include, bool *image_layer_missing, bool *cac
 
 const char *reap_action_name(enum reap_action a)
 {
-    switch (a) {
-    case ACT_RENAME_ASIDE: return "rename-aside";
-    case ACT_REMOVE: return "remove";
-    case ACT_REMOVE_ASIDE: return "remove";
-    case ACT_UNTAG: return "untag";
-    }
-    return "?";
-}
-
-const char *item_result_name(enum item_result r)
-{
-    switch (r) {
-    case RES_PLANNED: return "planned";
-    case RES_DONE: return "done";
-    case RES_FAILED: return "failed";
-    case RES_SKIPPED: return "skipped";
-    case RES_NOT_REACHED: return "not-reached";
-    }
-    return "?";
+    static const char *const names[] = { "rename-aside", "remove", "remove", "untag" };
+    return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
 }
 
 /* ---- building items --------------------------------------------------- */
@@ -108,38 +92,26 @@ struct builder {
     size_t errlen;
 };
 
-void plan_add_note(struct reap_plan *plan, const char *fmt, ...)
+void reap_plan_note(struct reap_plan *plan, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
+    act_note(&plan->notes, &plan->note_count, &plan->note_cap, fmt, ap);
     va_end(ap);
-    char **nv = s ? realloc(plan->notes, (plan->note_count + 1) * sizeof *nv) : NULL;
-    if (!nv) {
-        free(s);
-        return;
-    }
-    plan->notes = nv;
-    plan->notes[plan->note_count++] = s;
 }
 
 static struct reap_item *new_item(struct builder *b, enum item_kind kind, const char *check,
                                   const char *severity, const char *object, const char *why)
 {
     struct reap_plan *p = b->plan;
-    struct reap_item *nv = realloc(p->items, (p->count + 1) * sizeof *nv);
-    if (!nv)
-        abort();
-    p->items = nv;
+    p->items = grow_array_or_die(p->items, &p->cap, p->count + 1, sizeof *p->items);
     struct reap_item *it = &p->items[p->count++];
     memset(it, 0, sizeof *it);
     it->kind = kind;
-    it->check = reap_strdup(check);
-    it->severity = reap_strdup(severity);
-    it->object = reap_strdup(object);
-    it->why = reap_strdup(why ? why : "");
+    it->check = act_strdup(check);
+    it->severity = act_strdup(severity);
+    it->object = act_strdup(object);
+    it->why = act_strdup(why ? why : "");
     it->mtime = -1;
     it->bytes = -1;   /* -1: measure at plan time */
     return it;
@@ -147,15 +119,12 @@ static struct reap_item *new_item(struct builder *b, enum item_kind kind, const 
 
 static struct reap_step *add_step(struct reap_item *it, enum reap_action a, enum step_role role, const char *path)
 {
-    struct reap_step *nv = realloc(it->steps, (it->step_count + 1) * sizeof *nv);
-    if (!nv)
-        abort();
-    it->steps = nv;
+    it->steps = grow_array_or_die(it->steps, &it->step_cap, it->step_count + 1, sizeof *it->steps);
     struct reap_step *s = &it->steps[it->step_count++];
     memset(s, 0, sizeof *s);
     s->action = a;
     s->role = role;
-    s->path = reap_strdup(path);
+    s->path = act_strdup(path);
     return s;
 }
 
@@ -210,15 +179,15 @@ static void add_dir_steps(struct builder *b, struct reap_item *it, const char *d
     if (!id_is_overlay_dir(dir, strlen(dir)) || !overlay_dir_link(b, dir, link, sizeof link))
         return;
     if (dir_claimed_by_other(b, dir, kinds, owner, who, sizeof who)) {
-        plan_add_note(b->plan, "overlay2/%s is kept: %s also claims it (%s %s)", dir, who, it->check, it->object);
+        reap_plan_note(b->plan, "overlay2/%s is kept: %s also claims it (%s %s)", dir, who, it->check, it->object);
         it->bytes = -1;
         return;
     }
     snprintf(path, sizeof path, "overlay2/%s", dir);
-    add_step(it, ACT_REMOVE, ROLE_OVERLAY_DIR, path);
+    add_step(it, REAP_REMOVE, ROLE_OVERLAY_DIR, path);
     if (link[0]) {
         snprintf(path, sizeof path, "overlay2/l/%s", link);
-        add_step(it, ACT_REMOVE, ROLE_LINK, path)->link_dir = reap_strdup(dir);
+        add_step(it, REAP_REMOVE, ROLE_LINK, path)->link_dir = act_strdup(dir);
     }
 }
 
@@ -249,16 +218,16 @@ static void add_layer_item(struct builder *b, enum item_kind kind, const char *c
     it->depth = layer_depth(b, chain);
     char path[300];
     snprintf(path, sizeof path, LAYERDB "/sha256/%s", chain);
-    it->primary = reap_strdup(path);
-    add_step(it, ACT_RENAME_ASIDE, ROLE_PLAIN, path);
+    it->primary = act_strdup(path);
+    add_step(it, REAP_RENAME_ASIDE, ROLE_PLAIN, path);
     sqlite3_reset(b->q_layer);
     db_bind_text(b->q_layer, 1, chain);
     if (sqlite3_step(b->q_layer) == SQLITE_ROW && col_text(b->q_layer, 0)) {
-        char *cache = reap_strdup(col_text(b->q_layer, 0));
+        char *cache = act_strdup(col_text(b->q_layer, 0));
         add_dir_steps(b, it, cache, "layer", chain);
         free(cache);
     }
-    add_step(it, ACT_REMOVE_ASIDE, ROLE_PLAIN, path);
+    add_step(it, REAP_REMOVE_ASIDE, ROLE_PLAIN, path);
 }
 
 /* The ids of a mount that are well-formed (NULL otherwise). */
@@ -273,8 +242,8 @@ static void mount_ids(struct builder *b, const char *container, char **mid, char
         return;
     db_bind_text(q, 1, container);
     if (sqlite3_step(q) == SQLITE_ROW) {
-        *mid = reap_strdup(col_text(q, 0));
-        *iid = reap_strdup(col_text(q, 1));
+        *mid = act_strdup(col_text(q, 0));
+        *iid = act_strdup(col_text(q, 1));
     }
     sqlite3_finalize(q);
 }
@@ -288,8 +257,8 @@ static void add_mount_item(struct builder *b, const char *object, const char *wh
     it->bytes = bytes;
     char path[300];
     snprintf(path, sizeof path, LAYERDB "/mounts/%s", object);
-    it->primary = reap_strdup(path);
-    add_step(it, ACT_REMOVE, ROLE_PLAIN, path);
+    it->primary = act_strdup(path);
+    add_step(it, REAP_REMOVE, ROLE_PLAIN, path);
     char *mid, *iid;
     mount_ids(b, object, &mid, &iid);
     if (mid)
@@ -317,23 +286,23 @@ static void add_container_removal_item(struct builder *b, const char *object, co
     free(mid);
     free(iid);
     snprintf(path, sizeof path, LAYERDB "/mounts/%s", object);
-    add_step(it, ACT_REMOVE, ROLE_PLAIN, path);
+    add_step(it, REAP_REMOVE, ROLE_PLAIN, path);
     snprintf(path, sizeof path, "containers/%s", object);
-    it->primary = reap_strdup(path);
-    add_step(it, ACT_REMOVE, ROLE_CONTAINER_DIR, path);
+    it->primary = act_strdup(path);
+    add_step(it, REAP_REMOVE, ROLE_CONTAINER_DIR, path);
 }
 
 static void add_single_item(struct builder *b, enum item_kind kind, enum step_role role, const char *check,
                             const char *object, const char *path, const char *why, int64_t bytes)
 {
     if (!reap_path_allowed(path)) {
-        plan_add_note(b->plan, "%s %s: refusing to touch '%s'", check, object, path);
+        reap_plan_note(b->plan, "%s %s: refusing to touch '%s'", check, object, path);
         return;
     }
     struct reap_item *it = new_item(b, kind, check, "garbage", object, why);
     it->bytes = bytes;
-    it->primary = reap_strdup(path);
-    add_step(it, ACT_REMOVE, role, path);
+    it->primary = act_strdup(path);
+    add_step(it, REAP_REMOVE, role, path);
 }
 
 static void add_overlay_orphan(struct builder *b, const char *object, const char *why, int64_t bytes)
@@ -344,10 +313,10 @@ static void add_overlay_orphan(struct builder *b, const char *object, const char
     it->bytes = bytes;
     char path[300];
     snprintf(path, sizeof path, "overlay2/%s", object);
-    it->primary = reap_strdup(path);
+    it->primary = act_strdup(path);
     add_dir_steps(b, it, object, "", "");
     if (it->step_count == 0)
-        add_step(it, ACT_REMOVE, ROLE_OVERLAY_DIR, path);   /* the scan saw it; re-verified anyway */
+        add_step(it, REAP_REMOVE, ROLE_OVERLAY_DIR, path);   /* the scan saw it; re-verified anyway */
 }
 
 static void add_image_item(struct builder *b, const char *image, const char *why)
@@ -361,23 +330,20 @@ static void add_image_item(struct builder *b, const char *image, const char *why
     if (db_prepare(b->db, "SELECT ref FROM tag WHERE image_id = ?1 ORDER BY ref", &q, e, sizeof e) == 0) {
         db_bind_text(q, 1, image);
         while (sqlite3_step(q) == SQLITE_ROW) {
-            char **nv = realloc(it->tags, (it->tag_count + 1) * sizeof *nv);
-            if (!nv)
-                abort();
-            it->tags = nv;
-            it->tags[it->tag_count++] = reap_strdup(col_text(q, 0));
+            it->tags = grow_array_or_die(it->tags, &it->tag_cap, it->tag_count + 1, sizeof *it->tags);
+            it->tags[it->tag_count++] = act_strdup(col_text(q, 0));
         }
         sqlite3_finalize(q);
     }
     if (it->tag_count)
-        add_step(it, ACT_UNTAG, ROLE_PLAIN, REAP_TAGS_PATH);
+        add_step(it, REAP_UNTAG, ROLE_PLAIN, REAP_TAGS_PATH);
     snprintf(path, sizeof path, "image/overlay2/imagedb/metadata/sha256/%s", image);
     struct stat st;
-    if (reap_lstat(b->rootfd, path, &st))
-        add_step(it, ACT_REMOVE, ROLE_PLAIN, path);
+    if (act_lstat(b->rootfd, path, &st))
+        add_step(it, REAP_REMOVE, ROLE_PLAIN, path);
     snprintf(path, sizeof path, "image/overlay2/imagedb/content/sha256/%s", image);
-    it->primary = reap_strdup(path);
-    add_step(it, ACT_REMOVE, ROLE_PLAIN, path);
+    it->primary = act_strdup(path);
+    add_step(it, REAP_REMOVE, ROLE_PLAIN, path);
 }
 
 /* A dangling layer and every layer built on it (children first, by depth). */
@@ -395,26 +361,23 @@ static void add_dangling_subtree(struct builder *b, const char *chain, const cha
         return;
     db_bind_text(q, 1, chain);
     char **chains = NULL;
-    size_t n = 0;
+    size_t n = 0, chains_cap = 0;
     bool blocked = false;
     while (sqlite3_step(q) == SQLITE_ROW) {
         if (col_text(q, 1)) {
-            plan_add_note(b->plan, "layer-cache-id-dangling sha256:%s is not removed: container %s is built on "
+            reap_plan_note(b->plan, "layer-cache-id-dangling sha256:%s is not removed: container %s is built on "
                           "sha256:%s (remove the container first)", chain, col_text(q, 1), col_text(q, 0));
             blocked = true;
             break;
         }
-        char **nv = realloc(chains, (n + 1) * sizeof *nv);
-        if (!nv)
-            abort();
-        chains = nv;
-        chains[n++] = reap_strdup(col_text(q, 0));
+        chains = grow_array_or_die(chains, &chains_cap, n + 1, sizeof *chains);
+        chains[n++] = act_strdup(col_text(q, 0));
     }
     sqlite3_finalize(q);
     for (size_t i = 0; i < n; i++) {
         if (!blocked) {
             char *child_why = strcmp(chains[i], chain) == 0 ? NULL
-                            : reap_printf("built on sha256:%s, whose content is gone", chain);
+                            : act_printf("built on sha256:%s, whose content is gone", chain);
             add_layer_item(b, KIND_LAYER_DANGLING, "layer-cache-id-dangling", "error", chains[i],
                            child_why ? child_why : why, -1);
             free(child_why);
@@ -510,8 +473,8 @@ static int add_findings(struct builder *b, bool inc_images, bool inc_dangling)
                       (inc_dangling && strcmp(check, "layer-cache-id-dangling") == 0);
         if (!wanted)
             continue;
-        char *object = reap_strdup(col_text(q, 2)), *path = reap_strdup(col_text(q, 3));
-        char *why = reap_strdup(col_text(q, 4));
+        char *object = act_strdup(col_text(q, 2)), *path = act_strdup(col_text(q, 3));
+        char *why = act_strdup(col_text(q, 4));
         bool planned = add_finding(b, check, object, path ? path : "", why, sqlite3_column_int64(q, 5));
         if (planned && is_garbage)
             planned_garbage++;
@@ -574,7 +537,7 @@ static int keeper_of(struct builder *b, sqlite3_stmt *q, const char *dir, char *
     db_bind_text(q, 1, dir);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW)
         if (col_text(q, 0) && !dir_planned(b->plan, col_text(q, 0))) {
-            found = reap_strdup(col_text(q, 0));
+            found = act_strdup(col_text(q, 0));
             break;
         }
     *keeper = found;
@@ -597,11 +560,11 @@ static int release_lower_claims(struct builder *b)
             struct reap_step *s = &it->steps[j];
             if (s->role != ROLE_OVERLAY_DIR || strncmp(s->path, "overlay2/", 9) != 0)
                 continue;
-            char *dir = reap_strdup(s->path + 9);
+            char *dir = act_strdup(s->path + 9);
             char *keeper = NULL;
             rc = keeper_of(b, q, dir, &keeper);
             if (rc == 0 && keeper && it->kind != KIND_OVERLAY_ORPHAN) {
-                plan_add_note(b->plan, "overlay2/%s is kept: overlay2/%s, which stays, has it as a lower dir (%s %s)",
+                reap_plan_note(b->plan, "overlay2/%s is kept: overlay2/%s, which stays, has it as a lower dir (%s %s)",
                               dir, keeper, it->check, it->object);
                 drop_dir_steps(it, dir);
                 it->bytes = -1;
@@ -647,7 +610,7 @@ static int cmp_items(const void *pa, const void *pb)
     return c ? c : strcmp(a->object, b->object);
 }
 
-void plan_sort(struct reap_plan *plan)
+void reap_plan_sort(struct reap_plan *plan)
 {
     if (plan->count > 1)
         qsort(plan->items, plan->count, sizeof *plan->items, cmp_items);
@@ -668,9 +631,7 @@ static void free_item(struct reap_item *it)
     free(it->why);
     free(it->primary);
     free(it->error);
-    for (size_t i = 0; i < it->tag_count; i++)
-        free(it->tags[i]);
-    free(it->tags);
+    act_free_strings(it->tags, it->tag_count);
     for (size_t i = 0; i < it->step_count; i++)
         free_step(&it->steps[i]);
     free(it->steps);
@@ -679,7 +640,7 @@ static void free_item(struct reap_item *it)
 
 struct seen {
     char **v;
-    size_t n;
+    size_t n, cap;
 };
 
 static bool seen_has(const struct seen *s, const char *path)
@@ -692,11 +653,8 @@ static bool seen_has(const struct seen *s, const char *path)
 
 static void seen_add(struct seen *s, const char *path)
 {
-    char **nv = realloc(s->v, (s->n + 1) * sizeof *nv);
-    if (!nv)
-        abort();
-    s->v = nv;
-    s->v[s->n++] = reap_strdup(path);
+    s->v = grow_array_or_die(s->v, &s->cap, s->n + 1, sizeof *s->v);
+    s->v[s->n++] = act_strdup(path);
 }
 
 static void drop_step(struct reap_item *it, size_t i)
@@ -728,11 +686,11 @@ static bool record_identities(struct builder *b, struct reap_item *it)
     for (size_t i = 0; i < it->step_count;) {
         struct reap_step *s = &it->steps[i];
         struct stat st;
-        if (s->action == ACT_UNTAG) {
+        if (s->action == REAP_UNTAG) {
             i++;
             continue;
         }
-        if (s->action == ACT_REMOVE_ASIDE) {
+        if (s->action == REAP_REMOVE_ASIDE) {
             if (!aside) {
                 drop_step(it, i);
                 continue;
@@ -744,9 +702,9 @@ static bool record_identities(struct builder *b, struct reap_item *it)
             i++;
             continue;
         }
-        if (!reap_path_allowed(s->path) || !reap_lstat(b->rootfd, s->path, &st)) {
+        if (!reap_path_allowed(s->path) || !act_lstat(b->rootfd, s->path, &st)) {
             if (errno != ENOENT)
-                plan_add_note(b->plan, "%s %s: cannot use %s: %s", it->check, it->object, s->path, strerror(errno));
+                reap_plan_note(b->plan, "%s %s: cannot use %s: %s", it->check, it->object, s->path, strerror(errno));
             drop_step(it, i);
             it->bytes = -1;
             continue;
@@ -755,7 +713,7 @@ static bool record_identities(struct builder *b, struct reap_item *it)
         s->dev = st.st_dev;
         s->ino = st.st_ino;
         s->type = st.st_mode & S_IFMT;
-        if (s->action == ACT_RENAME_ASIDE)
+        if (s->action == REAP_RENAME_ASIDE)
             aside = s;
         if (it->primary && strcmp(it->primary, s->path) == 0)
             it->mtime = (int64_t)st.st_mtime;
@@ -777,7 +735,7 @@ static void measure(struct builder *b, struct reap_item *it)
         return;
     it->bytes = 0;
     for (size_t i = 0; i < it->step_count; i++)
-        if (it->steps[i].action == ACT_REMOVE || it->steps[i].action == ACT_RENAME_ASIDE)
+        if (it->steps[i].action == REAP_REMOVE || it->steps[i].action == REAP_RENAME_ASIDE)
             it->bytes += sizes_of_path(b->root, it->steps[i].path);
 }
 
@@ -791,7 +749,7 @@ static void dedupe_and_identify(struct builder *b)
         struct reap_item *it = &p->items[i];
         for (size_t j = 0; j < it->step_count;) {
             struct reap_step *s = &it->steps[j];
-            if (s->action != ACT_UNTAG && s->action != ACT_REMOVE_ASIDE && seen_has(&seen, s->path)) {
+            if (s->action != REAP_UNTAG && s->action != REAP_REMOVE_ASIDE && seen_has(&seen, s->path)) {
                 drop_step(it, j);
                 it->bytes = -1;
                 continue;
@@ -803,7 +761,7 @@ static void dedupe_and_identify(struct builder *b)
             continue;
         }
         for (size_t j = 0; j < it->step_count; j++)
-            if (it->steps[j].action != ACT_UNTAG && it->steps[j].action != ACT_REMOVE_ASIDE)
+            if (it->steps[j].action != REAP_UNTAG && it->steps[j].action != REAP_REMOVE_ASIDE)
                 seen_add(&seen, it->steps[j].path);
         measure(b, it);
         p->items[out++] = *it;
@@ -814,7 +772,7 @@ static void dedupe_and_identify(struct builder *b)
     free(seen.v);
 }
 
-int plan_build(struct reap_plan *plan, struct db *db, const char *root, bool inc_images,
+int reap_plan_build(struct reap_plan *plan, struct db *db, const char *root, bool inc_images,
                bool inc_dangling, char *err, size_t errlen)
 {
     memset(plan, 0, sizeof *plan);
@@ -833,25 +791,23 @@ int plan_build(struct reap_plan *plan, struct db *db, const char *root, bool inc
     if (rc == 0)
         rc = release_lower_claims(&b);
     if (rc == 0) {
-        plan_sort(plan);
+        reap_plan_sort(plan);
         dedupe_and_identify(&b);
     }
     close(b.rootfd);
     return rc;
 }
 
-void plan_free(struct reap_plan *plan)
+void reap_plan_free(struct reap_plan *plan)
 {
     for (size_t i = 0; i < plan->count; i++)
         free_item(&plan->items[i]);
     free(plan->items);
-    for (size_t i = 0; i < plan->note_count; i++)
-        free(plan->notes[i]);
-    free(plan->notes);
+    act_free_strings(plan->notes, plan->note_count);
     memset(plan, 0, sizeof *plan);
 }
 
-int64_t plan_total_bytes(const struct reap_plan *plan)
+int64_t reap_plan_bytes(const struct reap_plan *plan)
 {
     int64_t n = 0;
     for (size_t i = 0; i < plan->count; i++)
@@ -859,11 +815,11 @@ int64_t plan_total_bytes(const struct reap_plan *plan)
     return n;
 }
 
-size_t plan_total_paths(const struct reap_plan *plan)
+size_t reap_plan_paths(const struct reap_plan *plan)
 {
     size_t n = 0;
     for (size_t i = 0; i < plan->count; i++)
         for (size_t j = 0; j < plan->items[i].step_count; j++)
-            n += plan->items[i].steps[j].action != ACT_REMOVE_ASIDE;
+            n += plan->items[i].steps[j].action != REAP_REMOVE_ASIDE;
     return n;
 }

@@ -28,6 +28,8 @@
  * destination exists now (or a tag names another image now), it refuses
  * and changes nothing, listing the conflicts. */
 #include "reap_internal.h"
+#include "exit_codes.h"
+#include "grow.h"
 #include "fsutil.h"
 #include "live.h"
 #include "text.h"
@@ -107,7 +109,7 @@ static int write_header(struct quarantine *q, const char *root, dev_t dev)
     cJSON_AddNumberToObject(h, "root_dev", (double)dev);
     cJSON_AddNumberToObject(h, "time", (double)time(NULL));
     cJSON_AddStringToObject(h, "host", host);
-    int rc = quarantine_record(q, h);
+    int rc = reap_quarantine_record(q, h);
     cJSON_Delete(h);
     return rc;
 }
@@ -129,8 +131,8 @@ static int make_run(struct quarantine *q, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create the quarantine manifest: %s", strerror(errno));
         return -1;
     }
-    reap_fsync_dir(q->runfd);
-    reap_fsync_dir(q->dirfd);
+    act_fsync_dir(q->runfd);
+    act_fsync_dir(q->dirfd);
     return 0;
 }
 
@@ -150,7 +152,7 @@ static int stat_existing(const char *dir, struct stat *st)
     return 0;
 }
 
-int quarantine_check_place(const char *dir, int rootfd, const char *root, char *err, size_t errlen)
+int reap_quarantine_check_place(const char *dir, int rootfd, const char *root, char *err, size_t errlen)
 {
     struct stat rst, qst;
     if (fstat(rootfd, &rst) < 0 || stat_existing(dir, &qst) < 0) {
@@ -165,12 +167,12 @@ int quarantine_check_place(const char *dir, int rootfd, const char *root, char *
     return bad_place(dir, root, err, errlen) ? -1 : 0;
 }
 
-int quarantine_open(struct quarantine *q, const char *dir, int rootfd, const char *root, char *err, size_t errlen)
+int reap_quarantine_open(struct quarantine *q, const char *dir, int rootfd, const char *root, char *err, size_t errlen)
 {
     memset(q, 0, sizeof *q);
     q->dirfd = q->runfd = q->itemsfd = q->manifest_fd = q->lock_fd = -1;
     struct stat rst, qst;
-    if (fstat(rootfd, &rst) < 0 || reap_mkdir_p(dir) < 0 ||
+    if (fstat(rootfd, &rst) < 0 || act_mkdir_p(dir) < 0 ||
         (q->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(q->dirfd, &qst) < 0) {
         snprintf(err, errlen, "cannot use --quarantine %s: %s", dir, strerror(errno));
         return -1;
@@ -182,7 +184,7 @@ int quarantine_open(struct quarantine *q, const char *dir, int rootfd, const cha
     }
     if (bad_place(dir, root, err, errlen))
         return -1;
-    q->lock_fd = reap_lock_take(q->dirfd, REAP_LOCK_NAME, dir, err, errlen);
+    q->lock_fd = act_lock_take(q->dirfd, ACT_LOCK_NAME, dir, err, errlen);
     if (q->lock_fd < 0 || make_run(q, err, errlen) < 0)
         return -1;
     if (probe_rename(q, rootfd, err, errlen) < 0 || write_header(q, root, rst.st_dev) < 0) {
@@ -193,7 +195,7 @@ int quarantine_open(struct quarantine *q, const char *dir, int rootfd, const cha
     return 0;
 }
 
-void quarantine_close(struct quarantine *q)
+void reap_quarantine_close(struct quarantine *q)
 {
     if (q->manifest_fd >= 0)
         close(q->manifest_fd);
@@ -202,7 +204,7 @@ void quarantine_close(struct quarantine *q)
     if (q->runfd >= 0)
         close(q->runfd);
     if (q->lock_fd >= 0)
-        reap_lock_release(q->dirfd, REAP_LOCK_NAME, q->lock_fd);
+        act_lock_release(q->dirfd, ACT_LOCK_NAME, q->lock_fd);
     if (q->dirfd >= 0)
         close(q->dirfd);
     q->manifest_fd = q->itemsfd = q->runfd = q->lock_fd = q->dirfd = -1;
@@ -233,7 +235,7 @@ static int append_line(int fd, const cJSON *obj)
     return rc == 0 ? fsync(fd) : -1;
 }
 
-int quarantine_record(struct quarantine *q, const cJSON *obj)
+int reap_quarantine_record(struct quarantine *q, const cJSON *obj)
 {
     return append_line(q->manifest_fd, obj);
 }
@@ -253,7 +255,7 @@ struct run {
     char *root;
     double time;
     struct record *recs;
-    size_t count;
+    size_t count, cap;
     size_t pending;      /* records still to undo */
 };
 
@@ -292,7 +294,7 @@ static void add_record(struct run *r, cJSON *o)
     }
     if (strcmp(type, "run") == 0) {
         free(r->root);
-        r->root = reap_strdup(rec_str(o, "root"));
+        r->root = act_strdup(rec_str(o, "root"));
         r->time = rec_num(o, "time");
         cJSON_Delete(o);
         return;
@@ -306,10 +308,7 @@ static void add_record(struct run *r, cJSON *o)
         cJSON_Delete(o);
         return;
     }
-    struct record *nv = realloc(r->recs, (r->count + 1) * sizeof *nv);
-    if (!nv)
-        abort();
-    r->recs = nv;
+    r->recs = grow_array_or_die(r->recs, &r->cap, r->count + 1, sizeof *r->recs);
     r->recs[r->count++] = (struct record){ .obj = o, .type = type, .seq = rec_seq(o) };
 }
 
@@ -318,7 +317,7 @@ static int read_run(int qdirfd, const char *name, struct run *r, char *err, size
 {
     memset(r, 0, sizeof *r);
     r->runfd = r->itemsfd = r->manifest_fd = -1;
-    r->name = reap_strdup(name);
+    r->name = act_strdup(name);
     r->time = -1;
     r->runfd = fs_open_dir(qdirfd, name);
     if (r->runfd < 0) {
@@ -366,7 +365,7 @@ static void free_run(struct run *r)
 
 struct run_names {
     char **v;
-    size_t n;
+    size_t n, cap;
     int dirfd;
 };
 
@@ -383,11 +382,8 @@ static int collect_run(void *ctx, const char *name, unsigned char d_type)
         close(fd);
     if (!is_run)
         return 0;
-    char **nv = realloc(l->v, (l->n + 1) * sizeof *nv);
-    if (!nv)
-        return -1;
-    l->v = nv;
-    l->v[l->n++] = reap_strdup(name);
+    l->v = grow_array_or_die(l->v, &l->cap, l->n + 1, sizeof *l->v);
+    l->v[l->n++] = act_strdup(name);
     return 0;
 }
 
@@ -407,9 +403,9 @@ struct restorer {
     size_t run_count;
     char root[PATH_MAX];
     int rootfd, rootlock;
-    struct journal journal;
+    struct act_journal journal;
     char **problems;
-    size_t problem_count;
+    size_t problem_count, problem_cap;
     size_t restored, failed;
 };
 
@@ -417,17 +413,11 @@ static void problem(struct restorer *s, const char *fmt, ...) __attribute__((for
 
 static void problem(struct restorer *s, const char *fmt, ...)
 {
-    char **nv = realloc(s->problems, (s->problem_count + 1) * sizeof *nv);
-    if (!nv)
-        abort();
-    s->problems = nv;
+    s->problems = grow_array_or_die(s->problems, &s->problem_cap, s->problem_count + 1, sizeof *s->problems);
     va_list ap;
     va_start(ap, fmt);
-    char *msg = NULL;
-    if (vasprintf(&msg, fmt, ap) < 0)
-        msg = NULL;
+    s->problems[s->problem_count++] = act_vprintf(fmt, ap);
     va_end(ap);
-    s->problems[s->problem_count++] = msg ? msg : reap_strdup("out of memory");
 }
 
 static bool stored_is(const struct run *r, const cJSON *o)
@@ -442,7 +432,7 @@ static bool stored_is(const struct run *r, const cJSON *o)
 static bool root_has(struct restorer *s, const char *rel, double ino)
 {
     struct stat st;
-    return reap_lstat(s->rootfd, rel, &st) && (ino < 0 || (double)st.st_ino == ino);
+    return act_lstat(s->rootfd, rel, &st) && (ino < 0 || (double)st.st_ino == ino);
 }
 
 /* What will a record's undo do? 0 nothing, 1 undo it, -1 cannot (problem noted). */
@@ -494,7 +484,7 @@ static int classify(struct restorer *s, struct run *r, struct record *rec, char 
     if (strcmp(rec->type, "untag") == 0) {
         char err[512];
         const char *before = rec_str(o, "before");
-        if (tags_restore(s->rootfd, cJSON_GetObjectItemCaseSensitive(o, "removed"), before, before ? strlen(before) : 0,
+        if (reap_tags_restore(s->rootfd, cJSON_GetObjectItemCaseSensitive(o, "removed"), before, before ? strlen(before) : 0,
                          rec_str(o, "after_sha256"), true, err, sizeof err) < 0) {
             problem(s, "repositories.json: %s (%s)", err, r->name);
             return -1;
@@ -552,7 +542,7 @@ static int undo_move(struct restorer *s, struct run *r, const cJSON *o, char *er
 {
     const char *orig = rec_str(o, "orig"), *stored = rec_str(o, "stored") + sizeof REAP_ITEMS_DIR;
     const char *base;
-    int dirfd = reap_open_parent(s->rootfd, orig, &base);
+    int dirfd = act_open_parent(s->rootfd, orig, &base);
     if (dirfd < 0) {
         snprintf(err, errlen, "cannot open the dir of %s: %s", orig, strerror(errno));
         return -1;
@@ -563,7 +553,7 @@ static int undo_move(struct restorer *s, struct run *r, const cJSON *o, char *er
         snprintf(err, errlen, "%s: %s", stored, strerror(errno));
     else if ((double)st.st_ino != rec_num(o, "ino"))
         snprintf(err, errlen, "%s is not the object that was quarantined", stored);
-    else if ((rc = reap_move(r->itemsfd, stored, dirfd, base, st.st_dev, st.st_ino)) < 0)
+    else if ((rc = act_move(r->itemsfd, stored, dirfd, base, st.st_dev, st.st_ino)) < 0)
         snprintf(err, errlen, "rename back to %s: %s", orig, strerror(errno));
     close(dirfd);
     return rc;
@@ -573,15 +563,15 @@ static int undo_rename(struct restorer *s, const cJSON *o, char *err, size_t err
 {
     const char *from = rec_str(o, "from"), *to = rec_str(o, "to");
     const char *fbase, *tbase;
-    int fdir = reap_open_parent(s->rootfd, from, &fbase);
-    int tdir = reap_open_parent(s->rootfd, to, &tbase);
+    int fdir = act_open_parent(s->rootfd, from, &fbase);
+    int tdir = act_open_parent(s->rootfd, to, &tbase);
     struct stat st;
     int rc = -1;
     if (fdir < 0 || tdir < 0)
         snprintf(err, errlen, "cannot open the dirs of %s: %s", from, strerror(errno));
     else if (!fs_lstat(tdir, tbase, &st))
         snprintf(err, errlen, "%s: %s", to, strerror(errno));
-    else if ((rc = reap_move(tdir, tbase, fdir, fbase, st.st_dev, st.st_ino)) < 0)
+    else if ((rc = act_move(tdir, tbase, fdir, fbase, st.st_dev, st.st_ino)) < 0)
         snprintf(err, errlen, "rename %s back to %s: %s", to, from, strerror(errno));
     if (fdir >= 0)
         close(fdir);
@@ -593,7 +583,7 @@ static int undo_rename(struct restorer *s, const cJSON *o, char *err, size_t err
 static int undo_untag(struct restorer *s, const cJSON *o, char *err, size_t errlen)
 {
     const char *before = rec_str(o, "before");
-    return tags_restore(s->rootfd, cJSON_GetObjectItemCaseSensitive(o, "removed"), before,
+    return reap_tags_restore(s->rootfd, cJSON_GetObjectItemCaseSensitive(o, "removed"), before,
                         before ? strlen(before) : 0, rec_str(o, "after_sha256"), false, err, errlen);
 }
 
@@ -611,7 +601,7 @@ static void undo_record(struct restorer *s, struct run *r, struct record *rec)
     char err[1024] = "";
     const char *path = record_path(rec->obj, rec->type);
     const char *action = strcmp(rec->type, "untag") == 0 ? "restore-tags" : "restore";
-    journal_write(&s->journal, rec_str(rec->obj, "check"), rec_str(rec->obj, "object"), path,
+    act_journal_write(&s->journal, rec_str(rec->obj, "check"), rec_str(rec->obj, "object"), path,
                   (int64_t)rec_num(rec->obj, "bytes"), action, "started", NULL, NULL);
     int rc;
     if (strcmp(rec->type, "move") == 0)
@@ -620,7 +610,7 @@ static void undo_record(struct restorer *s, struct run *r, struct record *rec)
         rc = undo_rename(s, rec->obj, err, sizeof err);
     else
         rc = undo_untag(s, rec->obj, err, sizeof err);
-    journal_end(&s->journal, rec_str(rec->obj, "check"), rec_str(rec->obj, "object"), path,
+    act_journal_end(&s->journal, rec_str(rec->obj, "check"), rec_str(rec->obj, "object"), path,
                 (int64_t)rec_num(rec->obj, "bytes"), action, rc < 0 ? err : NULL, NULL);
     if (rc < 0) {
         fprintf(stderr, "ovl2fsck: cannot restore %s: %s\n", path ? path : "?", err);
@@ -644,7 +634,7 @@ static void remove_run_dir(struct restorer *s, struct run *r)
     unlinkat(r->runfd, REAP_MANIFEST, 0);
     unlinkat(r->runfd, REAP_ITEMS_DIR, AT_REMOVEDIR);
     unlinkat(s->qdirfd, r->name, AT_REMOVEDIR);
-    reap_fsync_dir(s->qdirfd);
+    act_fsync_dir(s->qdirfd);
 }
 
 static int load_runs(struct restorer *s, const char *dir, char *err, size_t errlen)
@@ -666,7 +656,7 @@ static int load_runs(struct restorer *s, const char *dir, char *err, size_t errl
         char *slash = strrchr(real, '/');
         close(dfd);
         names.v = malloc(sizeof *names.v);
-        names.v[0] = reap_strdup(slash + 1);
+        names.v[0] = act_strdup(slash + 1);
         names.n = 1;
         *slash = '\0';
         snprintf(s->qdir, sizeof s->qdir, "%s", real[0] ? real : "/");
@@ -742,16 +732,16 @@ static int restore_prepare(struct restorer *s, char *err, size_t errlen)
     int rc = restore_checks(s, err, errlen);
     if (rc)
         return rc;
-    s->qlock = reap_lock_take(s->qdirfd, REAP_LOCK_NAME, s->qdir, err, errlen);
+    s->qlock = act_lock_take(s->qdirfd, ACT_LOCK_NAME, s->qdir, err, errlen);
     if (s->qlock < 0)
         return restore_refuse(s, err);
-    s->rootlock = reap_lock_take(s->rootfd, REAP_LOCK_NAME, s->root, err, errlen);
+    s->rootlock = act_lock_take(s->rootfd, ACT_LOCK_NAME, s->root, err, errlen);
     if (s->rootlock < 0)
         return restore_refuse(s, err);
     rc = restore_checks(s, err, errlen);
     if (rc)
         return rc;
-    if (journal_open(&s->journal, s->o->journal, err, errlen) < 0)
+    if (act_journal_open(&s->journal, s->o->journal, err, errlen) < 0)
         return restore_refuse(s, err);
     return 0;
 }
@@ -764,18 +754,18 @@ static void restore_release(struct restorer *s)
     for (size_t i = 0; i < s->problem_count; i++)
         free(s->problems[i]);
     free(s->problems);
-    journal_close(&s->journal);
+    act_journal_close(&s->journal);
     if (s->rootlock >= 0)
-        reap_lock_release(s->rootfd, REAP_LOCK_NAME, s->rootlock);
+        act_lock_release(s->rootfd, ACT_LOCK_NAME, s->rootlock);
     if (s->rootfd >= 0)
         close(s->rootfd);
     if (s->qlock >= 0)
-        reap_lock_release(s->qdirfd, REAP_LOCK_NAME, s->qlock);
+        act_lock_release(s->qdirfd, ACT_LOCK_NAME, s->qlock);
     if (s->qdirfd >= 0)
         close(s->qdirfd);
 }
 
-int quarantine_restore_main(const struct options *o, volatile sig_atomic_t *stop)
+int reap_quarantine_restore_main(const struct options *o, volatile sig_atomic_t *stop)
 {
     struct restorer s;
     memset(&s, 0, sizeof s);
@@ -816,7 +806,7 @@ struct purger {
     const struct options *o;
     int dirfd;
     dev_t dev;
-    struct journal journal;
+    struct act_journal journal;
     size_t purged, kept, failed;
     int64_t freed;
 };
@@ -834,13 +824,13 @@ static void purge_one(struct purger *p, const char *name)
             p->failed++;
             return;
         }
-        reap_fsync_dir(p->dirfd);
+        act_fsync_dir(p->dirfd);
     }
     char err[1024];
     int64_t freed = 0;
-    journal_write(&p->journal, NULL, NULL, target, 0, "purge", "started", NULL, NULL);
-    int rc = reap_safe_delete(p->dirfd, target, p->dev, &freed, err, sizeof err);
-    journal_end(&p->journal, NULL, NULL, target, freed, "purge", rc < 0 ? err : NULL, NULL);
+    act_journal_write(&p->journal, NULL, NULL, target, 0, "purge", "started", NULL, NULL);
+    int rc = act_safe_delete(p->dirfd, target, p->dev, &freed, err, sizeof err);
+    act_journal_end(&p->journal, NULL, NULL, target, freed, "purge", rc < 0 ? err : NULL, NULL);
     p->freed += freed;
     if (rc < 0) {
         fprintf(stderr, "ovl2fsck: cannot purge %s: %s\n", name, err);
@@ -853,7 +843,7 @@ static void purge_one(struct purger *p, const char *name)
 struct purge_scan {
     struct purger *p;
     char **names;
-    size_t n;
+    size_t n, cap;
 };
 
 static int collect_purgeable(void *ctx, const char *name, unsigned char d_type)
@@ -873,15 +863,12 @@ static int collect_purgeable(void *ctx, const char *name, unsigned char d_type)
     }
     if (!take)
         return 0;
-    char **nv = realloc(c->names, (c->n + 1) * sizeof *nv);
-    if (!nv)
-        return -1;
-    c->names = nv;
-    c->names[c->n++] = reap_strdup(name);
+    c->names = grow_array_or_die(c->names, &c->cap, c->n + 1, sizeof *c->names);
+    c->names[c->n++] = act_strdup(name);
     return 0;
 }
 
-int quarantine_purge_main(const struct options *o, volatile sig_atomic_t *stop)
+int reap_quarantine_purge_main(const struct options *o, volatile sig_atomic_t *stop)
 {
     struct purger p = { .o = o, .dirfd = -1 };
     char err[1024];
@@ -895,15 +882,15 @@ int quarantine_purge_main(const struct options *o, volatile sig_atomic_t *stop)
         return EXIT_OPERATIONAL;
     }
     p.dev = st.st_dev;
-    int lock = reap_lock_take(p.dirfd, REAP_LOCK_NAME, o->purge_dir, err, sizeof err);
-    if (lock < 0 || journal_open(&p.journal, o->journal, err, sizeof err) < 0) {
+    int lock = act_lock_take(p.dirfd, ACT_LOCK_NAME, o->purge_dir, err, sizeof err);
+    if (lock < 0 || act_journal_open(&p.journal, o->journal, err, sizeof err) < 0) {
         fprintf(stderr, "ovl2fsck: %s\n", err);
         if (lock >= 0)
-            reap_lock_release(p.dirfd, REAP_LOCK_NAME, lock);
+            act_lock_release(p.dirfd, ACT_LOCK_NAME, lock);
         close(p.dirfd);
         return EXIT_OPERATIONAL;
     }
-    reap_raise_fd_limit();
+    act_raise_fd_limit();
     struct purge_scan c = { .p = &p };
     fs_list_dir(p.dirfd, collect_purgeable, &c);
     bool interrupted = false;
@@ -919,8 +906,8 @@ int quarantine_purge_main(const struct options *o, volatile sig_atomic_t *stop)
     printf("Purged %zu quarantine run%s older than %s from %s (%lld bytes freed); %zu kept%s.\n", p.purged,
            p.purged == 1 ? "" : "s", text_duration(o->older_than, dur, sizeof dur), o->purge_dir,
            (long long)p.freed, p.kept, p.failed ? "; some failed (see above)" : "");
-    journal_close(&p.journal);
-    reap_lock_release(p.dirfd, REAP_LOCK_NAME, lock);
+    act_journal_close(&p.journal);
+    act_lock_release(p.dirfd, ACT_LOCK_NAME, lock);
     close(p.dirfd);
     return interrupted ? EXIT_INTERRUPTED : p.failed ? EXIT_FOUND : EXIT_CLEAN;
 }

@@ -11,6 +11,7 @@
  * snapshots.db, a malformed parent or a chainID that does not match), the
  * answer is "claimed" / "used", never "free". */
 #include "reap_internal.h"
+#include "grow.h"
 #include "buildkit.h"
 #include "fsutil.h"
 #include "ids.h"
@@ -52,7 +53,7 @@ struct ref_claimed {
 struct reap_refs {
     int rootfd;
     struct ref_claimed *claimed;
-    size_t claimed_count;
+    size_t claimed_count, claimed_cap;
     struct ref_layer *layers;
     size_t layer_count, layer_cap;
     struct ref_mount *mounts;
@@ -362,7 +363,7 @@ static int open_rel(int rootfd, const char *rel)
     char path[256];
     snprintf(path, sizeof path, "%s/x", rel);
     const char *base;
-    return reap_open_parent(rootfd, path, &base);
+    return act_open_parent(rootfd, path, &base);
 }
 
 static int list_rel(struct reap_refs *r, int rootfd, const char *rel, fs_entry_fn fn, char *unknown, size_t ulen)
@@ -390,7 +391,7 @@ static int cmp_layer(const void *a, const void *b)
 
 static int add_claimed(struct reap_refs *r, const char *dir, const char *owner)
 {
-    struct ref_claimed *nv = realloc(r->claimed, (r->claimed_count + 1) * sizeof *nv);
+    struct ref_claimed *nv = grow_array(r->claimed, &r->claimed_cap, r->claimed_count + 1, sizeof *nv);
     if (!nv)
         return -1;
     r->claimed = nv;
@@ -401,7 +402,7 @@ static int add_claimed(struct reap_refs *r, const char *dir, const char *owner)
     char rel[300];
     snprintf(rel, sizeof rel, "overlay2/%.200s/lower", dir);
     const char *base;
-    int fd = reap_open_parent(r->rootfd, rel, &base);
+    int fd = act_open_parent(r->rootfd, rel, &base);
     if (fd >= 0) {
         struct file_buf b;
         fs_read_file(fd, base, CAP_ID_FILE, &b);
@@ -475,7 +476,7 @@ static void short_names_of(const struct reap_refs *r, const char *dir, struct sh
     char rel[300];
     snprintf(rel, sizeof rel, "overlay2/%.200s/link", dir);
     const char *base;
-    int fd = reap_open_parent(r->rootfd, rel, &base);
+    int fd = act_open_parent(r->rootfd, rel, &base);
     if (fd >= 0) {
         struct file_buf b;
         fs_read_file(fd, base, CAP_ID_FILE, &b);
@@ -511,7 +512,7 @@ static bool lower_claimed(const struct reap_refs *r, const char *dir, const char
     return false;
 }
 
-struct reap_refs *refs_load(int rootfd)
+struct reap_refs *reap_refs_load(int rootfd)
 {
     struct reap_refs *r = calloc(1, sizeof *r);
     if (!r)
@@ -523,7 +524,7 @@ struct reap_refs *refs_load(int rootfd)
     if (rc == 0)
         rc = list_rel(r, rootfd, "image/overlay2/imagedb/content/sha256", on_image, r->graph_unknown, sizeof r->graph_unknown);
     if (rc < 0) {
-        refs_free(r);
+        reap_refs_free(r);
         return NULL;
     }
     if (r->claims_unknown[0] && !r->graph_unknown[0])
@@ -535,7 +536,7 @@ struct reap_refs *refs_load(int rootfd)
     set_sort(&r->bk_dirs);
     set_sort(&r->bk_chains);
     if (load_claimed(r) < 0) {
-        refs_free(r);
+        reap_refs_free(r);
         return NULL;
     }
     return r;
@@ -578,7 +579,7 @@ static int sig_entry(void *ctx, const char *name, unsigned char d_type)
 /* Changes whenever a layer, mount, image or snapshot is added, removed or
  * renamed (dockerd writes layer metadata in layerdb/tmp and renames it in;
  * mount files are written inside layerdb/mounts/<id>, whose ctimes count). */
-uint64_t refs_signature(int rootfd)
+uint64_t reap_refs_signature(int rootfd)
 {
     uint64_t h = 1469598103934665603ull;
     static const char *const dirs[] = {
@@ -601,7 +602,7 @@ uint64_t refs_signature(int rootfd)
     return c.h;
 }
 
-void refs_free(struct reap_refs *r)
+void reap_refs_free(struct reap_refs *r)
 {
     if (!r)
         return;
@@ -632,12 +633,12 @@ static const struct ref_layer *find_layer(const struct reap_refs *r, const char 
     return r->layer_count ? bsearch(&key, r->layers, r->layer_count, sizeof *r->layers, cmp_layer) : NULL;
 }
 
-bool refs_layer_exists(const struct reap_refs *r, const char *chain)
+bool reap_refs_layer_exists(const struct reap_refs *r, const char *chain)
 {
     return find_layer(r, chain) != NULL;
 }
 
-bool refs_dir_claimed(const struct reap_refs *r, const char *dir, const char *except, char *why, size_t whylen)
+bool reap_refs_dir_claimed(const struct reap_refs *r, const char *dir, const char *except, char *why, size_t whylen)
 {
     if (r->claims_unknown[0]) {
         snprintf(why, whylen, "claims cannot be known: %s", r->claims_unknown);
@@ -677,7 +678,7 @@ bool refs_dir_claimed(const struct reap_refs *r, const char *dir, const char *ex
     return false;
 }
 
-bool refs_layer_used(const struct reap_refs *r, const char *chain, char *why, size_t whylen)
+bool reap_refs_layer_used(const struct reap_refs *r, const char *chain, char *why, size_t whylen)
 {
     if (r->graph_unknown[0]) {
         snprintf(why, whylen, "the reference graph cannot be trusted: %s", r->graph_unknown);
@@ -696,7 +697,7 @@ bool refs_layer_used(const struct reap_refs *r, const char *chain, char *why, si
         return true;
     }
     char who[128];
-    if (refs_layer_has_mount(r, chain, who, sizeof who)) {
+    if (reap_refs_layer_has_mount(r, chain, who, sizeof who)) {
         snprintf(why, whylen, "container mount %s is built on it", who);
         return true;
     }
@@ -708,7 +709,7 @@ bool refs_layer_used(const struct reap_refs *r, const char *chain, char *why, si
     return false;
 }
 
-bool refs_layer_has_mount(const struct reap_refs *r, const char *chain, char *who, size_t wholen)
+bool reap_refs_layer_has_mount(const struct reap_refs *r, const char *chain, char *who, size_t wholen)
 {
     for (size_t i = 0; i < r->mount_count; i++)
         if (strcmp(r->mounts[i].parent, chain) == 0) {
@@ -718,7 +719,7 @@ bool refs_layer_has_mount(const struct reap_refs *r, const char *chain, char *wh
     return false;
 }
 
-bool refs_chain_dangling(const struct reap_refs *r, int rootfd, const char *chain)
+bool reap_refs_chain_dangling(const struct reap_refs *r, int rootfd, const char *chain)
 {
     const struct ref_layer *l = find_layer(r, chain);
     for (int depth = 0; l && depth < 4096; depth++) {
@@ -726,7 +727,7 @@ bool refs_chain_dangling(const struct reap_refs *r, int rootfd, const char *chai
             char rel[300];
             struct stat st;
             snprintf(rel, sizeof rel, "overlay2/%s", l->cache_id);
-            if (!reap_lstat(rootfd, rel, &st) && errno == ENOENT)
+            if (!act_lstat(rootfd, rel, &st) && errno == ENOENT)
                 return true;
         }
         if (!l->parent[0])

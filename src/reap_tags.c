@@ -21,7 +21,7 @@
 static int read_tags(int rootfd, struct file_buf *b, char *err, size_t errlen)
 {
     const char *base;
-    int dirfd = reap_open_parent(rootfd, REAP_TAGS_PATH, &base);
+    int dirfd = act_open_parent(rootfd, REAP_TAGS_PATH, &base);
     if (dirfd < 0) {
         b->status = FILE_MISSING;
         b->data = NULL;
@@ -56,38 +56,15 @@ static bool names_image(const cJSON *v, const char *image)
     return cJSON_IsString(v) && strncmp(v->valuestring, "sha256:", 7) == 0 && strcmp(v->valuestring + 7, image) == 0;
 }
 
-int tags_write_atomic(int rootfd, const char *relpath, const char *data, size_t len, char *err, size_t errlen)
+int reap_tags_write_atomic(int rootfd, const char *relpath, const char *data, size_t len, char *err, size_t errlen)
 {
     const char *base;
-    int dirfd = reap_open_parent(rootfd, relpath, &base);
+    int dirfd = act_open_parent(rootfd, relpath, &base);
     if (dirfd < 0) {
         snprintf(err, errlen, "cannot open the dir of %s: %s", relpath, strerror(errno));
         return -1;
     }
-    struct stat old;
-    bool have_old = fs_lstat(dirfd, base, &old) && S_ISREG(old.st_mode);
-    unlinkat(dirfd, REAP_TAGS_TMP, 0);   /* a leftover of an interrupted write */
-    int fd = openat(dirfd, REAP_TAGS_TMP, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    int rc = -1;
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", REAP_TAGS_TMP, strerror(errno));
-        close(dirfd);
-        return -1;
-    }
-    if (have_old && (fchmod(fd, old.st_mode & 07777) < 0 || fchown(fd, old.st_uid, old.st_gid) < 0))
-        snprintf(err, errlen, "cannot copy mode/owner: %s", strerror(errno));
-    else if (fs_write_all(fd, data, len) < 0 || fsync(fd) < 0)
-        snprintf(err, errlen, "cannot write %s: %s", REAP_TAGS_TMP, strerror(errno));
-    else
-        rc = 0;
-    close(fd);
-    if (rc == 0 && renameat(dirfd, REAP_TAGS_TMP, dirfd, base) < 0) {
-        snprintf(err, errlen, "cannot rename over %s: %s", relpath, strerror(errno));
-        rc = -1;
-    }
-    if (rc < 0)
-        unlinkat(dirfd, REAP_TAGS_TMP, 0);
-    reap_fsync_dir(dirfd);
+    int rc = act_write_atomic(dirfd, base, REAP_TAGS_TMP, data, len, 0600, err, errlen);
     close(dirfd);
     return rc;
 }
@@ -99,7 +76,7 @@ static char *print_tags(const cJSON *doc, size_t *len)
     return s;
 }
 
-void tags_edit_free(struct tags_edit *e)
+void reap_tags_edit_free(struct reap_tags_edit *e)
 {
     cJSON_Delete(e->removed);
     free(e->before);
@@ -107,7 +84,7 @@ void tags_edit_free(struct tags_edit *e)
     memset(e, 0, sizeof *e);
 }
 
-int tags_prepare_untag(int rootfd, const char *image, struct tags_edit *e, char *err, size_t errlen)
+int reap_tags_prepare_untag(int rootfd, const char *image, struct reap_tags_edit *e, char *err, size_t errlen)
 {
     memset(e, 0, sizeof *e);
     e->removed = cJSON_CreateObject();
@@ -172,7 +149,7 @@ static void insert_sorted(cJSON *obj, const char *key, cJSON *value)
         cJSON_AddItemToObject(obj, key, value);
         return;
     }
-    value->string = reap_strdup(key);
+    value->string = act_strdup(key);
     value->next = at;
     value->prev = at->prev;
     if (at == obj->child)
@@ -205,7 +182,7 @@ static int merge_removed(cJSON *repos, const cJSON *removed, bool check_only, ch
     return 0;
 }
 
-int tags_restore(int rootfd, const cJSON *removed, const char *before, size_t before_len,
+int reap_tags_restore(int rootfd, const cJSON *removed, const char *before, size_t before_len,
                  const char *after_sha, bool check_only, char *err, size_t errlen)
 {
     struct file_buf b;
@@ -226,7 +203,7 @@ int tags_restore(int rootfd, const cJSON *removed, const char *before, size_t be
         if (strcmp(now, after_sha) == 0) {
             file_buf_free(&b);
             /* untouched since we wrote it: the old bytes go back verbatim */
-            return check_only ? 0 : tags_write_atomic(rootfd, REAP_TAGS_PATH, before, before_len, err, errlen);
+            return check_only ? 0 : reap_tags_write_atomic(rootfd, REAP_TAGS_PATH, before, before_len, err, errlen);
         }
     }
     cJSON *doc, *repos;
@@ -245,7 +222,7 @@ int tags_restore(int rootfd, const cJSON *removed, const char *before, size_t be
     if (rc == 0 && !check_only) {
         size_t len;
         char *out = print_tags(doc, &len);
-        rc = out ? tags_write_atomic(rootfd, REAP_TAGS_PATH, out, len, err, errlen) : -1;
+        rc = out ? reap_tags_write_atomic(rootfd, REAP_TAGS_PATH, out, len, err, errlen) : -1;
         free(out);
     }
     cJSON_Delete(doc);

@@ -4,7 +4,7 @@
  * live; overlay2/<dir> still the inode the plan saw and not mounted; the
  * file or symlink still exactly what the plan saw, so the finding still
  * holds; every name a new link or lower file gives resolves to the right
- * dir now), and the writes, each journaled before and after (reap_journal.c):
+ * dir now), and the writes, each journaled before and after (act_journal.c):
  *
  *   files     a temp file ".<name>.ovl2fsck-tmp" in the same dir, written,
  *             fsync'd, given the old file's mode and owner (else 0644),
@@ -15,10 +15,10 @@
  *   removals  unlinkat of one file or symlink
  *
  * Paths are opened component by component without following symlinks and
- * without leaving the root's file system (reap_open_parent). */
+ * without leaving the root's file system (act_open_parent). */
 #include "repair.h"
-#include "reap_internal.h"
 #include "fsutil.h"
+#include "grow.h"
 #include "live.h"
 
 #include <errno.h>
@@ -28,75 +28,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- primitives ------------------------------------------------------- */
-
-int repair_read_raw(int dirfd, const char *name, size_t cap, char **data, size_t *len)
-{
-    *data = NULL;
-    *len = 0;
-    struct file_buf b;
-    fs_read_file(dirfd, name, cap, &b);
-    if (b.status == FILE_MISSING)
-        return 0;
-    if (b.status != FILE_OK) {
-        file_buf_free(&b);
-        return -1;
-    }
-    *data = b.data;   /* NUL-terminated, len bytes */
-    *len = b.len;
-    return 1;
-}
-
-int repair_write_atomic(int dirfd, const char *name, const char *data, size_t len, mode_t mode,
-                        char *err, size_t errlen)
-{
-    char tmp[NAME_MAX + 1];
-    snprintf(tmp, sizeof tmp, ".%.200s.ovl2fsck-tmp", name);
-    struct stat old;
-    bool have_old = fs_lstat(dirfd, name, &old) && S_ISREG(old.st_mode);
-    unlinkat(dirfd, tmp, 0);   /* a leftover of an interrupted write */
-    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    int rc = -1;
-    if (fchmod(fd, have_old ? (old.st_mode & 07777) : mode) < 0 ||
-        (have_old && fchown(fd, old.st_uid, old.st_gid) < 0))
-        snprintf(err, errlen, "cannot set the mode or owner of %s: %s", tmp, strerror(errno));
-    else if (fs_write_all(fd, data, len) < 0 || fsync(fd) < 0)
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-    else
-        rc = 0;
-    close(fd);
-    if (rc == 0 && renameat(dirfd, tmp, dirfd, name) < 0) {
-        snprintf(err, errlen, "cannot rename %s over %s: %s", tmp, name, strerror(errno));
-        rc = -1;
-    }
-    if (rc < 0)
-        unlinkat(dirfd, tmp, 0);
-    reap_fsync_dir(dirfd);
-    return rc;
-}
-
-int repair_symlink_atomic(int dirfd, const char *name, const char *target, bool replace, char *err, size_t errlen)
-{
-    char tmp[NAME_MAX + 1];
-    snprintf(tmp, sizeof tmp, REPAIR_TMP_PREFIX "%.200s", name);
-    unlinkat(dirfd, tmp, 0);
-    if (symlinkat(target, dirfd, tmp) < 0) {
-        snprintf(err, errlen, "cannot create l/%s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    int rc = replace ? renameat(dirfd, tmp, dirfd, name) : renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE);
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot rename l/%s to l/%s: %s", tmp, name, strerror(errno));
-        unlinkat(dirfd, tmp, 0);
-    }
-    reap_fsync_dir(dirfd);
-    return rc;
-}
-
 /* ---- what is there now ------------------------------------------------- */
 
 /* Does overlay2/l/<name> point at ../<dir>/diff now? */
@@ -105,7 +36,7 @@ static bool link_resolves(int rootfd, const char *name, const char *dir)
     char rel[128], target[4096], want[300];
     snprintf(rel, sizeof rel, "overlay2/l/%.80s", name);
     const char *base;
-    int fd = reap_open_parent(rootfd, rel, &base);
+    int fd = act_open_parent(rootfd, rel, &base);
     if (fd < 0)
         return false;
     long n = fs_readlink(fd, base, target, sizeof target);
@@ -118,12 +49,12 @@ static bool link_resolves(int rootfd, const char *name, const char *dir)
 static bool file_unchanged(int rootfd, const struct repair_step *s)
 {
     const char *base;
-    int fd = reap_open_parent(rootfd, s->path, &base);
+    int fd = act_open_parent(rootfd, s->path, &base);
     if (fd < 0)
         return false;
     char *data;
     size_t len;
-    int rc = repair_read_raw(fd, base, CAP_ID_FILE, &data, &len);
+    int rc = act_read_raw(fd, base, CAP_ID_FILE, &data, &len);
     close(fd);
     bool same = rc == 1 ? s->had_before && len == s->before_len && memcmp(data, s->before, len) == 0
                         : rc == 0 && !s->had_before;
@@ -135,7 +66,7 @@ static bool file_unchanged(int rootfd, const struct repair_step *s)
 static bool entry_unchanged(int rootfd, const struct repair_step *s)
 {
     const char *base;
-    int fd = reap_open_parent(rootfd, s->path, &base);
+    int fd = act_open_parent(rootfd, s->path, &base);
     if (fd < 0)
         return false;
     struct stat st;
@@ -164,7 +95,7 @@ static int lower_names(void *ctx, const char *entry, unsigned char d_type)
         return 0;
     char *data;
     size_t len;
-    if (repair_read_raw(fd, "lower", CAP_ID_FILE, &data, &len) == 1) {
+    if (act_read_raw(fd, "lower", CAP_ID_FILE, &data, &len) == 1) {
         char want[LINK_NAME_LEN + 4];
         snprintf(want, sizeof want, "l/%s", ls->name);
         for (const char *p = data; p && *p && !ls->found;) {
@@ -195,12 +126,12 @@ static bool any_lower_names(int rootfd, const char *name)
 
 /* ---- verification ----------------------------------------------------- */
 
-static bool verify_dir(struct repair_ctx *c, const struct repair_step *s, char *why, size_t whylen)
+static bool verify_dir(struct act_run *c, const struct repair_step *s, char *why, size_t whylen)
 {
     char rel[300];
     struct stat st;
     snprintf(rel, sizeof rel, "overlay2/%s", s->dir);
-    if (!reap_lstat(c->rootfd, rel, &st) || !S_ISDIR(st.st_mode)) {
+    if (!act_lstat(c->rootfd, rel, &st) || !S_ISDIR(st.st_mode)) {
         snprintf(why, whylen, "%s vanished since the scan", rel);
         return false;
     }
@@ -218,10 +149,10 @@ static bool verify_dir(struct repair_ctx *c, const struct repair_step *s, char *
 static bool path_absent(int rootfd, const char *path)
 {
     struct stat st;
-    return !reap_lstat(rootfd, path, &st) && errno == ENOENT;
+    return !act_lstat(rootfd, path, &st) && errno == ENOENT;
 }
 
-static bool verify_lower_targets(struct repair_ctx *c, const struct repair_step *s, char *why, size_t whylen)
+static bool verify_lower_targets(struct act_run *c, const struct repair_step *s, char *why, size_t whylen)
 {
     const char *p = s->content;
     for (size_t k = 0; p && *p; k++) {
@@ -238,7 +169,7 @@ static bool verify_lower_targets(struct repair_ctx *c, const struct repair_step 
     return true;
 }
 
-static bool verify_step(struct repair_ctx *c, const struct repair_step *s, char *why, size_t whylen)
+static bool verify_step(struct act_run *c, const struct repair_step *s, char *why, size_t whylen)
 {
     if (!verify_dir(c, s, why, whylen))
         return false;
@@ -275,7 +206,7 @@ static bool verify_step(struct repair_ctx *c, const struct repair_step *s, char 
 }
 
 /* Checks that need the earlier steps done: run just before the step. */
-static bool verify_ready(struct repair_ctx *c, const struct repair_step *s, char *why, size_t whylen)
+static bool verify_ready(struct act_run *c, const struct repair_step *s, char *why, size_t whylen)
 {
     if (s->action == RA_WRITE_LINK && !link_resolves(c->rootfd, s->content, s->dir)) {
         snprintf(why, whylen, "l/%s does not point at overlay2/%s", s->content, s->dir);
@@ -302,10 +233,18 @@ static bool verify_ready(struct repair_ctx *c, const struct repair_step *s, char
 
 /* ---- steps ------------------------------------------------------------ */
 
-static int do_step(struct repair_ctx *c, const struct repair_step *s, char *err, size_t errlen)
+/* l/<name> -> target, through the temp name .ovl2fsck-tmp-<name> in l/. */
+static int symlink_step(int dirfd, const char *name, const char *target, bool replace, char *err, size_t errlen)
+{
+    char tmp[NAME_MAX + 1];
+    snprintf(tmp, sizeof tmp, REPAIR_TMP_PREFIX "%.200s", name);
+    return act_symlink_atomic(dirfd, name, tmp, target, replace, err, errlen);
+}
+
+static int do_step(struct act_run *c, const struct repair_step *s, char *err, size_t errlen)
 {
     const char *base;
-    int fd = reap_open_parent(c->rootfd, s->path, &base);
+    int fd = act_open_parent(c->rootfd, s->path, &base);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open the dir of %s: %s", s->path, strerror(errno));
         return -1;
@@ -314,21 +253,26 @@ static int do_step(struct repair_ctx *c, const struct repair_step *s, char *err,
     struct stat st;
     switch (s->action) {
     case RA_MAKE_SYMLINK:
-        rc = repair_symlink_atomic(fd, base, s->content, false, err, errlen);
+        rc = symlink_step(fd, base, s->content, false, err, errlen);
         break;
     case RA_RETARGET_SYMLINK:
-        rc = repair_symlink_atomic(fd, base, s->content, true, err, errlen);
+        rc = symlink_step(fd, base, s->content, true, err, errlen);
         break;
     case RA_WRITE_LINK:
     case RA_WRITE_LOWER:
-        rc = repair_write_atomic(fd, base, s->content, strlen(s->content), 0644, err, errlen);
+        {
+        char tmp[NAME_MAX + 1];
+        snprintf(tmp, sizeof tmp, ".%.200s.ovl2fsck-tmp", base);
+        rc = act_write_atomic(fd, base, tmp, s->content, strlen(s->content), 0644, err, errlen);
+        break;
+    }
         break;
     case RA_REMOVE_LOWER:
     case RA_REMOVE_SYMLINK:
         rc = unlinkat(fd, base, 0);
         if (rc < 0)
             snprintf(err, errlen, "cannot remove %s: %s", s->path, strerror(errno));
-        reap_fsync_dir(fd);
+        act_fsync_dir(fd);
         break;
     case RA_MAKE_WORK:
         rc = mkdirat(fd, base, 0700);
@@ -337,7 +281,7 @@ static int do_step(struct repair_ctx *c, const struct repair_step *s, char *err,
             rc = -1;
         if (rc < 0)
             snprintf(err, errlen, "cannot make %s: %s", s->path, strerror(errno));
-        reap_fsync_dir(fd);
+        act_fsync_dir(fd);
         break;
     }
     close(fd);
@@ -355,7 +299,7 @@ static cJSON *step_extra(const struct repair_step *s)
     return x;
 }
 
-static int run_step(struct repair_ctx *c, const struct repair_item *it, struct repair_step *s, char *err,
+static int run_step(struct act_run *c, const struct repair_item *it, struct repair_step *s, char *err,
                     size_t errlen)
 {
     char why[600];
@@ -365,14 +309,14 @@ static int run_step(struct repair_ctx *c, const struct repair_item *it, struct r
     }
     cJSON *extra = step_extra(s);
     const char *action = repair_action_name(s->action);
-    if (journal_write(c->journal, it->check, it->object, s->path, 0, action, "started", NULL, extra) < 0) {
+    if (act_journal_write(&c->journal, it->check, it->object, s->path, 0, action, "started", NULL, extra) < 0) {
         c->journal_broken = true;
         snprintf(err, errlen, "cannot write the journal");
         cJSON_Delete(extra);
         return -1;
     }
     int rc = do_step(c, s, err, errlen);
-    if (journal_end(c->journal, it->check, it->object, s->path, 0, action, rc < 0 ? err : NULL, extra) < 0)
+    if (act_journal_end(&c->journal, it->check, it->object, s->path, 0, action, rc < 0 ? err : NULL, extra) < 0)
         c->journal_broken = true;
     cJSON_Delete(extra);
     return rc;
@@ -380,17 +324,17 @@ static int run_step(struct repair_ctx *c, const struct repair_item *it, struct r
 
 /* ---- items ------------------------------------------------------------ */
 
-static void skip_item(struct repair_ctx *c, struct repair_item *it, const char *why)
+static void skip_item(struct act_run *c, struct repair_item *it, const char *why)
 {
-    it->result = RR_SKIPPED;
-    it->error = reap_strdup(why);
-    if (journal_write(c->journal, it->check, it->object, it->step_count ? it->steps[0].path : NULL, 0, "verify",
+    it->result = ACT_SKIPPED;
+    it->error = act_strdup(why);
+    if (act_journal_write(&c->journal, it->check, it->object, it->step_count ? it->steps[0].path : NULL, 0, "verify",
                       "skipped", why, NULL) < 0)
         c->journal_broken = true;
-    c->sum.skipped++;
+    c->counts->skipped++;
 }
 
-static void apply_item(struct repair_ctx *c, struct repair_item *it)
+static void apply_item(struct act_run *c, struct repair_item *it)
 {
     char why[600];
     for (size_t i = 0; i < it->step_count; i++) {
@@ -402,59 +346,38 @@ static void apply_item(struct repair_ctx *c, struct repair_item *it)
     for (size_t i = 0; i < it->step_count; i++) {
         char err[1024] = "";
         if (run_step(c, it, &it->steps[i], err, sizeof err) < 0 || c->journal_broken) {
-            it->result = RR_FAILED;
-            it->error = reap_strdup(err[0] ? err : "cannot write the journal");
-            c->sum.failed++;
+            it->result = ACT_FAILED;
+            it->error = act_strdup(err[0] ? err : "cannot write the journal");
+            c->counts->failed++;
             return;
         }
         it->steps[i].done = true;
     }
-    it->result = RR_DONE;
-    c->sum.done++;
+    it->result = ACT_DONE;
+    c->counts->done++;
 }
 
-static void not_reached(struct repair_plan *p, size_t from, struct repair_summary *sum)
+static void apply_one(struct act_run *c, void *plan, size_t i)
 {
-    for (size_t i = from; i < p->count; i++) {
-        p->items[i].result = RR_NOT_REACHED;
-        sum->not_reached++;
-    }
+    apply_item(c, &((struct repair_plan *)plan)->items[i]);
 }
 
-void repair_apply_plan(struct repair_ctx *c, struct repair_plan *p, volatile sig_atomic_t *stop)
+static void set_result(void *plan, size_t i, enum act_result result)
 {
-    for (size_t i = 0; i < p->count; i++) {
-        if (stop && *stop) {
-            c->sum.interrupted = true;
-            not_reached(p, i, &c->sum);
-            return;
-        }
-        struct liveness live;
-        live_detect(c->root, c->o->pidfile, &live);
-        if (live.running) {
-            snprintf(c->refusal, sizeof c->refusal, "dockerd became live during the run (%s); stopped before "
-                     "the next item", live.reason);
-            c->sum.refused = true;
-            not_reached(p, i, &c->sum);
-            return;
-        }
-        apply_item(c, &p->items[i]);
-        if (c->journal_broken) {
-            snprintf(c->refusal, sizeof c->refusal, "the journal %s cannot be written", c->o->journal);
-            c->sum.refused = true;
-            not_reached(p, i + 1, &c->sum);
-            return;
-        }
-    }
-    if (stop && *stop)
-        c->sum.interrupted = true;
+    ((struct repair_plan *)plan)->items[i].result = result;
+}
+
+void repair_apply_plan(struct act_run *c, struct repair_plan *p, volatile sig_atomic_t *stop)
+{
+    struct act_plan_ops ops = { .count = p->count, .plan = p, .apply = apply_one, .set_result = set_result };
+    act_apply_plan(c, &ops, stop);
 }
 
 /* ---- leftovers of an interrupted run ---------------------------------- */
 
 struct temps {
     char **names;
-    size_t n;
+    size_t n, cap;
 };
 
 static int collect_temp(void *ctx, const char *name, unsigned char d_type)
@@ -463,21 +386,18 @@ static int collect_temp(void *ctx, const char *name, unsigned char d_type)
     struct temps *t = ctx;
     if (strncmp(name, REPAIR_TMP_PREFIX, strlen(REPAIR_TMP_PREFIX)) != 0)
         return 0;
-    char **nv = realloc(t->names, (t->n + 1) * sizeof *nv);
-    if (!nv)
-        return -1;
-    t->names = nv;
-    t->names[t->n++] = reap_strdup(name);
+    t->names = grow_array_or_die(t->names, &t->cap, t->n + 1, sizeof *t->names);
+    t->names[t->n++] = act_strdup(name);
     return 0;
 }
 
-void repair_finish_temps(struct repair_ctx *c)
+void repair_finish_temps(struct act_run *c, struct repair_summary *sum)
 {
     const char *base;
-    int fd = reap_open_parent(c->rootfd, "overlay2/l/x", &base);
+    int fd = act_open_parent(c->rootfd, "overlay2/l/x", &base);
     if (fd < 0)
         return;
-    struct temps t = { NULL, 0 };
+    struct temps t = { NULL, 0, 0 };
     fs_list_dir(fd, collect_temp, &t);
     for (size_t i = 0; i < t.n; i++) {
         struct stat st;
@@ -485,13 +405,13 @@ void repair_finish_temps(struct repair_ctx *c)
         snprintf(path, sizeof path, "overlay2/l/%s", t.names[i]);
         if (!fs_lstat(fd, t.names[i], &st) || !S_ISLNK(st.st_mode))
             continue;   /* only our own temp symlinks */
-        if (journal_write(c->journal, NULL, NULL, path, 0, "finish-temp", "started", NULL, NULL) < 0) {
+        if (act_journal_write(&c->journal, NULL, NULL, path, 0, "finish-temp", "started", NULL, NULL) < 0) {
             c->journal_broken = true;
             break;
         }
         int rc = unlinkat(fd, t.names[i], 0);
-        journal_end(c->journal, NULL, NULL, path, 0, "finish-temp", rc < 0 ? strerror(errno) : NULL, NULL);
-        c->sum.temps_removed += rc == 0;
+        act_journal_end(&c->journal, NULL, NULL, path, 0, "finish-temp", rc < 0 ? strerror(errno) : NULL, NULL);
+        sum->temps_removed += rc == 0;
     }
     for (size_t i = 0; i < t.n; i++)
         free(t.names[i]);

@@ -23,7 +23,7 @@
  *
  * Dirs without diff/ get no name: their content is lost. */
 #include "repair.h"
-#include "reap_internal.h"
+#include "grow.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,7 +35,7 @@
 static char *col_dup(sqlite3_stmt *q, int i)
 {
     const unsigned char *t = sqlite3_column_text(q, i);
-    return t ? reap_strdup((const char *)t) : NULL;
+    return t ? act_strdup((const char *)t) : NULL;
 }
 
 static bool col_is(sqlite3_stmt *q, int i, const char *want)
@@ -44,21 +44,6 @@ static bool col_is(sqlite3_stmt *q, int i, const char *want)
     return t && strcmp((const char *)t, want) == 0;
 }
 
-static void *grow(void *v, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return v;
-    size_t ncap = *cap ? *cap * 2 : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *nv = realloc(v, ncap * size);
-    if (!nv) {
-        fprintf(stderr, "ovl2fsck: out of memory\n");
-        abort();
-    }
-    *cap = ncap;
-    return nv;
-}
 
 static void set_why(char **slot, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -66,9 +51,7 @@ static void set_why(char **slot, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
+    char *s = act_vprintf(fmt, ap);
     va_end(ap);
     free(*slot);
     *slot = s;
@@ -76,7 +59,7 @@ static void set_why(char **slot, const char *fmt, ...)
 
 /* ---- lookups ---------------------------------------------------------- */
 
-long model_find_dir(const struct repair_model *m, const char *name)
+long repair_model_find_dir(const struct repair_model *m, const char *name)
 {
     if (!name)
         return -1;
@@ -94,7 +77,7 @@ long model_find_dir(const struct repair_model *m, const char *name)
     return -1;
 }
 
-long model_find_link(const struct repair_model *m, const char *name)
+long repair_model_find_link(const struct repair_model *m, const char *name)
 {
     size_t lo = 0, hi = m->link_count;
     while (lo < hi) {
@@ -135,7 +118,7 @@ static void owners_init(struct repair_model *m)
     m->owner_cap = cap;
 }
 
-long model_name_owner(const struct repair_model *m, const char *name)
+long repair_model_name_owner(const struct repair_model *m, const char *name)
 {
     if (!m->owners)
         return -1;
@@ -176,7 +159,7 @@ static int load_dirs(struct repair_model *m, struct db *db, char *err, size_t er
         return -1;
     size_t cap = 0;
     while (sqlite3_step(q) == SQLITE_ROW) {
-        m->dirs = grow(m->dirs, &cap, m->dir_count + 1, sizeof *m->dirs);
+        m->dirs = grow_array_or_die(m->dirs, &cap, m->dir_count + 1, sizeof *m->dirs);
         struct repair_dir *d = &m->dirs[m->dir_count++];
         memset(d, 0, sizeof *d);
         d->name = col_dup(q, 0);
@@ -201,12 +184,12 @@ static int load_links(struct repair_model *m, struct db *db, char *err, size_t e
         return -1;
     size_t cap = 0;
     while (sqlite3_step(q) == SQLITE_ROW) {
-        m->links = grow(m->links, &cap, m->link_count + 1, sizeof *m->links);
+        m->links = grow_array_or_die(m->links, &cap, m->link_count + 1, sizeof *m->links);
         struct repair_link *l = &m->links[m->link_count++];
         l->name = col_dup(q, 0);
         l->type = col_dup(q, 1);
         l->target = col_dup(q, 2);
-        l->dir = strcmp(l->type, "symlink") == 0 ? model_find_dir(m, (const char *)sqlite3_column_text(q, 3)) : -1;
+        l->dir = strcmp(l->type, "symlink") == 0 ? repair_model_find_dir(m, (const char *)sqlite3_column_text(q, 3)) : -1;
         l->mtime = sqlite3_column_int64(q, 4);
     }
     sqlite3_finalize(q);
@@ -220,10 +203,10 @@ static int load_entries(struct repair_model *m, struct db *db, char *err, size_t
         return -1;
     size_t cap = 0;
     while (sqlite3_step(q) == SQLITE_ROW) {
-        long d = model_find_dir(m, (const char *)sqlite3_column_text(q, 0));
+        long d = repair_model_find_dir(m, (const char *)sqlite3_column_text(q, 0));
         if (d < 0)
             continue;
-        m->entries = grow(m->entries, &cap, m->entry_count + 1, sizeof *m->entries);
+        m->entries = grow_array_or_die(m->entries, &cap, m->entry_count + 1, sizeof *m->entries);
         struct repair_entry *e = &m->entries[m->entry_count++];
         e->dir = d;
         e->idx = sqlite3_column_int(q, 1);
@@ -242,7 +225,7 @@ static int load_findings(struct repair_model *m, struct db *db, char *err, size_
         return -1;
     size_t cap = 0;
     while (sqlite3_step(q) == SQLITE_ROW) {
-        m->findings = grow(m->findings, &cap, m->finding_count + 1, sizeof *m->findings);
+        m->findings = grow_array_or_die(m->findings, &cap, m->finding_count + 1, sizeof *m->findings);
         struct repair_finding *f = &m->findings[m->finding_count++];
         memset(f, 0, sizeof *f);
         f->check = col_dup(q, 0);
@@ -303,7 +286,7 @@ static int read_layers(struct layers *ls, struct db *db, char *err, size_t errle
         return -1;
     size_t cap = 0;
     while (sqlite3_step(q) == SQLITE_ROW) {
-        ls->v = grow(ls->v, &cap, ls->n + 1, sizeof *ls->v);
+        ls->v = grow_array_or_die(ls->v, &cap, ls->n + 1, sizeof *ls->v);
         struct layer_row *l = &ls->v[ls->n++];
         l->chain = col_dup(q, 0);
         l->cache = col_dup(q, 1);
@@ -340,7 +323,7 @@ static long layer_dir(const struct repair_model *m, const struct layers *ls, con
         snprintf(why, whylen, "its parent layer sha256:%.64s is missing or has no cache-id", chain ? chain : "?");
         return PARENT_UNKNOWN;
     }
-    long pd = model_find_dir(m, p->cache);
+    long pd = repair_model_find_dir(m, p->cache);
     if (pd < 0) {
         snprintf(why, whylen, "the dir of its parent layer (overlay2/%.80s) is missing", p->cache);
         return PARENT_UNKNOWN;
@@ -352,7 +335,7 @@ static void layer_parents(struct repair_model *m, const struct layers *ls)
 {
     for (size_t i = 0; i < ls->n; i++) {
         const struct layer_row *l = &ls->v[i];
-        long d = model_find_dir(m, l->cache);
+        long d = repair_model_find_dir(m, l->cache);
         if (d < 0)
             continue;
         char why[300] = "";
@@ -380,7 +363,7 @@ static int mount_parents(struct repair_model *m, const struct layers *ls, struct
         return -1;
     while (sqlite3_step(q) == SQLITE_ROW) {
         char why[300] = "";
-        long init = col_is(q, 4, "ok") ? model_find_dir(m, (const char *)sqlite3_column_text(q, 3)) : -1;
+        long init = col_is(q, 4, "ok") ? repair_model_find_dir(m, (const char *)sqlite3_column_text(q, 3)) : -1;
         if (init >= 0) {
             long parent = PARENT_BASE;
             if (col_is(q, 6, "ok"))
@@ -392,7 +375,7 @@ static int mount_parents(struct repair_model *m, const struct layers *ls, struct
             }
             set_parent(m, init, parent, why);
         }
-        long rw = col_is(q, 2, "ok") ? model_find_dir(m, (const char *)sqlite3_column_text(q, 1)) : -1;
+        long rw = col_is(q, 2, "ok") ? repair_model_find_dir(m, (const char *)sqlite3_column_text(q, 1)) : -1;
         if (rw >= 0)
             set_parent(m, rw, init >= 0 ? init : PARENT_UNKNOWN, "its container's -init dir is missing");
     }
@@ -459,7 +442,7 @@ static size_t links_of_dir(const struct repair_model *m, long d, size_t *first)
     return n;
 }
 
-int model_load(struct repair_model *m, struct db *db, char *err, size_t errlen)
+int repair_model_load(struct repair_model *m, struct db *db, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
     if (load_dirs(m, db, err, errlen) < 0 || load_links(m, db, err, errlen) < 0 ||
@@ -471,7 +454,7 @@ int model_load(struct repair_model *m, struct db *db, char *err, size_t errlen)
     return 0;
 }
 
-void model_free(struct repair_model *m)
+void repair_model_free(struct repair_model *m)
 {
     for (size_t i = 0; i < m->dir_count; i++) {
         struct repair_dir *d = &m->dirs[i];
@@ -486,10 +469,10 @@ void model_free(struct repair_model *m)
         free(d->lower_why);
     }
     free(m->dirs);
-    for (size_t i = 0; i < m->link_count; i++) {
-        free(m->links[i].name);
-        free(m->links[i].type);
-        free(m->links[i].target);
+    for (struct repair_link *l = m->links; l < m->links + m->link_count; l++) {
+        free(l->name);
+        free(l->type);
+        free(l->target);
     }
     free(m->links);
     free(m->entries);
@@ -508,7 +491,7 @@ void model_free(struct repair_model *m)
     memset(m, 0, sizeof *m);
 }
 
-size_t model_ancestors(const struct repair_model *m, long dir, long *out, size_t max)
+size_t repair_model_ancestors(const struct repair_model *m, long dir, long *out, size_t max)
 {
     size_t n = 0;
     long p = m->dirs[dir].parent;
@@ -543,7 +526,7 @@ static void collect_votes(struct repair_model *m)
             if (p < 0)
                 continue;   /* the chain ends (or is unknown) before this entry */
             if (e->name[0]) {
-                rows = grow(rows, &cap, n + 1, sizeof *rows);
+                rows = grow_array_or_die(rows, &cap, n + 1, sizeof *rows);
                 rows[n].dir = p;
                 memcpy(rows[n].v.name, e->name, sizeof rows[n].v.name);
                 rows[n].v.count = 1;
@@ -599,9 +582,9 @@ static bool link_is_symlink(const struct repair_link *l)
 static bool name_taken(void *ctx, const char *name)
 {
     const struct repair_model *m = ctx;
-    if (model_name_owner(m, name) >= 0)
+    if (repair_model_name_owner(m, name) >= 0)
         return true;
-    long l = model_find_link(m, name);
+    long l = repair_model_find_link(m, name);
     return l >= 0 && !link_is_symlink(&m->links[l]);
 }
 
@@ -609,15 +592,15 @@ static bool name_taken(void *ctx, const char *name)
 static bool name_exists(void *ctx, const char *name)
 {
     const struct repair_model *m = ctx;
-    return model_name_owner(m, name) >= 0 || model_find_link(m, name) >= 0;
+    return repair_model_name_owner(m, name) >= 0 || repair_model_find_link(m, name) >= 0;
 }
 
 static void pass_consistent(struct repair_model *m)
 {
     for (size_t i = 0; i < m->dir_count; i++) {
         struct repair_dir *d = &m->dirs[i];
-        long l = d->link ? model_find_link(m, d->link) : -1;
-        if (l >= 0 && m->links[l].dir == (long)i && model_name_owner(m, d->link) < 0)
+        long l = d->link ? repair_model_find_link(m, d->link) : -1;
+        if (l >= 0 && m->links[l].dir == (long)i && repair_model_name_owner(m, d->link) < 0)
             assign(m, (long)i, d->link, SRC_CONSISTENT);
     }
 }
@@ -742,7 +725,7 @@ static void compute_lower(struct repair_model *m, long i, int depth)
     }
 }
 
-int model_resolve(struct repair_model *m, char *err, size_t errlen)
+int repair_model_resolve(struct repair_model *m, char *err, size_t errlen)
 {
     collect_votes(m);
     pass_consistent(m);

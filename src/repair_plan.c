@@ -17,7 +17,7 @@
  * counted (errors_left) and explained in notes, with what the operator can
  * do when content is lost. */
 #include "repair.h"
-#include "reap_internal.h"
+#include "grow.h"
 #include "fsutil.h"
 
 #include <errno.h>
@@ -38,46 +38,17 @@ struct planner {
 
 const char *repair_action_name(enum repair_action a)
 {
-    switch (a) {
-    case RA_MAKE_SYMLINK: return "make-symlink";
-    case RA_RETARGET_SYMLINK: return "retarget-symlink";
-    case RA_WRITE_LINK: return "write-link";
-    case RA_WRITE_LOWER: return "write-lower";
-    case RA_REMOVE_LOWER: return "remove-lower";
-    case RA_MAKE_WORK: return "make-work";
-    case RA_REMOVE_SYMLINK: return "remove-symlink";
-    }
-    return "?";
-}
-
-const char *repair_result_name(enum repair_result r)
-{
-    switch (r) {
-    case RR_PLANNED: return "planned";
-    case RR_DONE: return "done";
-    case RR_FAILED: return "failed";
-    case RR_SKIPPED: return "skipped";
-    case RR_NOT_REACHED: return "not-reached";
-    }
-    return "?";
+    static const char *const names[] = { "make-symlink", "retarget-symlink", "write-link", "write-lower",
+                                         "remove-lower", "make-work", "remove-symlink" };
+    return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
 }
 
 void repair_plan_note(struct repair_plan *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = NULL;
-    int n = vasprintf(&s, fmt, ap);
+    act_note(&p->notes, &p->note_count, &p->note_cap, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    char **nv = realloc(p->notes, (p->note_count + 1) * sizeof *nv);
-    if (!nv) {
-        free(s);
-        return;
-    }
-    p->notes = nv;
-    p->notes[p->note_count++] = s;
 }
 
 static void free_step(struct repair_step *s)
@@ -97,16 +68,12 @@ void repair_plan_free(struct repair_plan *p)
         struct repair_item *it = &p->items[i];
         for (size_t k = 0; k < it->step_count; k++)
             free_step(&it->steps[k]);
-        free(it->steps);
-        free(it->check);
-        free(it->object);
-        free(it->why);
-        free(it->error);
+        char *owned[] = { (char *)it->steps, it->check, it->object, it->why, it->error };
+        for (size_t k = 0; k < sizeof owned / sizeof owned[0]; k++)
+            free(owned[k]);
     }
     free(p->items);
-    for (size_t i = 0; i < p->note_count; i++)
-        free(p->notes[i]);
-    free(p->notes);
+    act_free_strings(p->notes, p->note_count);
     memset(p, 0, sizeof *p);
 }
 
@@ -128,14 +95,11 @@ static struct repair_item *new_item(struct planner *pl, const char *check, const
                                     char *why)
 {
     struct repair_plan *p = pl->p;
-    struct repair_item *nv = realloc(p->items, (p->count + 1) * sizeof *nv);
-    if (!nv)
-        abort();
-    p->items = nv;
+    p->items = grow_array_or_die(p->items, &p->cap, p->count + 1, sizeof *p->items);
     struct repair_item *it = &p->items[p->count++];
     memset(it, 0, sizeof *it);
-    it->check = reap_strdup(check);
-    it->object = reap_strdup(object);
+    it->check = act_strdup(check);
+    it->object = act_strdup(object);
     it->phase = phase;
     it->why = why;
     return it;
@@ -143,16 +107,9 @@ static struct repair_item *new_item(struct planner *pl, const char *check, const
 
 static struct repair_step *new_step(struct repair_item *it, enum repair_action a, char *path, const char *dir)
 {
-    struct repair_step *nv = realloc(it->steps, (it->step_count + 1) * sizeof *nv);
-    if (!nv)
-        abort();
-    it->steps = nv;
-    struct repair_step *s = &it->steps[it->step_count++];
-    memset(s, 0, sizeof *s);
-    s->action = a;
-    s->path = path;
-    s->dir = reap_strdup(dir);
-    return s;
+    it->steps = grow_array_or_die(it->steps, &it->step_cap, it->step_count + 1, sizeof *it->steps);
+    it->steps[it->step_count] = (struct repair_step){ .action = a, .path = path, .dir = act_strdup(dir) };
+    return &it->steps[it->step_count++];
 }
 
 /* Record overlay2/<dir>'s inode (the step is refused if it changes). */
@@ -161,7 +118,7 @@ static void record_dir(struct planner *pl, struct repair_step *s)
     char rel[300];
     struct stat st;
     snprintf(rel, sizeof rel, "overlay2/%s", s->dir);
-    if (reap_lstat(pl->rootfd, rel, &st)) {
+    if (act_lstat(pl->rootfd, rel, &st)) {
         s->dev = st.st_dev;
         s->ino = st.st_ino;
     }
@@ -171,10 +128,10 @@ static void record_dir(struct planner *pl, struct repair_step *s)
 static void record_file(struct planner *pl, struct repair_step *s)
 {
     const char *base;
-    int fd = reap_open_parent(pl->rootfd, s->path, &base);
+    int fd = act_open_parent(pl->rootfd, s->path, &base);
     if (fd < 0)
         return;
-    s->had_before = repair_read_raw(fd, base, CAP_ID_FILE, &s->before, &s->before_len) == 1;
+    s->had_before = act_read_raw(fd, base, CAP_ID_FILE, &s->before, &s->before_len) == 1;
     close(fd);
 }
 
@@ -182,7 +139,7 @@ static void record_file(struct planner *pl, struct repair_step *s)
 static void record_entry(struct planner *pl, struct repair_step *s)
 {
     const char *base;
-    int fd = reap_open_parent(pl->rootfd, s->path, &base);
+    int fd = act_open_parent(pl->rootfd, s->path, &base);
     if (fd < 0)
         return;
     struct stat st;
@@ -192,7 +149,7 @@ static void record_entry(struct planner *pl, struct repair_step *s)
         s->eino = st.st_ino;
         long n = fs_readlink(fd, base, target, sizeof target);
         if (n >= 0) {
-            s->before = reap_strdup(target);
+            s->before = act_strdup(target);
             s->before_len = (size_t)n;
             s->had_before = true;
         }
@@ -212,11 +169,11 @@ static void plan_retarget(struct planner *pl, const struct repair_link *l, long 
     struct repair_model *m = pl->m;
     const struct repair_dir *d = &m->dirs[owner];
     const char *check = finding_on(m, "overlay-link-broken", l->name) ? "overlay-link-broken" : "overlay-link-mismatch";
-    char *why = reap_printf("l/%s points to %s; the link file of overlay2/%s names %s", l->name,
+    char *why = act_printf("l/%s points to %s; the link file of overlay2/%s names %s", l->name,
                             l->target ? l->target : "?", d->name, l->name);
     struct repair_item *it = new_item(pl, check, l->name, 1, why);
-    struct repair_step *s = new_step(it, RA_RETARGET_SYMLINK, reap_printf("overlay2/l/%s", l->name), d->name);
-    s->content = reap_printf("../%s/diff", d->name);
+    struct repair_step *s = new_step(it, RA_RETARGET_SYMLINK, act_printf("overlay2/l/%s", l->name), d->name);
+    s->content = act_printf("../%s/diff", d->name);
     record_dir(pl, s);
     record_entry(pl, s);
 }
@@ -238,11 +195,11 @@ static void plan_remove_extra(struct planner *pl, const struct repair_link *l)
                          l->name, d->name, d->target);
         return;
     }
-    char *why = reap_printf("l/%s points to overlay2/%s, whose name is %s (l/%s); no lower file names %s", l->name,
+    char *why = act_printf("l/%s points to overlay2/%s, whose name is %s (l/%s); no lower file names %s", l->name,
                             d->name, d->target, d->target, l->name);
     struct repair_item *it = new_item(pl, "overlay-link-mismatch", l->name, 5, why);
-    struct repair_step *s = new_step(it, RA_REMOVE_SYMLINK, reap_printf("overlay2/l/%s", l->name), d->name);
-    s->content = reap_printf("../%s/diff", d->target);   /* what must still point at the dir */
+    struct repair_step *s = new_step(it, RA_REMOVE_SYMLINK, act_printf("overlay2/l/%s", l->name), d->name);
+    s->content = act_printf("../%s/diff", d->target);   /* what must still point at the dir */
     record_dir(pl, s);
     record_entry(pl, s);
 }
@@ -254,7 +211,7 @@ static void plan_links(struct planner *pl)
         const struct repair_link *l = &m->links[i];
         if (strcmp(l->type, "symlink") != 0 || young(pl, l->mtime))
             continue;
-        long owner = model_name_owner(m, l->name);
+        long owner = repair_model_name_owner(m, l->name);
         if (owner >= 0 && l->dir != owner && !young(pl, m->dirs[owner].mtime))
             plan_retarget(pl, l, owner);
         else if (owner < 0 && l->dir >= 0 && m->dirs[l->dir].target[0] && m->dirs[l->dir].has_diff)
@@ -282,7 +239,7 @@ static void plan_name(struct planner *pl, long di)
 {
     struct repair_model *m = pl->m;
     const struct repair_dir *d = &m->dirs[di];
-    long l = model_find_link(m, d->target);
+    long l = repair_model_find_link(m, d->target);
     bool need_link = l < 0;
     bool need_file = !d->link || strcmp(d->link, d->target) != 0;
     if (!need_link && !need_file)
@@ -291,19 +248,19 @@ static void plan_name(struct planner *pl, long di)
     const char *check = name_check(m, d, &detail);
     char *why;
     if (d->source == SRC_LINK_FILE || d->source == SRC_CONSISTENT)
-        why = reap_printf("%s; the link file names %s: recreate l/%s", detail ? detail : "l/ symlink missing",
+        why = act_printf("%s; the link file names %s: recreate l/%s", detail ? detail : "l/ symlink missing",
                           d->target, d->target);
     else
-        why = reap_printf("%s; %s", detail ? detail : "link file lost", d->source_why ? d->source_why : "");
+        why = act_printf("%s; %s", detail ? detail : "link file lost", d->source_why ? d->source_why : "");
     struct repair_item *it = new_item(pl, check, d->name, 2, why);
     if (need_link) {
-        struct repair_step *s = new_step(it, RA_MAKE_SYMLINK, reap_printf("overlay2/l/%s", d->target), d->name);
-        s->content = reap_printf("../%s/diff", d->name);
+        struct repair_step *s = new_step(it, RA_MAKE_SYMLINK, act_printf("overlay2/l/%s", d->target), d->name);
+        s->content = act_printf("../%s/diff", d->name);
         record_dir(pl, s);
     }
     if (need_file) {
-        struct repair_step *s = new_step(it, RA_WRITE_LINK, reap_printf("overlay2/%s/link", d->name), d->name);
-        s->content = reap_strdup(d->target);
+        struct repair_step *s = new_step(it, RA_WRITE_LINK, act_printf("overlay2/%s/link", d->name), d->name);
+        s->content = act_strdup(d->target);
         record_dir(pl, s);
         record_file(pl, s);
     }
@@ -321,7 +278,7 @@ static void add_final(struct planner *pl, const char *name)
         pl->final_names = nv;
         pl->final_cap = ncap;
     }
-    pl->final_names[pl->final_count++] = reap_strdup(name);
+    pl->final_names[pl->final_count++] = act_strdup(name);
 }
 
 /* Remember every name of a lower string. */
@@ -345,8 +302,8 @@ static char *lower_why(struct repair_model *m, const struct repair_dir *d)
 {
     struct repair_finding *f = finding_on(m, "overlay-lower-invalid", d->name);
     if (f)
-        return reap_printf("%s; regenerated from the layer chain", f->detail ? f->detail : "invalid");
-    return reap_printf("names an old name of a parent being renamed; regenerated from the layer chain");
+        return act_printf("%s; regenerated from the layer chain", f->detail ? f->detail : "invalid");
+    return act_printf("names an old name of a parent being renamed; regenerated from the layer chain");
 }
 
 static void plan_lower(struct planner *pl, long di)
@@ -358,8 +315,8 @@ static void plan_lower(struct planner *pl, long di)
         if (missing)
             return;
         struct repair_item *it = new_item(pl, "overlay-lower-invalid", d->name, 3,
-                                          reap_printf("a base layer (no parent in layerdb, chainID verified) has a lower file"));
-        struct repair_step *s = new_step(it, RA_REMOVE_LOWER, reap_printf("overlay2/%s/lower", d->name), d->name);
+                                          act_printf("a base layer (no parent in layerdb, chainID verified) has a lower file"));
+        struct repair_step *s = new_step(it, RA_REMOVE_LOWER, act_printf("overlay2/%s/lower", d->name), d->name);
         record_dir(pl, s);
         record_file(pl, s);
         return;
@@ -369,15 +326,15 @@ static void plan_lower(struct planner *pl, long di)
         return;
     }
     struct repair_item *it = new_item(pl, "overlay-lower-invalid", d->name, 3, lower_why(m, d));
-    struct repair_step *s = new_step(it, RA_WRITE_LOWER, reap_printf("overlay2/%s/lower", d->name), d->name);
-    s->content = reap_strdup(d->expected_lower);
+    struct repair_step *s = new_step(it, RA_WRITE_LOWER, act_printf("overlay2/%s/lower", d->name), d->name);
+    s->content = act_strdup(d->expected_lower);
     long anc[REPAIR_MAX_LOWER];
-    size_t n = model_ancestors(m, di, anc, REPAIR_MAX_LOWER);
+    size_t n = repair_model_ancestors(m, di, anc, REPAIR_MAX_LOWER);
     s->expect_dirs = malloc((n + 1) * sizeof *s->expect_dirs);
     if (!s->expect_dirs)
         abort();
     for (size_t k = 0; k < n; k++)
-        s->expect_dirs[k] = reap_strdup(m->dirs[anc[k]].name);
+        s->expect_dirs[k] = act_strdup(m->dirs[anc[k]].name);
     s->expect_count = n;
     record_dir(pl, s);
     record_file(pl, s);
@@ -425,10 +382,10 @@ static void plan_work(struct planner *pl)
         if (!d->referenced || !d->has_diff || d->has_work || young(pl, d->mtime) || !will_have_lower(d))
             continue;
         struct repair_finding *f = finding_on(m, "overlay-work-missing", d->name);
-        char *why = reap_printf("%s; dockerd mounts the dir with work/ as the overlay work dir",
+        char *why = act_printf("%s; dockerd mounts the dir with work/ as the overlay work dir",
                                 f && f->detail ? f->detail : "work/ is missing and the dir gets a lower file");
         struct repair_item *it = new_item(pl, "overlay-work-missing", d->name, 4, why);
-        struct repair_step *s = new_step(it, RA_MAKE_WORK, reap_printf("overlay2/%s/work", d->name), d->name);
+        struct repair_step *s = new_step(it, RA_MAKE_WORK, act_printf("overlay2/%s/work", d->name), d->name);
         record_dir(pl, s);
     }
 }
@@ -447,7 +404,7 @@ static bool has_item(const struct repair_plan *p, const char *check, const char 
 static bool covered(const struct planner *pl, const struct repair_finding *f)
 {
     const struct repair_model *m = pl->m;
-    long di = model_find_dir(m, f->object);
+    long di = repair_model_find_dir(m, f->object);
     const struct repair_dir *d = di >= 0 ? &m->dirs[di] : NULL;
     if (strcmp(f->check, "overlay-link-missing") == 0 || strcmp(f->check, "overlay-link-invalid") == 0)
         return d && d->target[0] && !young(pl, d->mtime);
@@ -477,7 +434,7 @@ static const char *left_reason(const struct planner *pl, const struct repair_fin
     const char *a = advice(f->check);
     if (a)
         return a;
-    long di = model_find_dir(pl->m, f->object);
+    long di = repair_model_find_dir(pl->m, f->object);
     const struct repair_dir *d = di >= 0 ? &pl->m->dirs[di] : NULL;
     if (d && !d->has_diff)
         return "its content is lost (no diff/): remove the images that use it and pull or build them again";
@@ -533,7 +490,7 @@ static int cmp_item(const void *a, const void *b)
     return strcmp(x->object, y->object);
 }
 
-int plan_make(struct repair_plan *p, struct repair_model *m, int rootfd, int64_t cutoff, char *err, size_t errlen)
+int repair_plan_make(struct repair_plan *p, struct repair_model *m, int rootfd, int64_t cutoff, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;

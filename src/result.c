@@ -1,5 +1,6 @@
 /* result.c — summary counts of a run and its exit code. */
 #include "report.h"
+#include "exit_codes.h"
 
 const char *const REPORT_FINDINGS_SQL =
     "SELECT check_name, severity, object, path, detail, bytes FROM finding WHERE young = 0"

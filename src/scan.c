@@ -2,9 +2,9 @@
  * transaction, and holds the helpers the modules share (id files, safe
  * opens, vanish detection). */
 #include "scan.h"
+#include "clock.h"
 #include "scan_internal.h"
 #include "ids.h"
-#include "pipeline.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,7 +101,7 @@ bool scan_stopped(const struct scan *s)
 
 enum scan_phase scan_phase(struct scan *s, enum scan_phase next)
 {
-    double now = pipeline_now();
+    double now = clock_now();
     enum scan_phase was = s->phase;
     s->phase_seconds[was] += now - s->phase_mark;
     s->phase_mark = now;
@@ -178,7 +178,7 @@ static void run_lane(struct scan_lane *lane)
 {
     char err[256];
     lane->s.phase = PHASE_WALK;
-    lane->s.phase_mark = pipeline_now();
+    lane->s.phase_mark = clock_now();
     lane->rc = db_exec(lane->s.db, "BEGIN", err, sizeof err);
     for (size_t i = 0; lane->rc == 0 && i < lane->count; i++) {
         lane->rc = lane->modules[i](&lane->s);
@@ -251,7 +251,7 @@ int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, stru
     malloc_trim(0);   /* the worker's page cache goes back to the system (peak RSS) */
     if (progress_due(progress))
         progress_show(progress, "scanning: %ld objects read; loading", main_lane.s.objects + worker.s.objects);
-    double m0 = pipeline_now();
+    double m0 = clock_now();
     int rc = 0;
     if (main_lane.rc != 0)
         rc = lane_error(&main_lane, err, errlen);
@@ -262,7 +262,7 @@ int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, stru
              db_create_indexes(db, err, errlen) < 0 || db_exec(db, "COMMIT", err, errlen) < 0)
         rc = -1;
     unlink(aux_path);
-    fill_times(times, &main_lane, &worker, threaded, pipeline_now() - m0);
+    fill_times(times, &main_lane, &worker, threaded, clock_now() - m0);
     return rc;
 }
 

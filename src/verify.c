@@ -3,7 +3,7 @@
  * them through deep_verify_all in batches (bounded open fds), and records
  * results and findings in the scan database. Progress on a tty. */
 #include "verify.h"
-#include "pipeline.h"
+#include "exit_codes.h"
 #include "deep.h"
 #include "fsutil.h"
 #include "ids.h"
@@ -32,8 +32,7 @@ struct verify_ctx {
     size_t total, done;
     uint64_t batch_hashed; /* this batch's running total when the last layer finished */
     uint64_t hashed;       /* bytes hashed over all batches */
-    bool progress;
-    double last_print;
+    struct progress *prog;   /* the run's progress line (a tty, not -q) */
     char err[256];
 };
 
@@ -126,13 +125,6 @@ static void on_finding(void *arg, const char *chain_id, const char *check, const
         v->failed_db = 1;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void on_progress(void *arg, const struct deep_layer_job *job, int rc, int e, size_t done, size_t total,
                         const struct deep_stats *totals)
 {
@@ -151,12 +143,10 @@ static void on_progress(void *arg, const struct deep_layer_job *job, int rc, int
     sqlite3_bind_int64(v->ins_layer, 4, (sqlite3_int64)bytes);
     if (db_step_reset(v->ins_layer, v->err, sizeof v->err) < 0)
         v->failed_db = 1;
-    double t = now_seconds();
-    if (v->progress && (t - v->last_print > 0.2 || v->done == v->total)) {
+    if (progress_due(v->prog)) {
         char size[32];
-        fprintf(stderr, "\rdeep: %zu/%zu layers, %s hashed ", v->done, v->total,
-                text_size((int64_t)v->hashed, 0, size, sizeof size));
-        v->last_print = t;
+        progress_show(v->prog, "deep: %zu/%zu layers, %s hashed", v->done, v->total,
+                      text_size((int64_t)v->hashed, 0, size, sizeof size));
     }
 }
 
@@ -205,19 +195,17 @@ static int run_batches(int rootfd, struct target *targets, size_t n, const struc
                 batch[m++] = targets[at + i];
         size_t k = open_batch(rootfd, batch, m, jobs, fds);
         v->batch_hashed = 0;
-        deep_verify_all(jobs, k, pipeline_threads(o), on_finding, on_progress, v, NULL);
+        deep_verify_all(jobs, k, opts_threads(o), on_finding, on_progress, v, NULL);
         for (size_t i = 0; i < 2 * k; i++)
             close(fds[i]);
     }
-    if (v->progress)
-        fputc('\n', stderr);
     if (v->failed_db)
         return EXIT_OPERATIONAL;
     return stop && *stop ? EXIT_INTERRUPTED : 0;
 }
 
 int verify_layers(struct db *db, const char *root, const struct options *o, volatile sig_atomic_t *stop,
-                  char *err, size_t errlen)
+                  struct progress *prog, char *err, size_t errlen)
 {
     int code = select_by_options(db, o, err, errlen);
     struct target *targets = NULL;
@@ -229,7 +217,7 @@ int verify_layers(struct db *db, const char *root, const struct options *o, vola
         snprintf(err, errlen, "cannot open root %s: %s", root, strerror(errno));
         code = EXIT_OPERATIONAL;
     }
-    struct verify_ctx v = { .db = db, .total = n, .progress = isatty(2) && !o->quiet && !o->json };
+    struct verify_ctx v = { .db = db, .total = n, .prog = prog };
     if (!code && (db_prepare(db, "INSERT INTO deep_finding(chain_id, check_name, detail) VALUES (?1, ?2, ?3)",
                              &v.ins_finding, err, errlen) < 0 ||
                   db_prepare(db, "INSERT OR REPLACE INTO deep_layer(chain_id, state, error, bytes) VALUES (?1, ?2, ?3, ?4)",

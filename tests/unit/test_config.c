@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "exit_codes.h"
 #include "catalog_dir.h"
 #include "config.h"
 #include "opts.h"

@@ -55,7 +55,7 @@ static void mkdirf(const char *rel)
 {
     char p[PATH_MAX];
     pathf(p, sizeof p, "%s", rel);
-    assert_int_equal(reap_mkdir_p(p), 0);
+    assert_int_equal(act_mkdir_p(p), 0);
 }
 
 static void writef(const char *rel, const char *content)
@@ -132,7 +132,7 @@ static void test_delete_nested_with_links(void **state)
     assert_int_equal(fstat(fd, &st), 0);
     int64_t freed = 0;
     char err[256];
-    assert_int_equal(reap_safe_delete(fd, "victim", st.st_dev, &freed, err, sizeof err), 0);
+    assert_int_equal(act_safe_delete(fd, "victim", st.st_dev, &freed, err, sizeof err), 0);
     close(fd);
     assert_false(exists("victim"));
     assert_true(exists("outside/secret"));
@@ -157,7 +157,7 @@ static void test_delete_symlink_to_dir_is_unlinked_only(void **state)
     fstat(fd, &st);
     char err[256];
     int64_t freed = 0;
-    assert_int_equal(reap_safe_delete(fd, "link-to-dir", st.st_dev, &freed, err, sizeof err), 0);
+    assert_int_equal(act_safe_delete(fd, "link-to-dir", st.st_dev, &freed, err, sizeof err), 0);
     close(fd);
     assert_false(exists("link-to-dir"));
     assert_true(exists("outside/dir/keep"));
@@ -169,10 +169,10 @@ static void test_delete_refuses_bad_names(void **state)
     int fd = open_tmp();
     char err[256];
     int64_t freed = 0;
-    assert_int_equal(reap_safe_delete(fd, "..", 0, &freed, err, sizeof err), -1);
-    assert_int_equal(reap_safe_delete(fd, ".", 0, &freed, err, sizeof err), -1);
-    assert_int_equal(reap_safe_delete(fd, "a/b", 0, &freed, err, sizeof err), -1);
-    assert_int_equal(reap_safe_delete(fd, "", 0, &freed, err, sizeof err), -1);
+    assert_int_equal(act_safe_delete(fd, "..", 0, &freed, err, sizeof err), -1);
+    assert_int_equal(act_safe_delete(fd, ".", 0, &freed, err, sizeof err), -1);
+    assert_int_equal(act_safe_delete(fd, "a/b", 0, &freed, err, sizeof err), -1);
+    assert_int_equal(act_safe_delete(fd, "", 0, &freed, err, sizeof err), -1);
     close(fd);
 }
 
@@ -187,7 +187,7 @@ static void test_delete_wrong_device_refused(void **state)
     char err[256];
     int64_t freed = 0;
     /* as if the entry lived on another file system than the root */
-    assert_int_equal(reap_safe_delete(fd, "victim", st.st_dev + 1, &freed, err, sizeof err), -1);
+    assert_int_equal(act_safe_delete(fd, "victim", st.st_dev + 1, &freed, err, sizeof err), -1);
     assert_non_null(strstr(err, "another file system"));
     assert_true(exists("victim/sub/f"));
     close(fd);
@@ -210,7 +210,7 @@ static void test_delete_does_not_cross_a_mount(void **state)
     fstat(fd, &st);
     char err[256];
     int64_t freed = 0;
-    int rc = reap_safe_delete(fd, "victim", st.st_dev, &freed, err, sizeof err);
+    int rc = act_safe_delete(fd, "victim", st.st_dev, &freed, err, sizeof err);
     close(fd);
     assert_int_equal(rc, -1);
     assert_non_null(strstr(err, "mnt: on another file system"));
@@ -257,10 +257,10 @@ static void test_open_parent_refuses_symlinked_component(void **state)
     int fd = open_tmp();
     const char *base;
     errno = 0;
-    assert_int_equal(reap_open_parent(fd, "overlay2/l/ABC", &base), -1);
+    assert_int_equal(act_open_parent(fd, "overlay2/l/ABC", &base), -1);
     assert_true(errno == ELOOP || errno == ENOTDIR);
-    assert_int_equal(reap_open_parent(fd, "real/../real/l/ABC", &base), -1);
-    int p = reap_open_parent(fd, "real/l/ABC", &base);
+    assert_int_equal(act_open_parent(fd, "real/../real/l/ABC", &base), -1);
+    int p = act_open_parent(fd, "real/l/ABC", &base);
     assert_true(p >= 0);
     assert_string_equal(base, "ABC");
     close(p);
@@ -334,7 +334,7 @@ static void test_plan_children_first_and_claims(void **state)
                  " ('image-layer-missing','error','" H64 "','x','',0)");
 
     struct reap_plan plan;
-    assert_int_equal(plan_build(&plan, &db, root, false, false, err, sizeof err), 0);
+    assert_int_equal(reap_plan_build(&plan, &db, root, false, false, err, sizeof err), 0);
     assert_int_equal(plan.count, 4);
     assert_int_equal(plan.errors_left, 1);   /* not included: left alone */
     /* child layer, parent layer, orphan dir, leftover */
@@ -345,35 +345,35 @@ static void test_plan_children_first_and_claims(void **state)
 
     const struct reap_item *c = &plan.items[0];
     assert_int_equal(c->step_count, 4);
-    assert_int_equal(c->steps[0].action, ACT_RENAME_ASIDE);
+    assert_int_equal(c->steps[0].action, REAP_RENAME_ASIDE);
     assert_string_equal(c->steps[0].path, "image/overlay2/layerdb/sha256/" CHAIN_C);
-    assert_int_equal(c->steps[1].action, ACT_REMOVE);
+    assert_int_equal(c->steps[1].action, REAP_REMOVE);
     assert_string_equal(c->steps[1].path, "overlay2/" DIR_C);
     assert_string_equal(c->steps[2].path, "overlay2/l/" LINK_C);
     assert_string_equal(c->steps[2].link_dir, DIR_C);
-    assert_int_equal(c->steps[3].action, ACT_REMOVE_ASIDE);
+    assert_int_equal(c->steps[3].action, REAP_REMOVE_ASIDE);
     assert_true(c->steps[1].have_id);
     assert_int_equal(c->bytes, 17);   /* from the finding */
 
     const struct reap_item *p = &plan.items[1];
     assert_int_equal(p->step_count, 2);   /* its dir is claimed by the mount: kept */
-    assert_int_equal(p->steps[0].action, ACT_RENAME_ASIDE);
-    assert_int_equal(p->steps[1].action, ACT_REMOVE_ASIDE);
+    assert_int_equal(p->steps[0].action, REAP_RENAME_ASIDE);
+    assert_int_equal(p->steps[1].action, REAP_REMOVE_ASIDE);
     assert_int_equal(plan.note_count, 1);
     assert_non_null(strstr(plan.notes[0], "overlay2/" DIR_P " is kept"));
 
     assert_int_equal(plan.items[2].step_count, 2);   /* orphan dir and its link */
     assert_string_equal(plan.items[2].steps[1].path, "overlay2/l/" LINK_O);
-    plan_free(&plan);
+    reap_plan_free(&plan);
 
     /* --include image-layer-missing turns the error into an item, first */
     mkdirf("image/overlay2/imagedb/content/sha256");
     writef("image/overlay2/imagedb/content/sha256/" H64, "{}");
-    assert_int_equal(plan_build(&plan, &db, root, true, false, err, sizeof err), 0);
+    assert_int_equal(reap_plan_build(&plan, &db, root, true, false, err, sizeof err), 0);
     assert_int_equal(plan.count, 5);
     assert_int_equal(plan.items[0].kind, KIND_IMAGE);
     assert_int_equal(plan.errors_left, 0);
-    plan_free(&plan);
+    reap_plan_free(&plan);
     db_close(&db);
 }
 
@@ -392,7 +392,7 @@ static void test_plan_sort_groups(void **state)
         items[i].object = names[i];
     }
     struct reap_plan plan = { .items = items, .count = 6 };
-    plan_sort(&plan);
+    reap_plan_sort(&plan);
     /* image, mount, layers deepest first, orphan, leftover */
     const char *want = "efdbca";
     for (int i = 0; i < 6; i++)
@@ -406,19 +406,19 @@ static void test_journal_lines(void **state)
     (void)state;
     char path[PATH_MAX], err[256];
     pathf(path, sizeof path, "log/dir/journal.jsonl");
-    unsetenv(REAP_CRASH_ENV);
-    unsetenv(REAP_TERM_ENV);
-    struct journal j;
-    assert_int_equal(journal_open(&j, path, err, sizeof err), 0);
+    unsetenv(ACT_CRASH_ENV);
+    unsetenv(ACT_TERM_ENV);
+    struct act_journal j;
+    assert_int_equal(act_journal_open(&j, path, err, sizeof err), 0);
     cJSON *extra = cJSON_CreateObject();
     cJSON_AddStringToObject(extra, "to", ".ovl2fsck-trash/x");
-    assert_int_equal(journal_write(&j, "overlay-dir-orphaned", "abc", "overlay2/abc", 0, "trash", "started", NULL, extra), 0);
-    assert_int_equal(journal_end(&j, "overlay-dir-orphaned", "abc", "overlay2/abc", 4096, "trash", NULL, extra), 0);
-    assert_int_equal(journal_end(&j, "overlay-dir-orphaned", "abc", "overlay2/abc", 0, "delete", "boom", NULL), 0);
-    assert_int_equal(journal_end(&j, NULL, NULL, "x", 0, "verify", "skipped: mounted", NULL), 0);
+    assert_int_equal(act_journal_write(&j, "overlay-dir-orphaned", "abc", "overlay2/abc", 0, "trash", "started", NULL, extra), 0);
+    assert_int_equal(act_journal_end(&j, "overlay-dir-orphaned", "abc", "overlay2/abc", 4096, "trash", NULL, extra), 0);
+    assert_int_equal(act_journal_end(&j, "overlay-dir-orphaned", "abc", "overlay2/abc", 0, "delete", "boom", NULL), 0);
+    assert_int_equal(act_journal_end(&j, NULL, NULL, "x", 0, "verify", "skipped: mounted", NULL), 0);
     cJSON_Delete(extra);
     assert_int_equal(j.actions, 3);
-    journal_close(&j);
+    act_journal_close(&j);
 
     struct stat st;
     char dir[PATH_MAX];
@@ -458,7 +458,7 @@ static void test_journal_lines(void **state)
 static void test_journal_format_escapes(void **state)
 {
     (void)state;
-    char *line = journal_format("1-2", "c", "we\"ird\nname", "p", 1, "a", "ok", NULL, NULL, 0.0);
+    char *line = act_journal_format("1-2", "c", "we\"ird\nname", "p", 1, "a", "ok", NULL, NULL, 0.0);
     assert_non_null(line);
     assert_null(strchr(line, '\n'));
     cJSON *o = cJSON_Parse(line);
@@ -475,19 +475,19 @@ static void test_lock_second_taker_refused(void **state)
     (void)state;
     int fd = open_tmp();
     char err[512];
-    int a = reap_lock_take(fd, REAP_LOCK_NAME, "ROOT", err, sizeof err);
+    int a = act_lock_take(fd, ACT_LOCK_NAME, "ROOT", err, sizeof err);
     assert_true(a >= 0);
-    int b = reap_lock_take(fd, REAP_LOCK_NAME, "ROOT", err, sizeof err);
+    int b = act_lock_take(fd, ACT_LOCK_NAME, "ROOT", err, sizeof err);
     assert_int_equal(b, -1);
     char want[64];
     snprintf(want, sizeof want, "locked by pid %ld", (long)getpid());
     assert_non_null(strstr(err, want));
     assert_non_null(strstr(err, "started"));
-    reap_lock_release(fd, REAP_LOCK_NAME, a);
-    assert_false(exists(REAP_LOCK_NAME));
-    b = reap_lock_take(fd, REAP_LOCK_NAME, "ROOT", err, sizeof err);
+    act_lock_release(fd, ACT_LOCK_NAME, a);
+    assert_false(exists(ACT_LOCK_NAME));
+    b = act_lock_take(fd, ACT_LOCK_NAME, "ROOT", err, sizeof err);
     assert_true(b >= 0);
-    reap_lock_release(fd, REAP_LOCK_NAME, b);
+    act_lock_release(fd, ACT_LOCK_NAME, b);
     close(fd);
 }
 
@@ -508,10 +508,10 @@ static void test_tags_untag_and_restore(void **state)
     chmod(path, 0600);
     int fd = open_tmp();
     char err[256];
-    struct tags_edit e;
-    assert_int_equal(tags_prepare_untag(fd, IMG_A, &e, err, sizeof err), 0);
+    struct reap_tags_edit e;
+    assert_int_equal(reap_tags_prepare_untag(fd, IMG_A, &e, err, sizeof err), 0);
     assert_non_null(e.removed->child);
-    assert_int_equal(tags_write_atomic(fd, REAP_TAGS_PATH, e.after, e.after_len, err, sizeof err), 0);
+    assert_int_equal(reap_tags_write_atomic(fd, REAP_TAGS_PATH, e.after, e.after_len, err, sizeof err), 0);
     char *now = read_all(path);
     assert_string_equal(now, "{\"Repositories\":{\"a\":{\"a:2\":\"sha256:" IMG_B "\"},\"z\":{\"z:1\":\"sha256:" IMG_B "\"}}}");
     free(now);
@@ -521,24 +521,24 @@ static void test_tags_untag_and_restore(void **state)
     assert_false(exists("image/overlay2/" REAP_TAGS_TMP));
 
     /* untouched since: the old bytes come back verbatim */
-    assert_int_equal(tags_restore(fd, e.removed, e.before, e.before_len, e.after_sha, false, err, sizeof err), 0);
+    assert_int_equal(reap_tags_restore(fd, e.removed, e.before, e.before_len, e.after_sha, false, err, sizeof err), 0);
     now = read_all(path);
     assert_string_equal(now, orig);
     free(now);
 
     /* changed since, and a removed tag now names another image: conflict */
     writef("image/overlay2/repositories.json", "{\"Repositories\":{\"only\":{\"only:x\":\"sha256:" IMG_B "\"}}}");
-    assert_int_equal(tags_restore(fd, e.removed, e.before, e.before_len, e.after_sha, true, err, sizeof err), -1);
+    assert_int_equal(reap_tags_restore(fd, e.removed, e.before, e.before_len, e.after_sha, true, err, sizeof err), -1);
     assert_non_null(strstr(err, "only:x"));
 
     /* changed since, no conflict: the tags are merged back in key order */
     writef("image/overlay2/repositories.json", "{\"Repositories\":{\"z\":{\"z:1\":\"sha256:" IMG_B "\"}}}");
-    assert_int_equal(tags_restore(fd, e.removed, e.before, e.before_len, e.after_sha, false, err, sizeof err), 0);
+    assert_int_equal(reap_tags_restore(fd, e.removed, e.before, e.before_len, e.after_sha, false, err, sizeof err), 0);
     now = read_all(path);
     assert_string_equal(now, "{\"Repositories\":{\"a\":{\"a:1\":\"sha256:" IMG_A "\"},\"only\":{\"only:x\":\"sha256:" IMG_A
                              "\"},\"z\":{\"z:1\":\"sha256:" IMG_B "\"}}}");
     free(now);
-    tags_edit_free(&e);
+    reap_tags_edit_free(&e);
     close(fd);
 }
 

@@ -252,7 +252,7 @@ static void source_names(void **state)
     assert_string_equal(repair_source_name(SRC_LOWER), "lower");
     assert_string_equal(repair_source_name(SRC_MINTED), "minted");
     assert_string_equal(repair_action_name(RA_WRITE_LOWER), "write-lower");
-    assert_string_equal(repair_result_name(RR_NOT_REACHED), "not-reached");
+    assert_string_equal(act_result_name(ACT_NOT_REACHED), "not-reached");
 }
 
 int main(void)

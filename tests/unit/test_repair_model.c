@@ -89,7 +89,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    model_free(&M);
+    repair_model_free(&M);
     db_close(&DBH);
     return 0;
 }
@@ -97,16 +97,16 @@ static int teardown(void **state)
 static const struct repair_dir *resolve_and_get(const char *name)
 {
     char err[256] = "";
-    assert_int_equal(model_load(&M, &DBH, err, sizeof err), 0);
-    assert_int_equal(model_resolve(&M, err, sizeof err), 0);
-    long i = model_find_dir(&M, name);
+    assert_int_equal(repair_model_load(&M, &DBH, err, sizeof err), 0);
+    assert_int_equal(repair_model_resolve(&M, err, sizeof err), 0);
+    long i = repair_model_find_dir(&M, name);
     assert_true(i >= 0);
     return &M.dirs[i];
 }
 
 static const struct repair_dir *dir(const char *name)
 {
-    long i = model_find_dir(&M, name);
+    long i = repair_model_find_dir(&M, name);
     assert_true(i >= 0);
     return &M.dirs[i];
 }
@@ -123,7 +123,7 @@ static void consistent_store(void **state)
     assert_string_equal(dir(DC)->expected_lower, "l/" NB ":l/" NA);
     assert_string_equal(dir(DI)->expected_lower, "l/" NC ":l/" NB ":l/" NA);
     assert_string_equal(dir(DR)->expected_lower, "l/" NI ":l/" NC ":l/" NB ":l/" NA);
-    assert_int_equal(model_name_owner(&M, NR), model_find_dir(&M, DR));
+    assert_int_equal(repair_model_name_owner(&M, NR), repair_model_find_dir(&M, DR));
 }
 
 static void link_file_alone(void **state)
