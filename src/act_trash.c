@@ -5,8 +5,10 @@
  * interrupted run left in the trash (deleted whatever its age: it was
  * garbage when it went in); and the full disk: when not one block is free
  * for the trash dir, a dir being removed becomes the trash itself (a rename
- * needs no new block) and its content is deleted as trash entries, and a
- * file or symlink is unlinked in place (one unlink is atomic). */
+ * needs no new block on ext4) and its content is deleted as trash entries;
+ * where even that rename needs a block (xfs), the dir is deleted in place,
+ * its mtime kept; a file or symlink is unlinked in place (one unlink is
+ * atomic). */
 #include "act.h"
 #include "fsutil.h"
 #include "grow.h"
@@ -205,14 +207,63 @@ static int unlink_in_place(struct act_run *r, const char *check, const char *obj
     return rc;
 }
 
+/* The disk is full and not even a rename is possible (xfs reserves blocks
+ * for any dir entry it adds): delete the dir in place, child by child. Its
+ * own mtime is put back after each child, so that an interruption leaves a
+ * dir that still looks as old as it was (the next run finishes it); should
+ * the kill land between a child and the mtime, the dir only looks young and
+ * is reaped once --min-age has passed. Unlinks need no new block. */
+static int delete_in_place(struct act_run *r, const char *check, const char *object, const char *path, int dirfd,
+                           const char *base, dev_t dev, ino_t ino, const struct stat *st, int64_t *freed, char *err,
+                           size_t errlen)
+{
+    if (!act_run_begin(r, check, object, path, 0, "delete-in-place", NULL)) {
+        snprintf(err, errlen, "cannot write the journal");
+        return -1;
+    }
+    int64_t gone = 0;
+    int rc = -1;
+    struct stat now;
+    int fd = openat(dirfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &now) < 0 || now.st_dev != dev || now.st_ino != ino) {
+        snprintf(err, errlen, "%s was replaced since the scan", path);
+    } else {
+        struct names c = { 0 };
+        const struct timespec times[2] = { now.st_atim, now.st_mtim };
+        rc = fs_list_dir(fd, collect_name, &c) < 0 ? -1 : 0;
+        if (rc < 0)
+            snprintf(err, errlen, "cannot list %s: %s", path, strerror(errno));
+        for (size_t i = 0; i < c.n && rc == 0; i++) {
+            rc = act_safe_delete(fd, c.v[i], r->rootdev, &gone, err, errlen);
+            futimens(fd, times);
+        }
+        free_names(&c);
+        if (rc == 0 && unlinkat(dirfd, base, AT_REMOVEDIR) < 0) {
+            snprintf(err, errlen, "rmdir %s: %s", path, strerror(errno));
+            rc = -1;
+        }
+        if (rc == 0)
+            gone += (int64_t)st->st_blocks * 512;
+    }
+    if (fd >= 0)
+        close(fd);
+    act_run_end(r, check, object, path, gone, "delete-in-place", rc < 0 ? err : NULL, NULL);
+    *freed += gone;
+    return rc;
+}
+
 int act_trash_remove(struct act_run *r, const char *check, const char *object, const char *path, int dirfd,
                      const char *base, dev_t dev, ino_t ino, const struct stat *st, int64_t *freed, char *err,
                      size_t errlen)
 {
     if (open_trash(r, true) < 0) {
         int e = errno;
-        if (fs_errno_is_full(e) && S_ISDIR(st->st_mode))
-            return become_trash(r, check, object, path, dirfd, base, dev, ino, st, freed, err, errlen);
+        if (fs_errno_is_full(e) && S_ISDIR(st->st_mode)) {
+            int rc = become_trash(r, check, object, path, dirfd, base, dev, ino, st, freed, err, errlen);
+            if (rc < 0 && r->trashfd < 0 && !r->journal_broken && fs_text_says_full(err))
+                rc = delete_in_place(r, check, object, path, dirfd, base, dev, ino, st, freed, err, errlen);
+            return rc;
+        }
         if (fs_errno_is_full(e))
             return unlink_in_place(r, check, object, path, dirfd, base, dev, ino, st, freed, err, errlen);
         snprintf(err, errlen, "cannot use the trash dir %.900s/%s: %s", r->root, ACT_TRASH_NAME, strerror(e));
