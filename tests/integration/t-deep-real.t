@@ -261,7 +261,7 @@ EOF
 mkdir -p "$T/tmpdir"
 # LeakSanitizer cannot run under ptrace: no leak check in the strace run of a sanitizer build
 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-TMPDIR=$T/tmpdir strace -f -y -qq -e trace=%file -o "$T/escape.strace" \
+TMPDIR=$T/tmpdir with_procs_lock strace -f -y -qq -e trace=%file -o "$T/escape.strace" \
     "$OVL2FSCK" --root "$C" --deep --min-age 0 --json --db "$T/escape.db" >"$T/escape.json" 2>"$T/escape.err"
 RC=$?
 is "$RC" 4 "../../etc/passwd entry: exit 4"
@@ -274,8 +274,10 @@ like "$(details "$T/escape.json" layer-tarsplit-invalid)" '"\.\./\.\./etc/passwd
 # the escape target (overlay2/etc/passwd) or /etc/passwd; no open may pass a
 # ".." component; and nothing outside the store may be opened except the
 # database (--db, and the scan's temporary one in TMPDIR, which is listed
-# for the temp files of killed runs), /proc and
-# /var/run/docker.pid (is dockerd running?), "/" as an O_PATH probe of
+# for the temp files of killed runs), /proc,
+# /var/run/docker.pid and /etc/docker/daemon.json (is dockerd running? the
+# data root of a dockerd started without --data-root, as Debian's
+# docker.service starts it, is in that file), "/" as an O_PATH probe of
 # openat2, and the files every program opens.
 python3 - "$T/escape.strace" "$C" "$T/escape.db" "$T/tmpdir" >"$T/escape.bad" 2>"$T/escape.count" <<'EOF'
 import os, re, sys
@@ -286,7 +288,7 @@ system = ("/etc/ld.so.", "/lib/", "/lib64/", "/usr/lib/", "/proc/", "/sys/", "/d
 def allowed(path):
     return (path == store or path.startswith(store + "/") or path.startswith(db)
             or path == tmpdir or path.startswith(tmpdir + "/") or path.startswith(system)
-            or path in ("/proc", "/var/run/docker.pid", "/run/docker.pid"))
+            or path in ("/proc", "/var/run/docker.pid", "/run/docker.pid", "/etc/docker/daemon.json"))
 OPENS = ("open", "openat", "openat2", "creat", "open_tree")
 call = re.compile(r'^\d+\s+(\w+)\((.*)')
 withfd = re.compile(r'^(-?\d+|AT_FDCWD)(?:<([^>]*)>)?, "((?:[^"\\]|\\.)*)"')

@@ -22,7 +22,10 @@ mknod "$TAP_TMP/chardev" c 1 3          # /dev/null's numbers: harmless if opene
 printf '{"data-root": "%s"}' "$ROOT" >"$TAP_TMP/daemon.json"
 chmod 644 "$TAP_TMP/daemon.json"
 
-# fake dockerds, as an unprivileged user, each naming one config file
+# fake dockerds, as an unprivileged user, each naming one config file; other
+# tests' strace checks must not see the probe pin these files: no other test
+# runs ovl2fsck under strace while they live (tests/lib/tap.sh procs lock)
+procs_lock_exclusive
 FAKES=()
 for cf in fifo chardev daemon.json; do
     setpriv --reuid=65534 --regid=65534 --clear-groups \
@@ -48,4 +51,8 @@ like "$(grep -h "\"$TAP_TMP/daemon.json\"" "$TAP_TMP"/st.* | head -n1)" 'O_PATH'
     "the regular daemon.json was pinned with O_PATH first"
 is "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dockerd_running"])' "$TAP_TMP/out.json")" \
     True "a dockerd whose daemon.json names this root still makes it live"
+kill "${FAKES[@]}" 2>/dev/null
+wait "${FAKES[@]}" 2>/dev/null
+FAKES=()
+procs_unlock
 done_testing

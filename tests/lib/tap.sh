@@ -164,6 +164,37 @@ done_testing() {
     exit "$TAP_FAILED"
 }
 
+# Test files run in parallel (tests/run-all: prove -j). A few tests start fake
+# dockerd processes that name odd --config-file paths (a FIFO, a device):
+# ovl2fsck's liveness probe, in any other test's run, would pin those files
+# with O_PATH, which the strace checks of other tests do not expect. One lock
+# per run, in $OVL2FSCK_TEST_CACHE, keeps them apart:
+#   with_procs_lock CMD [ARGS...]   run CMD (a program, not a function) while
+#                                   no such fake runs (the lock, shared)
+#   procs_lock_exclusive            take it exclusively (before starting fakes)
+#   procs_unlock                    release it (after they are gone)
+# Without OVL2FSCK_TEST_CACHE (a test run by hand, alone) there is no lock.
+TAP_PROCS_FD=
+with_procs_lock() {
+    if [ -n "${OVL2FSCK_TEST_CACHE:-}" ] && [ -d "$OVL2FSCK_TEST_CACHE" ] && command -v flock >/dev/null; then
+        flock -o -s "$OVL2FSCK_TEST_CACHE/procs.lock" "$@"
+    else
+        "$@"
+    fi
+}
+procs_lock_exclusive() {
+    if [ -n "${OVL2FSCK_TEST_CACHE:-}" ] && [ -d "$OVL2FSCK_TEST_CACHE" ] && command -v flock >/dev/null; then
+        exec {TAP_PROCS_FD}>"$OVL2FSCK_TEST_CACHE/procs.lock"
+        flock -x "$TAP_PROCS_FD"
+    fi
+}
+procs_unlock() {
+    if [ -n "$TAP_PROCS_FD" ]; then
+        exec {TAP_PROCS_FD}>&-
+        TAP_PROCS_FD=
+    fi
+}
+
 # tap_tmpdir: sets TAP_TMP to a temp dir for this test file (call it directly,
 # not in $(...)); removed at exit unless OVL2FSCK_KEEP_TMP=1.
 tap_tmpdir() {
