@@ -56,6 +56,9 @@ for top in ("overlay2", "image", "containers", "tmp"):
 PY
 }
 
+# same_tree TREE WANT ROOT: the listings are equal and ROOT has no trash dir.
+same_tree() { cmp -s "$1" "$2" && [ ! -e "$3/.ovl2fsck-trash" ]; }
+
 # The journal fallback (/run/ovl2fsck/journal.jsonl, /dev/shm/…) is shared by
 # every ovl2fsck run of the machine; nothing of this test may stay there.
 journal_fallbacks_clean() {
@@ -136,15 +139,18 @@ kill9_dockerd() {
 # file's speculative preallocation by MiBs at once). dockerd runs again afterwards (room made first, as a user would:
 # containerd cannot even start on a full disk) unless it is the last.
 killed_at_full() {
-    local name=$1 free=$2 limit=$3 log=$T/$4 try pid rc
+    local name=$1 free=$2 limit=$3 log=$T/$4 try kp rc i
     shift 4
     for ((try = 1; try <= 3; try++)); do
         df_set_free "$M" "$free"
-        "$@" >>"$log" 2>&1 &
-        pid=$!
-        df_kill_at_full "$M" "$DOCKERD_PID" "$pid" "$limit"
+        rm -f "$T/stop" "$T/stop.ready"
+        df_kill_at_full "$M" "$DOCKERD_PID" "$T/stop" "$limit" &
+        kp=$!
+        for ((i = 0; i < 500; i++)); do [ -e "$T/stop.ready" ] && break; sleep 0.01; done
+        "$@" >>"$log" 2>&1
+        touch "$T/stop"
+        wait "$kp"
         rc=$?
-        { wait "$pid"; } 2>/dev/null
         [ "$rc" = 0 ] && break
         note "$name: try $try: dockerd cleaned up before the kill: $(tail -n 1 "$log")"
     done
@@ -374,6 +380,48 @@ crash_loop() {
 }
 
 # ---------------------------------------------------------------------------
+# one_item_fails FS SNAP: on a copy of the full file system, one file inside
+# an orphaned dir made immutable: that item cannot be removed, the others
+# are; the exit status has bit 8 and not bit 1; once the file can go, a
+# rerun (disk full again) finishes with exit 1.
+one_item_fails() {
+    local fs=$1 snap=$2 mk=$T/mk opts= dev obj f rc ino
+    [ "$fs" = xfs ] && opts=-onouuid
+    command -v chattr >/dev/null || { skip 4 "$fs: no chattr"; return; }
+    mkdir -p "$mk"
+    cp --sparse=always "$snap" "$T/w.img" && dev=$(losetup -f --show "$T/w.img") || return 1
+    DF_LOOPS+=("$dev")
+    mount $opts -t "$fs" "$dev" "$mk" || return 1
+    DF_MOUNTS+=("$mk")
+    obj=$(jqp "$T/$fs.plan.json" '[i["object"] for i in d["items"] if i["check"] == "overlay-dir-orphaned"][0]' 2>/dev/null)
+    f=$(find "$mk/docker/overlay2/$obj" -type f -size +0 2>/dev/null | head -n 1)
+    if [ -n "$obj" ] && [ -n "$f" ] && chattr +i "$f"; then
+        ino=$(stat -c %i "$f")
+        TMPDIR=$mk/tmpdir "$OVL2FSCK" --root "$mk/docker" --reap --apply --json --min-age 0 \
+            --journal "$mk/docker/journal.jsonl" >"$T/f.out" 2>"$T/f.err"
+        rc=$?
+        ok "$fs: one item cannot be removed (an immutable file): exit $rc has bit 8, not bit 1" \
+            test $((rc & 8)) = 8 -a $((rc & 1)) = 0
+        is "$(jqp "$T/f.out" '[i["object"] for i in d["items"] if i["result"] == "failed"]' 2>/dev/null)" "$obj" \
+            "$fs: ... that item is the one reported failed"
+        note "$fs: $(jqp "$T/f.out" '[i["object"][:12] + ": " + str(i.get("error")) for i in d["items"] if i["result"] == "failed"]' 2>/dev/null)"
+        # wherever the reaper left it (in place, or in the trash)
+        find "$mk/docker" -xdev -inum "$ino" -exec chattr -i {} +
+        df_fill "$mk"
+        TMPDIR=$mk/tmpdir "$OVL2FSCK" --root "$mk/docker" --reap --apply --json --min-age 0 \
+            --journal "$mk/docker/journal.jsonl" >"$T/f.out" 2>"$T/f.err"
+        is "$?" 1 "$fs: ... once it can go, a rerun on the full disk finishes it: exit 1" || diag "$(head -c 1000 "$T/f.err")"
+        tree "$mk/docker" >"$T/f.tree"
+        ok "$fs: ... and gives the uninterrupted tree, no trash left" same_tree "$T/f.tree" "$T/$fs.after.tree" "$mk/docker"
+    else
+        fail "$fs: a file inside an orphaned dir to make immutable ($obj: $f)"
+    fi
+    umount "$mk" && unset 'DF_MOUNTS[-1]'
+    losetup -d "$dev" && unset 'DF_LOOPS[-1]'
+    rm -f "$T/w.img"
+}
+
+# ---------------------------------------------------------------------------
 run_fs() {
     local fs=$1 t0=$SECONDS size=256
     [ "$fs" = xfs ] && size=320   # mkfs.xfs: 300 MB at least
@@ -388,6 +436,7 @@ run_fs() {
     check_and_reap "$fs"
     note "$fs: checked and reaped at $((SECONDS - t0))s"
     crash_loop "$fs" "$T/$fs.snap.img"
+    one_item_fails "$fs" "$T/$fs.snap.img"
     TAP_TODO=
     [ "${OVL2FSCK_KEEP_TMP:-0}" = 1 ] || rm -f "$T/$fs.snap.img"
     note "$fs: crash loop done at $((SECONDS - t0))s"

@@ -12,8 +12,8 @@
 #                                       # small files until even a 1-byte write fails
 #   df_write_fails MNT                  # true when a 4 KiB write (fsync'ed) fails with ENOSPC
 #   df_unfill MNT                       # remove the filler files (and the ballast)
-#   df_kill_at_full MNT PID [WATCH]     # SIGKILL PID the moment MNT is (all but) full
-#                                       # (0 when it did, 1 when PID/WATCH ended first)
+#   df_kill_at_full MNT PID STOP [B]    # SIGKILL PID the moment MNT is (all but) full
+#                                       # (0 when it did, 1 when STOP appeared first)
 #   df_kill_strays DIR                  # SIGKILL processes whose command line names DIR
 #                                       # (containerd shims a killed dockerd left), by pid
 #   df_mkarchive OUT TAG MB [BASE.tar]  # a `docker save` archive: TAG = busybox layer
@@ -211,19 +211,22 @@ sys.exit(rc)
 PY
 }
 
-# df_kill_at_full MNT PID [WATCH_PID] [BYTES]: busy-poll statvfs; SIGKILL PID
-# as soon as fewer than BYTES (default 4 MiB) are free. dockerd cleans up a
+# df_kill_at_full MNT PID STOPFILE [BYTES]: busy-poll statvfs; SIGKILL PID as
+# soon as fewer than BYTES (default 4 MiB) are free. Start it in the
+# background BEFORE the command that fills the disk (a page-cache write of
+# 12 MiB takes less time than python takes to start): it creates
+# STOPFILE.ready once it polls, and gives up (status 1) when STOPFILE
+# appears (the command ended), PID ends, or after 60 s. dockerd cleans up a
 # write that got ENOSPC within a millisecond or two, so the kill comes a few
 # MiB before the last block (its untar child, when there is one, goes on
-# writing to the end); df_fill takes the rest afterwards. Gives up (status 1)
-# when PID or WATCH_PID (the docker client) ends first, or after 60 s.
+# writing to the end); df_fill takes the rest afterwards.
 df_kill_at_full() {
     python3 - "$@" <<'PY'
 import os, signal, sys, time
-mnt, pid = sys.argv[1], int(sys.argv[2])
-watch = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] else 0
+mnt, pid, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 limit = int(sys.argv[4]) if len(sys.argv) > 4 else 4 << 20
 end = time.monotonic() + 60
+open(stop + ".ready", "w").close()
 def alive(p):
     try:
         with open("/proc/%d/stat" % p) as f:
@@ -241,8 +244,8 @@ while True:
         print("# killed with %d KiB free" % (s.f_bavail * s.f_frsize >> 10))
         sys.exit(0)
     i += 1
-    if i % 500 == 0:
-        if time.monotonic() > end or not alive(pid) or (watch and not alive(watch)):
+    if i % 200 == 0:
+        if time.monotonic() > end or not alive(pid) or os.path.exists(stop):
             sys.exit(1)
     os.sched_yield()
 PY
