@@ -116,10 +116,11 @@ CREATE TABLE layer_removing (name TEXT PRIMARY KEY, cache_id TEXT, mtime INTEGER
 -- layerdb/tmp/* (write-set-* of a layer registration that never finished).
 CREATE TABLE layerdb_tmp (name TEXT PRIMARY KEY, cache_id TEXT, mtime INTEGER) WITHOUT ROWID;
 
--- layerdb/mounts/<container-id>/: a container's RW layer.
+-- layerdb/mounts/<container-id>/: a container's RW layer (and the image
+-- mounts of Docker 28, see image_mount).
 CREATE TABLE mount (
-    container_id   TEXT PRIMARY KEY,
-    name_ok        INTEGER NOT NULL,
+    container_id   TEXT PRIMARY KEY,  -- the entry's path below mounts/
+    name_ok        INTEGER NOT NULL,  -- a container id (64 hex); 0 for image mounts
     mount_id       TEXT,
     mount_id_state TEXT NOT NULL,
     init_id        TEXT,
@@ -127,6 +128,17 @@ CREATE TABLE mount (
     parent         TEXT,            -- 64 hex chainID when parent_state = 'ok'
     parent_state   TEXT NOT NULL,   -- 'missing' is allowed (empty rootfs)
     mtime          INTEGER
+) WITHOUT ROWID;
+
+-- Image mounts of Docker 28 (docker run --mount type=image,source=REF):
+-- layerdb/mounts/<container id>-<REF>/ with mount-id and parent (no
+-- init-id), one dir level per '/' of REF (o2t/app:1 is
+-- <id>-o2t/app:1/). Each has a mount row whose container_id is this path
+-- and whose name_ok is 0 (it is not a container's own mount).
+CREATE TABLE image_mount (
+    path         TEXT PRIMARY KEY,  -- below layerdb/mounts/ (= mount.container_id)
+    container_id TEXT NOT NULL,     -- the container it belongs to (64 hex)
+    ref          TEXT NOT NULL      -- REF as the path spells it
 ) WITHOUT ROWID;
 
 -- containers/<id>/config.v2.json.
@@ -192,6 +204,19 @@ CREATE TABLE lower_unresolved (
     idx   INTEGER NOT NULL,
     entry TEXT NOT NULL
 );
+
+-- .tmp-* entries left by the atomic writer of Docker 26+ (link, lower and
+-- committed are written to .tmp-<name><random>, synced, renamed into
+-- place): inside an overlay2 dir (dir = its name) or in overlay2/l/
+-- (dir = 'l'; such entries have no link row). A crash leaves them.
+CREATE TABLE overlay_tmp (
+    dir   TEXT NOT NULL,
+    name  TEXT NOT NULL,
+    type  TEXT NOT NULL,           -- file | symlink | dir | ...
+    size  INTEGER,
+    mtime INTEGER,
+    PRIMARY KEY (dir, name)
+) WITHOUT ROWID;
 
 -- overlay2/ entries that are not dirs, or dirs whose names dockerd never makes.
 CREATE TABLE overlay_stray (name TEXT PRIMARY KEY, type TEXT NOT NULL, mtime INTEGER) WITHOUT ROWID;

@@ -64,6 +64,8 @@ static const struct { const char *name; enum severity sev; } extra_checks[] = {
     { "reference-graph-incomplete", SEV_WARNING },
     { "root-tmp-leftover", SEV_GARBAGE },             /* issue 20 */
     { "scan-unreadable", SEV_ERROR },
+    { "overlay-tmp-leftover", SEV_GARBAGE },          /* issue 17 */
+    { "image-mount-container-missing", SEV_GARBAGE }, /* issue 17 */
 };
 
 #define N_TABLE (sizeof issue_table / sizeof issue_table[0])

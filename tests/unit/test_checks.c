@@ -726,6 +726,74 @@ static void test_mount_container_missing(void **state)
                   { "reference-graph-incomplete", "orphan-checks", "1 reason(s); first: containers: could not be read" });
 }
 
+/* Image mounts of Docker 28: layerdb/mounts/<container>-<ref> (nested at
+ * each '/'), mount-id and parent, no init-id; a mount row (name_ok 0) and
+ * an image_mount row each. */
+#define MI "3334000000000000000000000000000000000000000000000000000000000000"
+#define LI "QQQQQQQQQQQQQQQQQQQQQQQQBA"
+#define IMP CID "-o2t/app:1"
+
+static void add_image_mount(void)
+{
+    u_exec(&DB, "INSERT INTO mount(container_id, name_ok, mount_id, mount_id_state, init_id, init_id_state, parent,"
+                " parent_state, mtime) VALUES (%Q, 0, %Q, 'ok', NULL, 'missing', %Q, 'ok', %d)", IMP, MI, C2, OLD);
+    u_exec(&DB, "INSERT INTO image_mount(path, container_id, ref) VALUES (%Q, %Q, 'o2t/app:1')", IMP, CID);
+    add_dir(MI, LI, "l/" L2 ":l/" L1);
+}
+
+static void test_image_mount(void **state)
+{
+    (void)state;
+    add_image_mount();
+    run();
+    U_EXPECT_NONE(&DB);   /* its dir is claimed, no init-id is fine, the path is no container id */
+    /* the container is gone (docker rm of 28.5 leaves image mounts behind) */
+    u_exec(&DB, "DELETE FROM finding; DELETE FROM container");
+    run();
+    U_EXPECT(&DB, { "mount-container-missing", CID, NULL },
+                  { "image-mount-container-missing", IMP,
+                    "=no container " CID " (image mount of o2t/app:1, RW layer overlay2/" MI ")" });
+    expect_path("image-mount-container-missing", IMP, "image/overlay2/layerdb/mounts/" IMP);
+    expect_owned("image-mount-container-missing", IMP, "overlay2/" MI "\noverlay2/l/" LI);
+    u_assert_text(&DB, "garbage", "SELECT severity FROM finding WHERE check_name = 'image-mount-container-missing'");
+    /* its RW dir gone too: still garbage, owning nothing */
+    u_exec(&DB, "DELETE FROM finding; DELETE FROM overlay_dir WHERE name = %Q; DELETE FROM link WHERE name = %Q", MI, LI);
+    run();
+    U_EXPECT(&DB, { "mount-container-missing", CID, NULL },
+                  { "image-mount-container-missing", IMP, NULL },
+                  { "mount-id-dangling", IMP, "=mount-id names overlay2/" MI ", which does not exist" });
+    expect_owned("image-mount-container-missing", IMP, NULL);
+    /* not while part of the store is unread */
+    u_exec(&DB, "DELETE FROM finding; INSERT INTO scan_error VALUES ('containers', 'Permission denied')");
+    run();
+    U_EXPECT(&DB, { "scan-unreadable", "containers", NULL }, { "mount-id-dangling", IMP, NULL },
+                  { "reference-graph-incomplete", "orphan-checks", NULL });
+}
+
+static void test_overlay_tmp_leftover(void **state)
+{
+    (void)state;
+    u_exec(&DB, "INSERT INTO overlay_tmp VALUES (%Q, '.tmp-lower123', 'file', 12, %d)", K2, OLD);
+    u_exec(&DB, "INSERT INTO overlay_tmp VALUES (%Q, '.tmp-link9', 'file', 26, %d)", M, OLD);
+    u_exec(&DB, "INSERT INTO overlay_tmp VALUES (%Q, '.tmp-committed77', 'file', 0, %d)", BK, OLD);
+    u_exec(&DB, "INSERT INTO overlay_tmp VALUES ('l', '.tmp-" L5 "1', 'symlink', 20, %d)", OLD);
+    /* not reported: a dir (never made by the writer), a file in a dir that
+     * nothing claims (it goes with the dir) */
+    u_exec(&DB, "INSERT INTO overlay_tmp VALUES (%Q, '.tmp-x', 'dir', 4096, %d)", K1, OLD);
+    add_dir(O1, LZ, NULL);
+    u_exec(&DB, "INSERT INTO overlay_tmp VALUES (%Q, '.tmp-link5', 'file', 26, %d)", O1, OLD);
+    run();
+    U_EXPECT(&DB, { "overlay-tmp-leftover", K2 "/.tmp-lower123",
+                    "=leftover of an interrupted write of overlay2/" K2 "/lower (file, 12 bytes)" },
+                  { "overlay-tmp-leftover", M "/.tmp-link9", "=leftover of an interrupted write of overlay2/" M "/link (file, 26 bytes)" },
+                  { "overlay-tmp-leftover", BK "/.tmp-committed77", "/committed (file, 0 bytes)" },
+                  { "overlay-tmp-leftover", "l/.tmp-" L5 "1", "=leftover of an interrupted write in overlay2/l/ (symlink, 20 bytes)" },
+                  { "overlay-dir-orphaned", O1, NULL });
+    expect_path("overlay-tmp-leftover", K2 "/.tmp-lower123", "overlay2/" K2 "/.tmp-lower123");
+    expect_path("overlay-tmp-leftover", "l/.tmp-" L5 "1", "overlay2/l/.tmp-" L5 "1");
+    u_assert_text(&DB, "garbage", "SELECT DISTINCT severity FROM finding");
+}
+
 static void test_mount_id_dangling(void **state)
 {
     (void)state;
@@ -1800,6 +1868,8 @@ int main(void)
         T(test_layer_unreferenced_guard_mount_parent),
         T(test_layerdb_leftovers),
         T(test_mount_container_missing),
+        T(test_image_mount),
+        T(test_overlay_tmp_leftover),
         T(test_mount_id_dangling),
         T(test_mount_parent_missing),
         T(test_mount_parent_missing_lower_not_judged),

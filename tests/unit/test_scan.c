@@ -919,6 +919,98 @@ static void test_mounts(void **state)
     assert_int_equal(u_qint(db, "SELECT count(*) FROM mount"), 5);
 }
 
+/* Image mounts of Docker 28 (docker run --mount type=image,source=REF):
+ * <container>-<REF>/ with mount-id and parent, one level per '/' of REF, as
+ * dockerd 28.5.2 wrote them here. */
+#define IMID "faa469d4073c7682444a582c590434d674bb08f45238bc582047907d88681e60"
+#define MNT "image/overlay2/layerdb/mounts/"
+
+static void test_image_mounts(void **state)
+{
+    struct fx *f = *state;
+    u_write_str(f->root, MNT CID1 "/mount-id", MID);
+    u_write_str(f->root, MNT CID1 "/init-id", MID "-init");
+    /* nested: o2t/classic-a:latest (two image mounts of one container) */
+    u_write_str(f->root, MNT CID1 "-o2t/classic-a:latest/mount-id", IMID);
+    u_write_str(f->root, MNT CID1 "-o2t/classic-a:latest/parent", "sha256:" C3);
+    u_write_str(f->root, MNT CID1 "-o2t/classic-b:latest/mount-id", MID);
+    /* plain ref, and three levels with a registry port and a digest */
+    u_write_str(f->root, MNT CID2 "-plainref:latest/mount-id", IMID);
+    u_write_str(f->root, MNT CID2 "-plainref:latest/parent", "sha256:" C3);
+    u_write_str(f->root, MNT CID3 "-reg.example:5000/team/app@sha256:" C2 "/mount-id", IMID);
+    /* an empty level (its files gone): an entry with its files missing */
+    u_mkdirs(f->root, MNT CID4 "-o2t");
+    /* not followed: a symlinked level; not a ref: "..", odd chars, too deep */
+    u_mkdirs(f->root, "elsewhere/x:1");
+    u_write_str(f->root, "elsewhere/x:1/mount-id", IMID);
+    u_mkdirs(f->root, MNT "5555555555555555555555555555555555555555555555555555555555555555-lnk");
+    u_symlink(f->root, MNT "5555555555555555555555555555555555555555555555555555555555555555-lnk/x:1", "../../../../../elsewhere/x:1");
+    u_write_str(f->root, MNT "5555555555555555555555555555555555555555555555555555555555555555-lnk/ok:1/mount-id", IMID);
+    u_write_str(f->root, MNT "6666666666666666666666666666666666666666666666666666666666666666-a b/mount-id", IMID);
+    u_mkdirs(f->root, MNT "7777777777777777777777777777777777777777777777777777777777777777-a/b/c/d/e/f/g/h/i/j");
+    u_write_str(f->root, MNT "7777777777777777777777777777777777777777777777777777777777777777-a/b/c/d/e/f/g/h/i/j/mount-id", IMID);
+    u_write_str(f->root, MNT "7777777777777777777777777777777777777777777777777777777777777777-a/b/c/d/e/f/g/h/mount-id", IMID);
+    scan(f);
+    struct db *db = &f->db;
+    u_assert_text(db, "1|" MID "-init", "SELECT name_ok || '|' || init_id FROM mount WHERE container_id = '" CID1 "'");
+    u_assert_text(db, "0|" IMID "|ok|missing|" C3 "|" CID1 "|o2t/classic-a:latest",
+                  "SELECT m.name_ok || '|' || m.mount_id || '|' || m.mount_id_state || '|' || m.init_id_state || '|' ||"
+                  " m.parent || '|' || i.container_id || '|' || i.ref FROM mount m JOIN image_mount i ON i.path = m.container_id"
+                  " WHERE m.container_id = '" CID1 "-o2t/classic-a:latest'");
+    u_assert_text(db, "o2t/classic-b:latest|missing",
+                  "SELECT i.ref || '|' || m.parent_state FROM mount m JOIN image_mount i ON i.path = m.container_id"
+                  " WHERE i.path = '" CID1 "-o2t/classic-b:latest'");
+    u_assert_text(db, CID2 "|plainref:latest", "SELECT container_id || '|' || ref FROM image_mount WHERE path = '" CID2 "-plainref:latest'");
+    u_assert_text(db, "reg.example:5000/team/app@sha256:" C2,
+                  "SELECT ref FROM image_mount WHERE container_id = '" CID3 "'");
+    u_assert_text(db, "missing|o2t", "SELECT m.mount_id_state || '|' || i.ref FROM mount m JOIN image_mount i"
+                                    " ON i.path = m.container_id WHERE i.container_id = '" CID4 "'");
+    /* the symlinked level is not followed; its sibling is read */
+    u_assert_text(db, "lnk/ok:1", "SELECT group_concat(ref) FROM image_mount WHERE container_id LIKE '5555%%'");
+    /* a space is not a ref character: an odd mount entry, as before */
+    u_assert_text(db, "0|ok", "SELECT name_ok || '|' || mount_id_state FROM mount"
+                                  " WHERE container_id = '6666666666666666666666666666666666666666666666666666666666666666-a b'");
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM image_mount WHERE container_id LIKE '6666%%'"), 0);
+    /* 8 levels at most: a/b/c/d/e/f/g/h is read, the deeper entry is not */
+    u_assert_text(db, "a/b/c/d/e/f/g/h", "SELECT group_concat(ref) FROM image_mount WHERE container_id LIKE '7777%%'");
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM mount"), 9);
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM image_mount"), 7);
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM scan_error"), 0);
+}
+
+/* .tmp-* files of the atomic writer of Docker 26+, in overlay2 dirs and l/;
+ * the dir's own files are read as before. */
+static void test_overlay_tmp(void **state)
+{
+    struct fx *f = *state;
+    put_overlay(f, K1, L1, NULL);
+    put_overlay(f, K2, L2, "l/" L1);
+    u_write_str(f->root, "overlay2/" K1 "/committed", "");
+    u_write_str(f->root, "overlay2/" K1 "/.tmp-committed1234567", "");
+    u_write_str(f->root, "overlay2/" K2 "/.tmp-lower998877", "l/" L1);
+    u_write_str(f->root, "overlay2/" K2 "/.tmp-link55", L2);
+    u_symlink(f->root, "overlay2/" K2 "/.tmp-odd", "/etc");
+    u_mkdirs(f->root, "overlay2/" K2 "/.tmp-dir");
+    u_write_str(f->root, "overlay2/" K2 "/.tmpnot", "");
+    u_symlink(f->root, "overlay2/l/.tmp-" L3 "42", "../" K3 "/diff");
+    /* a dir whose link file is only the temporary one */
+    u_mkdirs(f->root, "overlay2/" K3 "/diff");
+    u_write_str(f->root, "overlay2/" K3 "/.tmp-link31337", L3);
+    scan(f);
+    struct db *db = &f->db;
+    u_assert_text(db, "file|0", "SELECT type || '|' || size FROM overlay_tmp WHERE dir = '" K1 "' AND name = '.tmp-committed1234567'");
+    u_assert_text(db, ".tmp-dir|dir,.tmp-link55|file,.tmp-lower998877|file,.tmp-odd|symlink",
+                  "SELECT group_concat(name || '|' || type) FROM (SELECT * FROM overlay_tmp WHERE dir = '" K2 "' ORDER BY name)");
+    u_assert_text(db, "symlink", "SELECT type FROM overlay_tmp WHERE dir = 'l' AND name = '.tmp-" L3 "42'");
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM link WHERE name LIKE '.tmp-%%'"), 0);
+    u_assert_text(db, "ok|ok|1|1", "SELECT link_state || '|' || lower_state || '|' || has_work || '|' || has_diff FROM overlay_dir WHERE name = '" K2 "'");
+    u_assert_text(db, "1|0", "SELECT committed || '|' || has_work FROM overlay_dir WHERE name = '" K1 "'");
+    u_assert_text(db, "missing|1", "SELECT link_state || '|' || has_diff FROM overlay_dir WHERE name = '" K3 "'");
+    u_assert_text(db, "file", "SELECT type FROM overlay_tmp WHERE dir = '" K3 "'");
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM overlay_tmp"), 7);
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM overlay_stray"), 0);
+}
+
 static void test_containers(void **state)
 {
     struct fx *f = *state;
@@ -1326,6 +1418,8 @@ int main(void)
         T(test_overlay_entries),
         T(test_leftovers),
         T(test_mounts),
+        T(test_image_mounts),
+        T(test_overlay_tmp),
         T(test_containers),
         T(test_buildkit_db_states),
         T(test_buildkit_real_snapshots_db),
