@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "act.h"
+#include "catalog.h"
 #include "db.h"
 #include "opts.h"
 
@@ -107,12 +108,15 @@ struct reap_plan {
 };
 
 /* Validate o->include: 0, or -1 with a message naming the bad entry. */
-int reap_parse_include(const char *include, bool *image_layer_missing, bool *cache_id_dangling,
-                       char *err, size_t errlen);
+/* Validate o->include against the catalog (checks that declare
+ * "-- action: reap-include"): 0, or -1 with a message naming the bad entry. */
+int reap_parse_include(const struct catalog *cat, const char *include, char *err, size_t errlen);
 
-/* Build the plan from a pipeline's findings (root = canonical root). */
-int reap_plan_build(struct reap_plan *plan, struct db *db, const char *root, bool inc_images,
-               bool inc_dangling, char *err, size_t errlen);
+/* Build the plan from a pipeline's findings (root = canonical root): the
+ * findings of checks that declare "-- action: reap" and are garbage, and of
+ * "reap-include" checks named in include. */
+int reap_plan_build(struct reap_plan *plan, struct db *db, const char *root, const struct catalog *cat,
+                    const char *include, char *err, size_t errlen);
 void reap_plan_free(struct reap_plan *plan);
 void reap_plan_note(struct reap_plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sort items into the order they are applied (see reap_plan.c). */

@@ -308,6 +308,11 @@ static int load_one(struct catalog *cat, sqlite3 *schema, const char *path, stru
     if (same) {
         snprintf(why, sizeof why, "check %s is already defined by %s", c.name, same->source);
         rc = -1;
+    } else if (c.action != ACTION_NONE) {
+        /* the reaper and repair have ways to act only on the built-in checks */
+        snprintf(why, sizeof why, "action %s: an own check's findings are reported, never acted on (action: none)",
+                 check_action_name(c.action));
+        rc = -1;
     } else if (schema)
         rc = validate_sql(schema, text, &line, why, sizeof why);
     free(text);

@@ -157,23 +157,6 @@ static void collect_check(sqlite3 *h, const struct check *c, struct check_rows *
     sqlite3_finalize(q);
 }
 
-/* Does the SQL name a table the derive fills? (by word; a false yes only
- * makes the check wait for the derive) */
-static bool reads_derived(const char *sql)
-{
-    static const char *const derived[] = { "overlay_ref", "expected_lower", "lower_unresolved", "layer_dead", NULL };
-    for (const char *const *t = derived; *t; t++) {
-        size_t n = strlen(*t);
-        for (const char *p = sql; (p = strcasestr(p, *t)) != NULL; p += n) {
-            bool start = p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
-            bool end = !(isalnum((unsigned char)p[n]) || p[n] == '_');
-            if (start && end)
-                return true;
-        }
-    }
-    return false;
-}
-
 static int order_checks(struct check_pool *p)
 {
     p->order = malloc((p->cat->count + 1) * sizeof *p->order);
@@ -182,7 +165,7 @@ static int order_checks(struct check_pool *p)
     size_t n = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < p->cat->count; i++)
-            if (p->cat->checks[i].severity != SEV_IGNORE && reads_derived(p->cat->checks[i].sql) == (pass == 1))
+            if (p->cat->checks[i].severity != SEV_IGNORE && (p->cat->checks[i].needs != 0) == (pass == 1))
                 p->order[n++] = i;
         if (pass == 0)
             p->independent = n;

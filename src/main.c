@@ -137,9 +137,12 @@ static int print_load_failures(const struct session *s)
 
 static void print_catalog(const struct catalog *cat)
 {
-    for (size_t i = 0; i < cat->count; i++)
-        printf("%-28s %-8s %s\n", cat->checks[i].name, severity_name(cat->checks[i].default_severity),
-               cat->checks[i].meaning);
+    for (size_t i = 0; i < cat->count; i++) {
+        const struct check *c = &cat->checks[i];
+        printf("%-28s %-8s %s  (%s%s%s)\n", c->name, severity_name(c->default_severity), c->meaning,
+               store_kind_name(c->store), c->action != ACTION_NONE ? ", " : "",
+               c->action != ACTION_NONE ? check_action_name(c->action) : "");
+    }
 }
 
 static void print_check_timings(const struct check_run *run)

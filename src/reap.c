@@ -657,14 +657,12 @@ static int plan_from_fresh_scan(struct reaper *r, struct pipeline *p, struct rea
                                 const struct catalog *cat, volatile sig_atomic_t *stop)
 {
     char err[1024] = "";
-    bool inc_images, inc_dangling;
-    reap_parse_include(r->o->include, &inc_images, &inc_dangling, err, sizeof err);
     int code = pipeline_run(p, r->o, cat, stop, err, sizeof err);
     if (code) {
         pipeline_close(p);
         return act_fail(code == EXIT_INTERRUPTED ? "interrupted" : err, code);
     }
-    if (reap_plan_build(plan, &p->db, p->root, inc_images, inc_dangling, err, sizeof err) < 0) {
+    if (reap_plan_build(plan, &p->db, p->root, cat, r->o->include, err, sizeof err) < 0) {
         pipeline_close(p);
         reap_plan_free(plan);
         return act_fail(err, EXIT_OPERATIONAL);
@@ -756,11 +754,10 @@ static int apply(struct reaper *r, const struct catalog *cat, volatile sig_atomi
 
 int reap_main(const struct options *o, const struct catalog *cat, volatile sig_atomic_t *stop)
 {
-    char err[512];
-    bool a, b;
+    char err[1024];
     if (o->repair)
         return act_fail("--repair is not available in this build", EXIT_USAGE);
-    if (reap_parse_include(o->include, &a, &b, err, sizeof err) < 0)
+    if (reap_parse_include(cat, o->include, err, sizeof err) < 0)
         return act_fail(err, EXIT_USAGE);
     struct reaper r;
     memset(&r, 0, sizeof r);

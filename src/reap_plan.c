@@ -44,28 +44,50 @@
 #define LAYERDB "image/overlay2/layerdb"
 #define MAX_LAYER_DEPTH 4096
 
-static const char *const reapable_checks[] = {
-    "overlay-dir-orphaned", "overlay-link-broken", "layer-unreferenced", "layerdb-tmp-leftover",
-    "layerdb-removing-leftover", "imagedb-tmp-leftover", "mount-container-missing", "container-mount-missing",
-    "root-tmp-leftover", "container-removal-leftover",
-};
-
-int reap_parse_include(const char *include, bool *image_layer_missing, bool *cache_id_dangling,
-                       char *err, size_t errlen)
+/* Is name one of the comma-separated list? */
+static bool listed(const char *list, const char *name)
 {
-    *image_layer_missing = *cache_id_dangling = false;
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+/* The checks whose findings --include may add (-- action: reap-include),
+ * as "a and b" or "a, b and c". */
+static void includable_names(const struct catalog *cat, char *out, size_t outlen)
+{
+    size_t n = 0, total = 0, len = 0;
+    for (size_t i = 0; i < cat->count; i++)
+        total += cat->checks[i].action == ACTION_REAP_INCLUDE;
+    out[0] = '\0';
+    for (size_t i = 0; i < cat->count && len < outlen; i++) {
+        if (cat->checks[i].action != ACTION_REAP_INCLUDE)
+            continue;
+        const char *sep = n == 0 ? "" : n + 1 == total ? " and " : ", ";
+        len += (size_t)snprintf(out + len, outlen - len, "%s%s", sep, cat->checks[i].name);
+        n++;
+    }
+}
+
+int reap_parse_include(const struct catalog *cat, const char *include, char *err, size_t errlen)
+{
     if (!include)
         return 0;
     char *copy = act_strdup(include), *save = NULL;
     int rc = 0;
     for (char *n = strtok_r(copy, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
-        if (strcmp(n, "image-layer-missing") == 0)
-            *image_layer_missing = true;
-        else if (strcmp(n, "layer-cache-id-dangling") == 0)
-            *cache_id_dangling = true;
-        else {
-            snprintf(err, errlen, "--include: '%s' cannot be reaped; only image-layer-missing and "
-                     "layer-cache-id-dangling can be included (garbage is reaped by default)", n);
+        const struct check *c = catalog_find((struct catalog *)cat, n);
+        if (!c || c->action != ACTION_REAP_INCLUDE) {
+            char names[512];
+            includable_names(cat, names, sizeof names);
+            snprintf(err, errlen, "--include: '%s' cannot be reaped; only %s can be included (garbage is reaped "
+                     "by default)", n, names);
             rc = -1;
             break;
         }
@@ -84,6 +106,8 @@ const char *reap_action_name(enum reap_action a)
 
 struct builder {
     struct reap_plan *plan;
+    const struct catalog *cat;   /* what each check declares (its action) */
+    const char *include;         /* --include: reap-include checks to act on */
     struct db *db;
     const char *root;
     int rootfd;
@@ -389,14 +413,6 @@ static void add_dangling_subtree(struct builder *b, const char *chain, const cha
 
 /* ---- the findings ------------------------------------------------------ */
 
-static bool is_reapable(const char *check)
-{
-    for (size_t i = 0; i < sizeof reapable_checks / sizeof reapable_checks[0]; i++)
-        if (strcmp(check, reapable_checks[i]) == 0)
-            return true;
-    return false;
-}
-
 /* One finding -> items. Returns true when it was planned. */
 static bool add_finding(struct builder *b, const char *check, const char *object, const char *path,
                         const char *why, int64_t bytes)
@@ -452,7 +468,18 @@ static void finalize_queries(struct builder *b)
     sqlite3_finalize(b->q_claims);
 }
 
-static int add_findings(struct builder *b, bool inc_images, bool inc_dangling)
+/* Does the reaper act on this finding? What the check declares (action:
+ * reap while the finding is garbage -- a severity override to error or
+ * warning keeps it --, reap-include when --include names it). */
+static bool wanted(const struct builder *b, const char *check, bool is_garbage)
+{
+    const struct check *c = catalog_find((struct catalog *)b->cat, check);
+    if (!c)
+        return false;
+    return (c->action == ACTION_REAP && is_garbage) || (c->action == ACTION_REAP_INCLUDE && listed(b->include, check));
+}
+
+static int add_findings(struct builder *b)
 {
     sqlite3_stmt *q;
     if (db_prepare(b->db, "SELECT check_name, severity, object, path, detail, bytes FROM finding"
@@ -468,10 +495,7 @@ static int add_findings(struct builder *b, bool inc_images, bool inc_dangling)
         errors += is_error;
         if (strcmp(sev, "warning") == 0)
             b->plan->warnings++;
-        bool wanted = (is_garbage && is_reapable(check)) ||
-                      (inc_images && strcmp(check, "image-layer-missing") == 0) ||
-                      (inc_dangling && strcmp(check, "layer-cache-id-dangling") == 0);
-        if (!wanted)
+        if (!wanted(b, check, is_garbage))
             continue;
         char *object = act_strdup(col_text(q, 2)), *path = act_strdup(col_text(q, 3));
         char *why = act_strdup(col_text(q, 4));
@@ -772,11 +796,12 @@ static void dedupe_and_identify(struct builder *b)
     free(seen.v);
 }
 
-int reap_plan_build(struct reap_plan *plan, struct db *db, const char *root, bool inc_images,
-               bool inc_dangling, char *err, size_t errlen)
+int reap_plan_build(struct reap_plan *plan, struct db *db, const char *root, const struct catalog *cat,
+                    const char *include, char *err, size_t errlen)
 {
     memset(plan, 0, sizeof *plan);
-    struct builder b = { .plan = plan, .db = db, .root = root, .err = err, .errlen = errlen };
+    struct builder b = { .plan = plan, .cat = cat, .include = include, .db = db, .root = root, .err = err,
+                         .errlen = errlen };
     b.rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (b.rootfd < 0) {
         snprintf(err, errlen, "cannot open root %s: %s", root, strerror(errno));
@@ -786,7 +811,7 @@ int reap_plan_build(struct reap_plan *plan, struct db *db, const char *root, boo
     if (rc == 0)
         rc = prepare_queries(&b);
     if (rc == 0)
-        rc = add_findings(&b, inc_images, inc_dangling);
+        rc = add_findings(&b);
     finalize_queries(&b);
     if (rc == 0)
         rc = release_lower_claims(&b);

@@ -1,6 +1,7 @@
 -- check: container-mount-missing
 -- severity: garbage
 -- meaning: a containers/<id> dir of the overlay2 driver has no mount entry
+-- action: reap
 --
 -- Left by an interrupted container removal; dockerd no longer shows it.
 SELECT c.id AS object,

@@ -1,6 +1,7 @@
 -- check: container-removal-leftover
 -- severity: garbage
 -- meaning: a container dockerd was removing (Dead or removal in progress) whose mount entry or RW dir is already gone in part
+-- action: reap
 --
 -- docker rm marks the container Dead in config.v2.json, deletes its RW dir,
 -- its -init dir, then layerdb/mounts/<id> file by file, then

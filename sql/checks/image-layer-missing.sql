@@ -1,6 +1,7 @@
 -- check: image-layer-missing
 -- severity: error
 -- meaning: a chainID from an image's rootfs.diff_ids has no layer
+-- action: reap-include
 --
 -- One finding per image, naming the lowest missing layer. dockerd skips the
 -- image; `--reap --apply --include image-layer-missing` removes it so that it

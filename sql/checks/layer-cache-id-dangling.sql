@@ -1,6 +1,7 @@
 -- check: layer-cache-id-dangling
 -- severity: error
 -- meaning: a layer's cache-id names no overlay2 dir
+-- action: reap-include
 --
 -- The layer's content is gone; dockerd fails to mount it (moby#41190).
 -- `--reap --apply --include layer-cache-id-dangling` removes the layer's

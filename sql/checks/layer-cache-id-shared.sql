@@ -1,6 +1,7 @@
 -- check: layer-cache-id-shared
 -- severity: error
 -- meaning: two layers, or a layer and a mount, claim the same overlay2 dir
+-- needs: overlay_ref
 --
 -- Removing either claimant would destroy the other's content.
 --

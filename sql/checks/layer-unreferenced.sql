@@ -1,6 +1,8 @@
 -- check: layer-unreferenced
 -- severity: garbage
 -- meaning: no image, mount, child layer or BuildKit snapshot uses a layer
+-- needs: layer_dead
+-- action: reap
 --
 -- Reported for the whole unreferenced tail: a layer is live when an image's
 -- diff_ids, a mount's parent or snapshots.db names it, or when it is the

@@ -1,6 +1,7 @@
 -- check: layerdb-removing-leftover
 -- severity: garbage
 -- meaning: a layerdb/sha256/*-removing dir of a layer deletion that never finished
+-- action: reap
 SELECT name AS object,
        'image/overlay2/layerdb/sha256/' || name AS path,
        'unfinished layer deletion' ||

@@ -1,6 +1,7 @@
 -- check: layerdb-tmp-leftover
 -- severity: garbage
 -- meaning: a layerdb/tmp/write-set-* dir of a layer registration that never finished
+-- action: reap
 SELECT name AS object,
        'image/overlay2/layerdb/tmp/' || name AS path,
        'unfinished layer registration' ||

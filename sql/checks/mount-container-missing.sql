@@ -1,6 +1,7 @@
 -- check: mount-container-missing
 -- severity: garbage
 -- meaning: a layerdb/mounts/<id> entry has no containers/<id>
+-- action: reap
 --
 -- Left by an interrupted container create or remove; it pins its image's
 -- layers forever. Owns the container's RW and -init dirs and their links.

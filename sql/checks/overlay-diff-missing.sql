@@ -1,6 +1,7 @@
 -- check: overlay-diff-missing
 -- severity: error
 -- meaning: a referenced overlay2 dir has no diff/ directory
+-- needs: overlay_ref
 --
 -- The layer's content is lost; re-pull the images that use it.
 SELECT o.name AS object,

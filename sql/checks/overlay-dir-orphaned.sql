@@ -1,6 +1,8 @@
 -- check: overlay-dir-orphaned
 -- severity: garbage
 -- meaning: an overlay2 dir that no layer, mount or BuildKit snapshot references
+-- needs: overlay_ref
+-- action: reap
 --
 -- Typically left by an interrupted pull, load or container create. Owns the
 -- dir's l/ symlink. A dir is claimed (overlay_ref) by a cache-id, mount-id

@@ -1,6 +1,7 @@
 -- check: overlay-link-broken
 -- severity: garbage
 -- meaning: an l/ symlink whose target dir does not exist (or that points outside overlay2/)
+-- action: reap
 --
 -- Removing it removes the link only, never what it points to.
 SELECT k.name AS object,

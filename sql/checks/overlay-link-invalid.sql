@@ -1,6 +1,8 @@
 -- check: overlay-link-invalid
 -- severity: error
 -- meaning: a referenced overlay2 dir's link file is not 26 chars of [A-Z2-7]
+-- needs: overlay_ref
+-- action: repair
 SELECT o.name AS object,
        'overlay2/' || o.name || '/link' AS path,
        'link file is ' || o.link_state || coalesce(': ' || o.link, '') AS detail,

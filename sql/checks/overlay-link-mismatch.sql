@@ -1,6 +1,7 @@
 -- check: overlay-link-mismatch
 -- severity: error
 -- meaning: an l/ symlink points to a dir whose link file names another short name
+-- action: repair
 SELECT k.name AS object,
        'overlay2/l/' || k.name AS path,
        'points to overlay2/' || o.name || ', whose link file says ' || o.link AS detail,

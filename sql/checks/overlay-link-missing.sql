@@ -1,6 +1,8 @@
 -- check: overlay-link-missing
 -- severity: error
 -- meaning: a referenced overlay2 dir's link file is missing or empty, or its l/ symlink is absent
+-- needs: overlay_ref
+-- action: repair
 --
 -- Mounts fail with "readlink .../l/...: no such file or directory" or
 -- "invalid argument" (moby#35747, moby#42456).

@@ -1,6 +1,8 @@
 -- check: overlay-lower-invalid
 -- severity: error
 -- meaning: a lower file is empty or malformed, names missing l/ entries, or disagrees with the layer's parent chain
+-- needs: overlay_ref, expected_lower, lower_unresolved
+-- action: repair
 --
 -- The expected lower of each dir (expected_lower, built by sql/derive.sql
 -- from the layer chain and the link files) is "l/<parent's link>" followed

@@ -1,6 +1,8 @@
 -- check: overlay-work-missing
 -- severity: error
 -- meaning: a referenced overlay2 dir with a lower file has no work/ directory
+-- needs: overlay_ref
+-- action: repair
 --
 -- dockerd's overlay2 driver makes work/ (mode 0700) in every dir that has a
 -- parent (image layers above the base, a container's -init and RW dirs,

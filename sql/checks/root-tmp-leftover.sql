@@ -1,6 +1,7 @@
 -- check: root-tmp-leftover
 -- severity: garbage
 -- meaning: an entry in the root's tmp/ (or tmp-old/) left by an interrupted load, import or build
+-- action: reap
 --
 -- dockerd keeps the archive of a docker load/import (docker-import-*), the
 -- context of a classic build (docker-builder*), BuildKit mounts

@@ -254,7 +254,6 @@ check_and_reap() {
     ok "$fs: ... and leaves no x.sqlite* behind" test -z "$(ls "$R" | grep x.sqlite)"
 
     # --- the plan, then the reap on the full disk
-    [ "$fs" = xfs ] && TAP_TODO=$XFS_KNOWN_BUG
     fsck --root "$R" --reap --json --min-age 0
     is "$RC" 4 "$fs: --reap (dry run) on the full disk: exit 4"
     cp "$T/out" "$T/$fs.plan.json"
@@ -437,18 +436,11 @@ run_fs() {
     note "$fs: checked and reaped at $((SECONDS - t0))s"
     crash_loop "$fs" "$T/$fs.snap.img"
     one_item_fails "$fs" "$T/$fs.snap.img"
-    TAP_TODO=
     [ "${OVL2FSCK_KEEP_TMP:-0}" = 1 ] || rm -f "$T/$fs.snap.img"
     note "$fs: crash loop done at $((SECONDS - t0))s"
     dockerd_after "$fs"
     note "$fs: done in $((SECONDS - t0))s"
 }
-
-# Known bug (issue 20, found by this test): at 100% full on xfs the docker
-# root is a short-form dir in its inode, so any new name in it needs a
-# block: the rename into ROOT/.ovl2fsck-trash fails with ENOSPC and the reap
-# frees nothing (exit 12). Remove when fixed.
-XFS_KNOWN_BUG="xfs: the rename into ROOT/.ovl2fsck-trash needs a dir block at 100% full (issue 20)"
 
 FSES=${OVL2FSCK_DISKFULL_FS:-ext4 xfs}
 for fs in $FSES; do

@@ -302,6 +302,102 @@ static void test_severity_names(void **state)
     assert_int_equal(severity_parse("errors", &s), -1);
 }
 
+/* ---- declarations (issue 14) --------------------------------------------- */
+
+static void test_parse_declarations(void **state)
+{
+    (void)state;
+    struct check c;
+    char err[256];
+    const char *text = "-- check: a\n-- severity: garbage\n-- meaning: m\n-- store: docker\n"
+                       "-- needs: overlay_ref, layer_dead\n-- action: reap\n"
+                       "SELECT o.name AS object FROM overlay_dir o JOIN overlay_ref r ON r.dir = o.name\n"
+                       " WHERE o.name IN (SELECT chain_id FROM layer_dead);";
+    assert_int_equal(catalog_parse_check_strict("x.sql", text, true, &c, err, sizeof err), 0);
+    assert_int_equal(c.store, STORE_DOCKER);
+    assert_int_equal(c.needs, DERIVED_OVERLAY_REF | DERIVED_LAYER_DEAD);
+    assert_int_equal(c.action, ACTION_REAP);
+    check_free(&c);
+    /* nothing declared: no derived table, no action */
+    assert_int_equal(parse("-- check: a\n-- severity: error\n-- meaning: m\nSELECT 1 AS object;", &c, err, sizeof err), 0);
+    assert_int_equal(c.needs, 0);
+    assert_int_equal(c.action, ACTION_NONE);
+    assert_int_equal(c.store, STORE_DOCKER);
+    check_free(&c);
+    /* an own check that reads a derived table without saying so still waits for it */
+    assert_int_equal(parse("-- check: a\n-- severity: error\n-- meaning: m\nSELECT dir AS object FROM overlay_ref;",
+                           &c, err, sizeof err), 0);
+    assert_int_equal(c.needs, DERIVED_OVERLAY_REF);
+    check_free(&c);
+    static const char *const names[] = { "none", "reap", "reap-include", "repair" };
+    for (int a = 0; a < ACTION_COUNT; a++)
+        assert_string_equal(check_action_name((enum check_action)a), names[a]);
+    assert_string_equal(store_kind_name(STORE_DOCKER), "docker");
+}
+
+static void test_parse_declaration_errors(void **state)
+{
+    (void)state;
+    /* a table it declares but does not read (the word in a comment of the header does not count) */
+    expect_parse_error("-- check: a\n-- severity: error\n-- meaning: reads overlay_ref\n-- needs: overlay_ref\n"
+                       "SELECT 1 AS object;",
+                       "checks.d/x.sql:4: declares a derived table it does not read: overlay_ref");
+    expect_parse_error("-- check: a\n-- severity: error\n-- meaning: m\n-- needs: overlay_ref, bogus\n"
+                       "SELECT dir AS object FROM overlay_ref;",
+                       "checks.d/x.sql:4: unknown derived table: bogus");
+    expect_parse_error("-- check: a\n-- severity: error\n-- meaning: m\n--\n-- action: remove\nSELECT 1 AS object;",
+                       "checks.d/x.sql:5: unknown action (known: reap, reap-include, repair, none): remove");
+    expect_parse_error("-- check: a\n-- severity: error\n-- meaning: m\n-- store: podman\nSELECT 1 AS object;",
+                       "checks.d/x.sql:4: unknown store (known: docker): podman");
+    /* strict (built-in checks): a derived table read without "-- needs:" */
+    struct check c;
+    char err[256];
+    assert_int_equal(catalog_parse_check_strict("sql/checks/b.sql",
+                                                "-- check: b\n-- severity: error\n-- meaning: m\n"
+                                                "SELECT chain_id AS object FROM layer_dead;",
+                                                true, &c, err, sizeof err), -1);
+    assert_string_equal(err, "sql/checks/b.sql:1: reads a derived table it does not declare in \"-- needs:\": layer_dead");
+    assert_null(c.name);
+}
+
+/* Every built-in check declares what it reads and what acts on it; the
+ * reaper's and repair's checks are exactly these. */
+static void test_builtin_declarations(void **state)
+{
+    (void)state;
+    struct catalog cat = { 0 };
+    char err[256];
+    assert_int_equal(catalog_load_builtin(&cat, err, sizeof err), 0);
+    static const struct { const char *name; enum check_action action; unsigned needs; } want[] = {
+        { "overlay-dir-orphaned", ACTION_REAP, DERIVED_OVERLAY_REF },
+        { "layer-unreferenced", ACTION_REAP, DERIVED_LAYER_DEAD },
+        { "root-tmp-leftover", ACTION_REAP, 0 },
+        { "container-removal-leftover", ACTION_REAP, 0 },
+        { "image-layer-missing", ACTION_REAP_INCLUDE, 0 },
+        { "layer-cache-id-dangling", ACTION_REAP_INCLUDE, 0 },
+        { "overlay-lower-invalid", ACTION_REPAIR, DERIVED_OVERLAY_REF | DERIVED_EXPECTED_LOWER | DERIVED_LOWER_UNRESOLVED },
+        { "overlay-link-missing", ACTION_REPAIR, DERIVED_OVERLAY_REF },
+        { "layer-cache-id-shared", ACTION_NONE, DERIVED_OVERLAY_REF },
+        { "mount-id-dangling", ACTION_NONE, 0 },
+        { "tag-dangling", ACTION_NONE, 0 },
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        struct check *c = catalog_find(&cat, want[i].name);
+        assert_non_null(c);
+        if (c->action != want[i].action || c->needs != want[i].needs)
+            fail_msg("%s: action %s needs %u, want %s %u", c->name, check_action_name(c->action), c->needs,
+                     check_action_name(want[i].action), want[i].needs);
+    }
+    for (size_t i = 0; i < cat.count; i++) {
+        const struct check *c = &cat.checks[i];
+        assert_int_equal(c->store, STORE_DOCKER);
+        /* the reaper acts on garbage; errors only when --include names them */
+        if (c->action == ACTION_REAP && c->default_severity != SEV_GARBAGE)
+            fail_msg("%s reaps but is not garbage", c->name);
+    }
+    catalog_free(&cat);
+}
+
 /* ---- the built-in catalog ----------------------------------------------------------- */
 
 static void test_builtin_exact_names(void **state)
@@ -444,6 +540,9 @@ int main(void)
         cmocka_unit_test(test_duplicates_and_find),
         cmocka_unit_test(test_set_severities),
         cmocka_unit_test(test_severity_names),
+        cmocka_unit_test(test_parse_declarations),
+        cmocka_unit_test(test_parse_declaration_errors),
+        cmocka_unit_test(test_builtin_declarations),
         cmocka_unit_test(test_builtin_exact_names),
         cmocka_unit_test(test_builtin_files),
         cmocka_unit_test(test_builtin_sql_valid),

@@ -334,6 +334,13 @@ static void test_checks_dir(void **state)
     write_text(dir, "two.sql", "-- check: my-two\n-- severity: error\n-- meaning: x\nSELECT 1 AS object;\n"
                                "\nSELECT 2 AS object;\n");
     write_text(dir, "dup.sql", "-- check: overlay-stray-entry\n-- severity: error\n-- meaning: x\nSELECT 1 AS object;\n");
+    /* issue 14: own checks declare themselves too; only built-in ones act */
+    write_text(dir, "acts.sql", "-- check: my-acts\n-- severity: garbage\n-- meaning: x\n-- action: reap\n"
+                                "SELECT name AS object FROM overlay_dir;\n");
+    write_text(dir, "badaction.sql", "-- check: my-badaction\n-- severity: garbage\n-- meaning: x\n"
+                                     "-- action: delete\nSELECT 1 AS object;\n");
+    write_text(dir, "unread.sql", "-- check: my-unread\n-- severity: error\n-- meaning: x\n-- needs: layer_dead\n"
+                                  "SELECT name AS object FROM overlay_dir;\n");
     write_text(dir, "README", "not a check");
     write_text(dir, ".hidden.sql", "garbage");
     char sub[160];
@@ -365,6 +372,9 @@ static void test_checks_dir(void **state)
         { "two.sql:6", "more than one SQL statement (a check is one SELECT)" },
         { "dup.sql", "check overlay-stray-entry is already defined by sql/checks/overlay-stray-entry.sql" },
         { "subdir.sql", "not a regular file" },
+        { "acts.sql", "action reap: an own check's findings are reported, never acted on (action: none)" },
+        { "badaction.sql:4", "unknown action (known: reap, reap-include, repair, none): delete" },
+        { "unread.sql:4", "declares a derived table it does not read: layer_dead" },
     };
     assert_int_equal(failed.failure_count, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {

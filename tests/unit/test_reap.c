@@ -334,7 +334,9 @@ static void test_plan_children_first_and_claims(void **state)
                  " ('image-layer-missing','error','" H64 "','x','',0)");
 
     struct reap_plan plan;
-    assert_int_equal(reap_plan_build(&plan, &db, root, false, false, err, sizeof err), 0);
+    struct catalog cat = { 0 };
+    assert_int_equal(catalog_load_builtin(&cat, err, sizeof err), 0);
+    assert_int_equal(reap_plan_build(&plan, &db, root, &cat, NULL, err, sizeof err), 0);
     assert_int_equal(plan.count, 4);
     assert_int_equal(plan.errors_left, 1);   /* not included: left alone */
     /* child layer, parent layer, orphan dir, leftover */
@@ -369,11 +371,12 @@ static void test_plan_children_first_and_claims(void **state)
     /* --include image-layer-missing turns the error into an item, first */
     mkdirf("image/overlay2/imagedb/content/sha256");
     writef("image/overlay2/imagedb/content/sha256/" H64, "{}");
-    assert_int_equal(reap_plan_build(&plan, &db, root, true, false, err, sizeof err), 0);
+    assert_int_equal(reap_plan_build(&plan, &db, root, &cat, "image-layer-missing", err, sizeof err), 0);
     assert_int_equal(plan.count, 5);
     assert_int_equal(plan.items[0].kind, KIND_IMAGE);
     assert_int_equal(plan.errors_left, 0);
     reap_plan_free(&plan);
+    catalog_free(&cat);
     db_close(&db);
 }
 
