@@ -33,7 +33,7 @@ MiB=1048576
 
 # jqp FILE EXPR: a python expression over the JSON in FILE (d).
 jqp() {
-    python3 - "$1" "$2" <<'PY'
+    "$DF_PY" - "$1" "$2" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 r = eval(sys.argv[2])
@@ -43,17 +43,8 @@ PY
 
 # tree ROOT: what is left below the store's dirs: path, type, size of files.
 tree() {
-    python3 - "$1" <<'PY'
-import os, stat, sys
-root = sys.argv[1]
-for top in ("overlay2", "image", "containers", "tmp"):
-    for d, dirs, files in os.walk(os.path.join(root, top)):
-        for n in sorted(dirs + files):
-            p = os.path.join(d, n)
-            st = os.lstat(p)
-            print(os.path.relpath(p, root), stat.filemode(st.st_mode),
-                  st.st_size if stat.S_ISREG(st.st_mode) else "")
-PY
+    (cd "$1" && find overlay2 image containers tmp \( -type f -printf '%p %M %s\n' \) -o -printf '%p %M\n' 2>/dev/null) |
+        LC_ALL=C sort
 }
 
 # same_tree TREE WANT ROOT: the listings are equal and ROOT has no trash dir.

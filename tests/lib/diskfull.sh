@@ -24,6 +24,9 @@
 
 DF_MOUNTS=()
 DF_LOOPS=()
+# the system's python: a pyenv shim in front of it costs 0.2 s a call, and
+# the crash loops call it hundreds of times (stdlib only)
+if [ -x /usr/bin/python3 ]; then DF_PY=/usr/bin/python3; else DF_PY=python3; fi
 
 df_prereq_missing() {
     local fs=$1
@@ -109,7 +112,7 @@ df_set_free() {
 
 # df_fill MNT: every block taken, for root too. Filler files go in MNT/.filler.
 df_fill() {
-    python3 - "$1" <<'PY'
+    "$DF_PY" - "$1" <<'PY'
 import ctypes, errno, os, sys
 mnt = sys.argv[1]
 d = os.path.join(mnt, ".filler")
@@ -192,7 +195,7 @@ df_unfill() { rm -rf --one-file-system "$1/.filler" "$1/.ballast"; sync -f "$1";
 
 # df_write_fails MNT: a 4 KiB write + fsync as root must fail with ENOSPC.
 df_write_fails() {
-    python3 - "$1" <<'PY'
+    "$DF_PY" - "$1" <<'PY'
 import errno, os, sys
 p = os.path.join(sys.argv[1], ".probe-%d" % os.getpid())
 try:
@@ -221,7 +224,7 @@ PY
 # MiB before the last block (its untar child, when there is one, goes on
 # writing to the end); df_fill takes the rest afterwards.
 df_kill_at_full() {
-    python3 - "$@" <<'PY'
+    "$DF_PY" - "$@" <<'PY'
 import os, signal, sys, time
 mnt, pid, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 limit = int(sys.argv[4]) if len(sys.argv) > 4 else 4 << 20
@@ -269,7 +272,7 @@ df_kill_strays() {
 # df_mkarchive OUT TAG MB BUSYBOX: docker save archive of one image: a busybox
 # layer, then (MB > 0) a layer holding /big/data of MB MiB.
 df_mkarchive() {
-    python3 - "$@" <<'PY'
+    "$DF_PY" - "$@" <<'PY'
 import hashlib, io, json, os, sys, tarfile
 out, tag, mb, busybox = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 T = 1700000000
