@@ -155,6 +155,9 @@ def main():
     ap.add_argument("--writes-ok", action="store_true", help="writes inside the root are allowed (the reaper)")
     ap.add_argument("--allow-write", action="append", default=[],
                     help="outside the root, writes are allowed only below these (temp dbs, journal)")
+    ap.add_argument("--allow-write-re", action="append", default=[],
+                    help="... or to a path that fully matches one of these regexes (the sweep of killed "
+                         "runs' temp databases in the full-disk fallback dirs)")
     ap.add_argument("logs", nargs="+")
     a = ap.parse_args()
     root = os.path.realpath(a.root)
@@ -202,7 +205,8 @@ def main():
                         writes = False   # mkdir -p of a dir that exists changes nothing
                     if inside and not a.writes_ok and writes:
                         bad.append("writes in the root: %s  <- %s" % (p, raw[:300]))
-                    if not inside and writes and not any(under(p, x) for x in a.allow_write):
+                    if (not inside and writes and not any(under(p, x) for x in a.allow_write)
+                            and not any(re.fullmatch(r, p) for r in a.allow_write_re)):
                         bad.append("writes outside the root: %s  <- %s" % (p, raw[:300]))
     for b in bad:
         print(b)

@@ -58,6 +58,7 @@ ALLOW=(
     --allow /dev/null --allow /dev/urandom --allow /dev/tty
     --allow-exact /dev/shm --allow-exact /run                   # listed for killed runs' temp databases (full-disk fallbacks)
     --allow-re '/(dev/shm|run)/ovl2fsck-(db|scan)-[0-9]+-[A-Za-z0-9]{6}(-wal|-shm)?'   # ... and those removed
+    --allow-write-re '/(dev/shm|run)/ovl2fsck-(db|scan)-[0-9]+-[A-Za-z0-9]{6}(-wal|-shm)?'   # (another test's killed runs: run in parallel)
     --allow "$DBTMP"                                             # the temporary databases
     --allow /usr/bin/setpriv                                     # the unprivileged cases
 )
