@@ -1,6 +1,7 @@
 /* config.h — the config file (/etc/ovl2fsck.conf or --config FILE):
  * "key = value" lines, # comments, per-check severity overrides in git fsck
- * style (check.NAME = ignore|warning|error|garbage). The command line beats
+ * style (check.NAME = ignore|warning|error|garbage) and accepted findings
+ * (skip.CHECK = OBJECT, as fsck.skipList; one line per object). The command line beats
  * the file: config_apply only fills options the command line did not set. */
 #ifndef OVL2FSCK_CONFIG_H
 #define OVL2FSCK_CONFIG_H
@@ -13,6 +14,7 @@
 #include "catalog.h"
 #include "exit_codes.h"
 #include "opts.h"
+#include "skip.h"
 
 /* check.NAME = SEVERITY, remembered with its line for later errors. */
 struct config_check {
@@ -28,6 +30,7 @@ struct config {
     bool has_min_age;
     struct config_check *checks;
     size_t check_count, check_cap;
+    struct skip_list skips;    /* skip.CHECK = OBJECT lines */
 };
 
 /* Parse config text (source names it in messages). Every line is parsed;

@@ -14,6 +14,8 @@ enum mode {
     MODE_LIST_CHECKS, MODE_SCHEMA, MODE_HELP, MODE_VERSION
 };
 
+struct skip_list;
+
 struct options {
     enum mode mode;
     const char *root;          /* default /var/lib/docker */
@@ -49,6 +51,8 @@ struct options {
     const char *config_path;   /* --config FILE (NULL: /etc/ovl2fsck.conf if present) */
     const char *checks_dir;    /* --checks-dir DIR (NULL: /etc/ovl2fsck/checks.d if present) */
     const char *prometheus;    /* --prometheus FILE */
+    const char *skip_list;     /* --skip-list FILE: "CHECK OBJECT" lines */
+    const struct skip_list *skips;  /* config skip.* lines and --skip-list, validated (main.c) */
     unsigned set_flags;        /* OPTSET_* bits: which options the command line gave */
 };
 

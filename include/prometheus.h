@@ -28,7 +28,7 @@ struct prom_run {
     struct prom_finding *findings;
     size_t finding_count;
     struct scan_counts scanned;
-    int64_t reclaimable, young_skipped;
+    int64_t reclaimable, young_skipped, skipped;
     bool dockerd_running;
     char **failed;             /* sources of checks that failed to load or run */
     size_t failed_count, failed_cap;

@@ -28,6 +28,8 @@ struct run_result {
     struct liveness live;
     int64_t min_age;
     int64_t errors, garbage, warnings, young_skipped, reclaimable;
+    int64_t skipped;           /* findings the skip list accepted (not in the finding table) */
+    bool skip_active;          /* a skip list is in use: "skipped" is reported */
     const struct check_run *checks;
     const struct catalog *catalog;
     double stage_seconds[STAGE_COUNT];

@@ -119,8 +119,20 @@ static int set_key(struct config *cfg, const char *key, const char *value, int l
         }
         return 0;
     }
+    if (strncmp(key, "skip.", 5) == 0) {
+        if (!key[5] || strchr(value, ' ') || strchr(value, '\t')) {
+            snprintf(why, whylen, "%s", !key[5] ? "'skip.' needs a check name (skip.CHECK = OBJECT)"
+                                                : "skip.CHECK takes one object (one line per object)");
+            return -1;
+        }
+        if (skip_list_add(&cfg->skips, key + 5, value, cfg->path ? cfg->path : "config", line) < 0) {
+            snprintf(why, whylen, "out of memory");
+            return -1;
+        }
+        return 0;
+    }
     snprintf(why, whylen, "unknown key '%s' (known: root, min-age, journal, prometheus, pidfile, "
-                          "checks-dir, check.NAME)", key);
+                          "checks-dir, check.NAME, skip.CHECK)", key);
     return -1;
 }
 
@@ -305,5 +317,6 @@ void config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->check_count; i++)
         free(cfg->checks[i].name);
     free(cfg->checks);
+    skip_list_free(&cfg->skips);
     memset(cfg, 0, sizeof *cfg);
 }

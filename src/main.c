@@ -25,6 +25,7 @@
 #include "reap.h"
 #include "repair.h"
 #include "report.h"
+#include "skip.h"
 #include "version.h"
 
 /* Everything one invocation holds, released by session_free. */
@@ -225,6 +226,19 @@ static int run_repair_and_reap(struct session *s)
 }
 
 /* --report (with --reap / --repair) and --list-checks: need the catalog. */
+/* The accepted findings: skip.CHECK lines of the config and --skip-list
+ * FILE, every check name known to the catalog (else exit 16). */
+static int load_skips(struct session *s)
+{
+    char err[1024];
+    if (s->o.skip_list && skip_list_read(&s->cfg.skips, s->o.skip_list, err, sizeof err) < 0)
+        return fail(err, EXIT_USAGE);
+    if (skip_list_validate(&s->cfg.skips, &s->cat, err, sizeof err) < 0)
+        return fail(err, EXIT_USAGE);
+    s->o.skips = &s->cfg.skips;
+    return 0;
+}
+
 static int run_with_catalog(struct session *s)
 {
     int code = load_catalog(s);
@@ -234,6 +248,8 @@ static int run_with_catalog(struct session *s)
         print_catalog(&s->cat);
         return print_load_failures(s);
     }
+    if ((code = load_skips(s)) != 0)
+        return code;
     if (s->o.reap || s->o.repair) {
         prom_collect_failures(&s->metrics, &s->load_failed);
         code = run_repair_and_reap(s);

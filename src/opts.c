@@ -14,7 +14,7 @@ enum long_only {
     OPT_ROOT = 256, OPT_REPORT, OPT_JSON, OPT_DB, OPT_MIN_AGE, OPT_IGNORE, OPT_LIST_CHECKS,
     OPT_SCHEMA, OPT_VERSION, OPT_BYTES, OPT_PIDFILE, OPT_REAP, OPT_REPAIR, OPT_APPLY, OPT_INCLUDE,
     OPT_QUARANTINE, OPT_RESTORE, OPT_PURGE, OPT_OLDER_THAN, OPT_JOURNAL, OPT_DEEP, OPT_LAYER, OPT_IMAGE,
-    OPT_THREADS, OPT_CONFIG, OPT_CHECKS_DIR, OPT_PROMETHEUS
+    OPT_THREADS, OPT_CONFIG, OPT_CHECKS_DIR, OPT_PROMETHEUS, OPT_SKIP_LIST
 };
 
 static const struct option long_options[] = {
@@ -44,6 +44,7 @@ static const struct option long_options[] = {
     { "config", required_argument, NULL, OPT_CONFIG },
     { "checks-dir", required_argument, NULL, OPT_CHECKS_DIR },
     { "prometheus", required_argument, NULL, OPT_PROMETHEUS },
+    { "skip-list", required_argument, NULL, OPT_SKIP_LIST },
     { "quiet", no_argument, NULL, 'q' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -65,6 +66,8 @@ void opts_usage(FILE *out)
           "  --min-age DUR      objects younger than DUR are skipped, not reported\n"
           "                     (0, 90s, 30m, 24h, 7d; default 24h)\n"
           "  --ignore CHECK,..  do not run these checks\n"
+          "  --skip-list FILE   accepted findings, one 'CHECK OBJECT' per line (# comments):\n"
+          "                     not reported, never reaped or repaired, counted\n"
           "  --bytes            exact byte counts instead of human-readable sizes\n"
           "  --pidfile FILE     dockerd pidfile for the liveness test (default " DEFAULT_PIDFILE ")\n"
           "  --deep             also rebuild each layer's tar stream and verify its diffID\n"
@@ -228,6 +231,7 @@ int opts_parse(int argc, char **argv, struct options *o, char *err, size_t errle
         case OPT_CONFIG: o->config_path = optarg; break;
         case OPT_CHECKS_DIR: o->checks_dir = optarg; o->set_flags |= OPTSET_CHECKS_DIR; break;
         case OPT_PROMETHEUS: o->prometheus = optarg; o->set_flags |= OPTSET_PROMETHEUS; break;
+        case OPT_SKIP_LIST: o->skip_list = optarg; break;
         case OPT_IGNORE: rc = append_list(&o->ignore, optarg); break;
         case OPT_LIST_CHECKS: rc = set_mode(o, MODE_LIST_CHECKS, err, errlen); break;
         case OPT_SCHEMA: rc = set_mode(o, MODE_SCHEMA, err, errlen); break;

@@ -6,6 +6,7 @@
 #include "progress.h"
 #include "scan.h"
 #include "sizes.h"
+#include "skip.h"
 #include "verify.h"
 #include "fsutil.h"
 
@@ -43,6 +44,9 @@ static int run_passes(struct pipeline *p, const struct options *o, const struct 
     r->checks = &p->run;
     if (stop && *stop)
         return EXIT_INTERRUPTED;
+    r->skip_active = o->skips && o->skips->n > 0;
+    if (r->skip_active && skip_list_apply(o->skips, &p->db, &r->skipped, err, errlen) < 0)
+        return EXIT_OPERATIONAL;
     double t2 = clock_now();
     if (progress_due(prog))
         progress_show(prog, "sizing the garbage");

@@ -70,6 +70,7 @@ int prom_collect_result(struct prom_run *m, struct db *db, const struct run_resu
     m->scanned = r->scanned;
     m->reclaimable = r->reclaimable;
     m->young_skipped = r->young_skipped;
+    m->skipped = r->skipped;
     m->dockerd_running = r->live.running;
     m->have_result = true;
     return 0;
@@ -166,6 +167,8 @@ static void render_result(FILE *out, const struct prom_run *m)
     render_objects(out, m);
     header(out, "ovl2fsck_young_skipped", "Findings skipped because the objects are younger than --min-age.");
     fprintf(out, "ovl2fsck_young_skipped %lld\n", (long long)m->young_skipped);
+    header(out, "ovl2fsck_findings_skipped", "Findings the skip list accepted (skip.CHECK, --skip-list).");
+    fprintf(out, "ovl2fsck_findings_skipped %lld\n", (long long)m->skipped);
     header(out, "ovl2fsck_dockerd_running", "1 when dockerd looked live on the root during the last run.");
     fprintf(out, "ovl2fsck_dockerd_running %d\n", m->dockerd_running ? 1 : 0);
 }

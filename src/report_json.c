@@ -76,6 +76,8 @@ int report_json(FILE *out, struct db *db, const struct run_result *r)
     cJSON_AddNumberToObject(sum, "warnings", (double)r->warnings);
     cJSON_AddNumberToObject(sum, "young_skipped", (double)r->young_skipped);
     cJSON_AddNumberToObject(sum, "reclaimable_bytes", (double)r->reclaimable);
+    if (r->skip_active)
+        cJSON_AddNumberToObject(sum, "skipped", (double)r->skipped);
     cJSON_AddItemToObject(doc, "summary", sum);
     if (r->checks && r->checks->failure_count)
         cJSON_AddItemToObject(doc, "check_failures", failures_array(r->checks));

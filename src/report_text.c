@@ -154,9 +154,12 @@ int report_text(FILE *out, struct db *db, const struct run_result *r, const stru
     print_failures(out, r, &st);
     if (o->quiet && clean)
         return 0;
-    char size[32], failures[64] = "";
+    char size[32], failures[128] = "";
+    int at = 0;
+    if (r->skip_active)
+        at = snprintf(failures, sizeof failures, ", %lld skipped by the skip list", (long long)r->skipped);
     if (failed)
-        snprintf(failures, sizeof failures, ", %zu check%s failed", failed, failed == 1 ? "" : "s");
+        snprintf(failures + at, sizeof failures - (size_t)at, ", %zu check%s failed", failed, failed == 1 ? "" : "s");
     fprintf(out, "\n%ssummary%s: %lld error%s, %lld garbage (%s reclaimable), %lld warning%s, %lld young skipped"
                  "%s — exit %d\n",
             st.bold, st.off, (long long)r->errors, r->errors == 1 ? "" : "s", (long long)r->garbage,

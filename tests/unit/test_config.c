@@ -138,7 +138,7 @@ static void test_errors_have_line_numbers(void **state)
     (void)state;
     static const struct bad_case cases[] = {
         { "root = /a\n\nfrobnicate = 1\n", "test.conf:3: unknown key 'frobnicate' (known: root, min-age, journal, "
-                                           "prometheus, pidfile, checks-dir, check.NAME)" },
+                                           "prometheus, pidfile, checks-dir, check.NAME, skip.CHECK)" },
         { "# x\nmin-age = soon\n", "test.conf:2: min-age: 'soon' is not a duration (e.g. 0, 90s, 30m, 24h, 7d)" },
         { "check.overlay-stray-entry = fatal\n",
           "test.conf:1: check.overlay-stray-entry: 'fatal' is not ignore, warning, error or garbage" },
@@ -148,7 +148,9 @@ static void test_errors_have_line_numbers(void **state)
         { " = /srv\n", "test.conf:1: expected 'key = value' (the key is missing)" },
         { "check. = ignore\n", "test.conf:1: 'check.' needs a check name (check.NAME = ignore|warning|error|garbage)" },
         { "Root = /srv\n", "test.conf:1: unknown key 'Root' (known: root, min-age, journal, prometheus, pidfile, "
-                           "checks-dir, check.NAME)" },
+                           "checks-dir, check.NAME, skip.CHECK)" },
+        { "skip. = abc\n", "test.conf:1: 'skip.' needs a check name (skip.CHECK = OBJECT)" },
+        { "skip.tag-dangling = a b\n", "test.conf:1: skip.CHECK takes one object (one line per object)" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct config cfg;
