@@ -1,9 +1,15 @@
 # Makefile — builds ovl2fsck, its unit tests and the check catalog.
 #
-# Pipeline in the tree: src/scan*.c -> src/db.c -> sql/checks/*.sql (embedded
-# by tools/embed.c) -> src/checks.c -> src/report*.c -> src/reap*.c.
+# Pipeline in the tree:
+#   src/scan*.c (read the root) -> src/db.c (the scan database) ->
+#   src/derive.c + sql/checks/*.sql (embedded by tools/embed.c; each file
+#   declares itself: src/catalog.c) run by src/checks.c, src/skip.c (accepted
+#   findings) -> src/report*.c -> src/reap*.c and src/repair*.c (what to do),
+#   both through the one apply engine src/act*.c (lock, journal, trash,
+#   symlink-safe delete, atomic writes, the apply loop, exit codes).
 # Every src/*.c except main.c goes into libovl2fsck.a, which the unit tests
-# (tests/unit/test_*.c, cmocka) link against.
+# (tests/unit/test_*.c, cmocka) link against. Objects depend on the headers
+# they include (-MMD -MP: build/*.d), not on every header.
 
 PKGS     := sqlite3 libcjson libcrypto zlib
 CC       ?= cc
@@ -55,8 +61,10 @@ $(BUILD)/catalog_data.o: $(BUILD)/catalog_data.c
 $(BUILD)/version.h: VERSION | $(BUILD)
 	printf '#define OVL2FSCK_VERSION "%s"\n' "$(VERSION)" > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.o: src/%.c $(wildcard include/*.h) $(BUILD)/version.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+DEPFLAGS := -MMD -MP
+
+$(BUILD)/%.o: src/%.c $(BUILD)/version.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/libovl2fsck.a: $(OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -64,11 +72,13 @@ $(BUILD)/libovl2fsck.a: $(OBJS)
 ovl2fsck: $(BUILD)/main.o $(BUILD)/libovl2fsck.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/main.o: src/main.c $(wildcard include/*.h) $(BUILD)/version.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/main.o: src/main.c $(BUILD)/version.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libovl2fsck.a $(wildcard tests/unit/*.h) | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libovl2fsck.a $(LDLIBS) -lcmocka
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libovl2fsck.a | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Itests/unit -o $@ $< $(BUILD)/libovl2fsck.a $(LDLIBS) -lcmocka
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)
 
 unit-bins: $(UNIT_BINS)
 
