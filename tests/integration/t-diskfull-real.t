@@ -113,6 +113,7 @@ kill9_dockerd() {
     rm -f "$EX/e/pid"
     dockerd_stop
     df_kill_strays "$EX/e"
+    df_kill_ns_users "$M"
     # a restarted dockerd takes a containerd pid that is still there (even
     # dying) for a running containerd, and times out waiting for its socket
     for ((i = 0; i < 100; i++)); do
@@ -156,7 +157,7 @@ killed_at_full() {
 # build_full_store FS: dockerd on $M/docker driven to ENOSPC six ways; then
 # the file system filled to the last block.
 build_full_store() {
-    local fs=$1 rc pid
+    local fs=$1 rc
     R=$M/docker
     mkdir -p "$M/tmpdir" && chmod 1777 "$M/tmpdir"
     ok "$fs: dockerd starts on the loop file system" dockerd_start "$R" "$EX/e" || return 1
@@ -241,8 +242,8 @@ check_and_reap() {
 
     fsck --root "$R" --report --min-age 0 --db "$R/x.sqlite"
     is "$RC" 8 "$fs: --db on the full disk: exit 8"
-    like "$(cat "$T/err")" "$R/x.sqlite" "$fs: ... the message names $R/x.sqlite"
-    ok "$fs: ... and leaves no x.sqlite* behind" test -z "$(ls "$R" | grep x.sqlite)"
+    ok "$fs: ... the message names $R/x.sqlite" grep -qF -- "$R/x.sqlite" "$T/err" || diag "$(cat "$T/err")"
+    nok "$fs: ... and leaves no x.sqlite* behind" compgen -G "$R/x.sqlite*"
 
     # --- the plan, then the reap on the full disk
     fsck --root "$R" --reap --json --min-age 0
@@ -318,7 +319,7 @@ dockerd_after() {
 # the full file system, --reap --apply killed -9 after action k, the disk
 # filled again, --reap --apply again; the tree must be the uninterrupted one.
 crash_loop() {
-    local fs=$1 snap=$2 k rc rc2 dev mk=$T/mk opts= verdict last=0 ncrash=0
+    local fs=$1 snap=$2 k rc rc2 dev mk=$T/mk opts='' verdict last=0 ncrash=0
     [ "$fs" = xfs ] && opts=-onouuid
     mkdir -p "$mk"
     for ((k = 1; k <= 400; k++)); do
@@ -327,6 +328,11 @@ crash_loop() {
         DF_LOOPS+=("$dev")
         mount $opts -t "$fs" "$dev" "$mk" || break
         DF_MOUNTS+=("$mk")
+        if ! [ -d "$mk/docker" ]; then
+            fail "$fs: k=$k: the copy of the full file system is mounted on $mk"
+            diag "$(findmnt -R "$T" 2>&1; ls -la "$mk" 2>&1; dmesg 2>/dev/null | tail -n 5)"
+            break
+        fi
         verdict=
         is_full "$fs" "$mk" || verdict="not full before the run;"
         { TMPDIR=$mk/tmpdir OVL2FSCK_TEST_CRASH_AFTER=$k "$OVL2FSCK" --root "$mk/docker" --reap --apply \
@@ -351,7 +357,7 @@ crash_loop() {
         cmp -s "$T/c.tree" "$T/$fs.after.tree" ||
             verdict="$verdict tree differs: $(diff "$T/$fs.after.tree" "$T/c.tree" | grep '^[<>]' | head -n 5 | tr '\n' ' ');"
         [ -e "$mk/docker/.ovl2fsck-trash" ] && verdict="$verdict trash left;"
-        umount "$mk" && unset 'DF_MOUNTS[-1]'
+        df_umount "$mk" "$dev" "$fs" && unset 'DF_MOUNTS[-1]'
         losetup -d "$dev" && unset 'DF_LOOPS[-1]'
         rm -f "$T/w.img"
         if [ "$last" = 1 ]; then
@@ -375,7 +381,7 @@ crash_loop() {
 # are; the exit status has bit 8 and not bit 1; once the file can go, a
 # rerun (disk full again) finishes with exit 1.
 one_item_fails() {
-    local fs=$1 snap=$2 mk=$T/mk opts= dev obj f rc ino
+    local fs=$1 snap=$2 mk=$T/mk opts='' dev obj f rc ino
     [ "$fs" = xfs ] && opts=-onouuid
     command -v chattr >/dev/null || { skip 4 "$fs: no chattr"; return; }
     mkdir -p "$mk"
@@ -406,7 +412,7 @@ one_item_fails() {
     else
         fail "$fs: a file inside an orphaned dir to make immutable ($obj: $f)"
     fi
-    umount "$mk" && unset 'DF_MOUNTS[-1]'
+    df_umount "$mk" "$dev" "$fs" && unset 'DF_MOUNTS[-1]'
     losetup -d "$dev" && unset 'DF_LOOPS[-1]'
     rm -f "$T/w.img"
 }
@@ -420,7 +426,9 @@ run_fs() {
     build_full_store "$fs" || return 1
     note "$fs: store built in $((SECONDS - t0))s"
     # snapshot of the full file system (the crash loop starts from it)
-    umount "$M" && unset 'DF_MOUNTS[-1]'
+    sync -f "$M"
+    df_umount "$M" "${DF_LOOPS[-1]}" "$fs" && unset 'DF_MOUNTS[-1]' ||
+        bail_out "cannot unmount $M: $(fuser -vm "$M" 2>&1 | head -n 5)"
     cp --sparse=always "$M.img" "$T/$fs.snap.img"
     mount -t "$fs" "${DF_LOOPS[-1]}" "$M" && DF_MOUNTS+=("$M")
     check_and_reap "$fs"

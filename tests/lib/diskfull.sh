@@ -16,6 +16,8 @@
 #                                       # (0 when it did, 1 when STOP appeared first)
 #   df_kill_strays DIR                  # SIGKILL processes whose command line names DIR
 #                                       # (containerd shims a killed dockerd left), by pid
+#   df_kill_ns_users MNT                # SIGKILL processes of other mount namespaces using MNT
+#   df_umount MNT DEV FS                # unmount, and wait until the kernel let go of DEV
 #   df_mkarchive OUT TAG MB [BASE.tar]  # a `docker save` archive: TAG = busybox layer
 #                                       # (+ a layer with an MB-MiB file when MB > 0)
 #
@@ -90,8 +92,8 @@ df_mkfs() {
     DF_MOUNTS+=("$mnt")
 }
 
-df_avail() { local a; a=($(stat -f -c '%a %S' "$1")) && echo $((a[0] * a[1])); }
-df_used() { local a; a=($(stat -f -c '%b %f %S' "$1")) && echo $(((a[0] - a[1]) * a[2])); }
+df_avail() { local a; read -ra a < <(stat -f -c '%a %S' "$1") && echo $((a[0] * a[1])); }
+df_used() { local a; read -ra a < <(stat -f -c '%b %f %S' "$1") && echo $(((a[0] - a[1]) * a[2])); }
 
 # df_set_free MNT BYTES: the ballast file takes all but about BYTES.
 df_set_free() {
@@ -267,6 +269,38 @@ df_kill_strays() {
         fi
     done
     return 0
+}
+
+# df_kill_ns_users MNT: SIGKILL the processes of other mount namespaces that
+# have a mount of MNT (the containers of a RUN a killed dockerd left alive:
+# their overlay mounts keep the file system's superblock alive after MNT is
+# unmounted here, so that its image file is never brought up to date).
+df_kill_ns_users() {
+    local mnt=$1 self p ns
+    self=$(readlink /proc/self/ns/mnt)
+    for p in /proc/[0-9]*; do
+        ns=$(readlink "$p/ns/mnt" 2>/dev/null) || continue
+        [ "$ns" = "$self" ] && continue
+        if grep -qF -- "$mnt/" "$p/mountinfo" 2>/dev/null; then
+            echo "# killed ${p#/proc/} ($(cat "$p/comm" 2>/dev/null)): a process of another mount namespace using $mnt"
+            kill -KILL "${p#/proc/}" 2>/dev/null
+        fi
+    done
+    return 0
+}
+
+# df_umount MNT DEV FS: unmount MNT and wait until the kernel has let go of
+# the file system on DEV (/sys/fs/FS/loopN gone: written out, image final).
+df_umount() {
+    local mnt=$1 dev=$2 fs=$3 i
+    umount "$mnt" || return 1
+    for ((i = 0; i < 200; i++)); do
+        [ -e "/sys/fs/$fs/${dev##*/}" ] || return 0
+        [ $((i % 20)) = 5 ] && df_kill_ns_users "$mnt"
+        sleep 0.05
+    done
+    echo "df_umount: $fs on $dev still alive 10 s after unmounting $mnt" >&2
+    return 1
 }
 
 # df_mkarchive OUT TAG MB BUSYBOX: docker save archive of one image: a busybox
