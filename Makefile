@@ -75,10 +75,12 @@ ovl2fsck: $(BUILD)/main.o $(BUILD)/libovl2fsck.a
 $(BUILD)/main.o: src/main.c $(BUILD)/version.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
+# (the unit tests' dependency files go to build/deps: build/tests holds only test binaries)
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libovl2fsck.a | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -Itests/unit -o $@ $< $(BUILD)/libovl2fsck.a $(LDLIBS) -lcmocka
+	@mkdir -p $(BUILD)/deps
+	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $(BUILD)/deps/$*.d -MT $@ -Itests/unit -o $@ $< $(BUILD)/libovl2fsck.a $(LDLIBS) -lcmocka
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/deps/*.d)
 
 unit-bins: $(UNIT_BINS)
 

@@ -42,7 +42,8 @@ enum reap_action {
     REAP_RENAME_ASIDE,   /* layerdb/sha256/<chain> -> <chain>-<rand>-removing (dockerd's order) */
     REAP_REMOVE,         /* rename into trash (or quarantine), then delete the trash entry */
     REAP_REMOVE_ASIDE,   /* REAP_REMOVE of what this item's REAP_RENAME_ASIDE made */
-    REAP_UNTAG           /* drop the image's references from repositories.json */
+    REAP_UNTAG,          /* drop the image's references from repositories.json */
+    REAP_PRUNE_EMPTY     /* rmdir a parent dir when it is empty (image mount levels) */
 };
 
 /* How a step's path is re-verified just before it is touched. */
@@ -72,7 +73,8 @@ struct reap_step {
 enum item_kind {
     KIND_OVERLAY_ORPHAN, KIND_LINK_BROKEN, KIND_LAYER, KIND_LAYER_DANGLING, KIND_LEFTOVER,
     KIND_MOUNT, KIND_CONTAINER, KIND_IMAGE,
-    KIND_CONTAINER_REMOVAL   /* a container dockerd was removing: its dirs, mount entry, containers/<id> */
+    KIND_CONTAINER_REMOVAL,  /* a container dockerd was removing: its dirs, mount entry, containers/<id> */
+    KIND_IMAGE_MOUNT         /* an image mount entry (Docker 28) of a container that is gone */
 };
 
 struct reap_item {

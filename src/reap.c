@@ -214,6 +214,15 @@ static bool verify_kind(struct reaper *r, const struct reap_item *it, char *why,
             return false;
         }
         return true;
+    case KIND_IMAGE_MOUNT: {
+        char cid[HEX64_LEN + 1];
+        snprintf(cid, sizeof cid, "%.64s", it->object);
+        if (mount_or_container_exists(r, "containers", cid)) {
+            snprintf(why, whylen, "containers/%s exists now", cid);
+            return false;
+        }
+        return true;
+    }
     case KIND_CONTAINER_REMOVAL:
         if (!container_being_removed(r, it->object)) {
             snprintf(why, whylen, "its config no longer says it is being removed (Dead, RemovalInProgress)");
@@ -232,7 +241,7 @@ static bool verify_kind(struct reaper *r, const struct reap_item *it, char *why,
 static const char *claim_owner(const struct reap_item *it)
 {
     return it->kind == KIND_LAYER || it->kind == KIND_LAYER_DANGLING || it->kind == KIND_MOUNT ||
-           it->kind == KIND_CONTAINER_REMOVAL ? it->object : NULL;
+           it->kind == KIND_CONTAINER_REMOVAL || it->kind == KIND_IMAGE_MOUNT ? it->object : NULL;
 }
 
 static bool verify_step(struct reaper *r, const struct reap_item *it, const struct reap_step *s, char *why,
@@ -499,6 +508,36 @@ out:
     return rc;
 }
 
+/* rmdir a level of an image mount entry once nothing is left in it (another
+ * image mount of the same container may still be). */
+static int step_prune_empty(struct reaper *r, struct reap_item *it, const struct reap_step *s, char *err,
+                            size_t errlen)
+{
+    const char *base;
+    int dirfd = act_open_parent(r->run.rootfd, s->path, &base);
+    if (dirfd < 0 && errno == ENOENT)
+        return 0;   /* gone with the levels below it */
+    if (dirfd < 0) {
+        snprintf(err, errlen, "cannot open the dir of %s: %s", s->path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    int rc = 0;
+    if (fs_lstat(dirfd, base, &st) && st.st_dev == s->dev && st.st_ino == s->ino && S_ISDIR(st.st_mode)) {
+        if (!act_run_begin(&r->run, it->check, it->object, s->path, 0, "remove-if-empty", NULL)) {
+            snprintf(err, errlen, "cannot write the journal");
+            rc = -1;
+        } else {
+            rc = unlinkat(dirfd, base, AT_REMOVEDIR) < 0 && errno != ENOTEMPTY && errno != EEXIST ? -1 : 0;
+            if (rc < 0)
+                snprintf(err, errlen, "rmdir %s: %s", s->path, strerror(errno));
+            act_run_end(&r->run, it->check, it->object, s->path, 0, "remove-if-empty", rc < 0 ? err : NULL, NULL);
+        }
+    }
+    close(dirfd);
+    return rc;
+}
+
 static int run_step(struct reaper *r, struct reap_item *it, struct reap_step *s, char *err, size_t errlen)
 {
     switch (s->action) {
@@ -514,6 +553,8 @@ static int run_step(struct reaper *r, struct reap_item *it, struct reap_step *s,
         return step_remove(r, it, s, s->aside, err, errlen);
     case REAP_UNTAG:
         return step_untag(r, it, err, errlen);
+    case REAP_PRUNE_EMPTY:
+        return step_prune_empty(r, it, s, err, errlen);
     }
     return -1;
 }

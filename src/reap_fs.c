@@ -4,6 +4,7 @@
 #include "reap_internal.h"
 #include "ids.h"
 
+#include <ctype.h>
 #include <string.h>
 
 /* ---- which paths may be touched --------------------------------------- */
@@ -47,10 +48,60 @@ static const struct allowed_parent allowed_parents[] = {
  * tmp/ dir: only what is in it). */
 static const char *const allowed_top_level[] = { "tmp-old" };
 
+/* [A-Za-z0-9._:@+-]+, not . or ..: a component of an image reference. */
+static bool valid_ref_component(const char *s, size_t n)
+{
+    if (n == 0 || n > 255 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("._:@+-", s[i]))
+            return false;
+    return true;
+}
+
+#define MOUNTS_PREFIX "image/overlay2/layerdb/mounts/"
+#define IMAGE_MOUNT_MAX_DEPTH 8
+
+/* layerdb/mounts/<container>-<ref>[/<ref part>]... (docker run --mount
+ * type=image of Docker 28): 1 to 8 levels, the first <64 hex>-<x>. */
+static bool allowed_image_mount(const char *relpath)
+{
+    size_t pl = strlen(MOUNTS_PREFIX);
+    if (strncmp(relpath, MOUNTS_PREFIX, pl) != 0)
+        return false;
+    const char *p = relpath + pl;
+    if (!strchr(p, '/') && valid_mount_dir(p))
+        return false;   /* a plain mount: the table below */
+    if (strlen(p) < HEX64_LEN + 2 || !id_is_hex64(p, HEX64_LEN) || p[HEX64_LEN] != '-')
+        return false;
+    int depth = 0;
+    for (const char *c = p + HEX64_LEN + 1; c; depth++) {
+        const char *end = strchr(c, '/');
+        size_t n = end ? (size_t)(end - c) : strlen(c);
+        if (depth >= IMAGE_MOUNT_MAX_DEPTH || !valid_ref_component(c, n))
+            return false;
+        c = end ? end + 1 : NULL;
+    }
+    return true;
+}
+
+/* overlay2/<dir>/.tmp-*: a temp file of the atomic writer of dockerd 26+. */
+static bool allowed_overlay_tmp(const char *relpath)
+{
+    if (strncmp(relpath, "overlay2/", 9) != 0)
+        return false;
+    const char *dir = relpath + 9, *slash = strchr(dir, '/');
+    if (!slash || strchr(slash + 1, '/') || strncmp(slash + 1, ".tmp-", 5) != 0)
+        return false;
+    return id_is_overlay_dir(dir, (size_t)(slash - dir)) && valid_component(slash + 1);
+}
+
 bool reap_path_allowed(const char *relpath)
 {
     if (!relpath)
         return false;
+    if (allowed_image_mount(relpath) || allowed_overlay_tmp(relpath))
+        return true;
     for (size_t i = 0; i < sizeof allowed_top_level / sizeof allowed_top_level[0]; i++)
         if (strcmp(relpath, allowed_top_level[i]) == 0)
             return true;

@@ -98,7 +98,7 @@ int reap_parse_include(const struct catalog *cat, const char *include, char *err
 
 const char *reap_action_name(enum reap_action a)
 {
-    static const char *const names[] = { "rename-aside", "remove", "remove", "untag" };
+    static const char *const names[] = { "rename-aside", "remove", "remove", "untag", "remove-if-empty" };
     return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
 }
 
@@ -111,7 +111,7 @@ struct builder {
     struct db *db;
     const char *root;
     int rootfd;
-    sqlite3_stmt *q_layer, *q_parent, *q_dir, *q_link, *q_claims;
+    sqlite3_stmt *q_layer, *q_parent, *q_dir, *q_link, *q_claims, *q_links_to;
     char *err;
     size_t errlen;
 };
@@ -195,6 +195,24 @@ static bool dir_claimed_by_other(struct builder *b, const char *dir, const char 
     return claimed;
 }
 
+/* Every other l/ symlink into the dir goes with it, whatever its link file
+ * says: dockerd 26+ makes the symlink before it writes the link file, so a
+ * crash in between leaves a dir without one and a live symlink into it. No
+ * lower file of a dir that stays names them (the dir would be claimed). */
+static void add_other_links(struct builder *b, struct reap_item *it, const char *dir, const char *own)
+{
+    char path[300];
+    sqlite3_reset(b->q_links_to);
+    db_bind_text(b->q_links_to, 1, dir);
+    while (sqlite3_step(b->q_links_to) == SQLITE_ROW) {
+        const char *name = col_text(b->q_links_to, 0);
+        if (!name || strcmp(name, own) == 0 || !id_is_safe_component(name, strlen(name)))
+            continue;
+        snprintf(path, sizeof path, "overlay2/l/%.200s", name);
+        add_step(it, REAP_REMOVE, ROLE_LINK, path)->link_dir = act_strdup(dir);
+    }
+}
+
 /* Steps for an overlay2 dir and its l/ link owned by (kinds, owner). */
 static void add_dir_steps(struct builder *b, struct reap_item *it, const char *dir, const char *kinds,
                           const char *owner)
@@ -213,6 +231,7 @@ static void add_dir_steps(struct builder *b, struct reap_item *it, const char *d
         snprintf(path, sizeof path, "overlay2/l/%s", link);
         add_step(it, REAP_REMOVE, ROLE_LINK, path)->link_dir = act_strdup(dir);
     }
+    add_other_links(b, it, dir, link);
 }
 
 static int layer_depth(struct builder *b, const char *chain)
@@ -291,6 +310,38 @@ static void add_mount_item(struct builder *b, const char *object, const char *wh
         add_dir_steps(b, it, iid, "mount init", object);
     free(mid);
     free(iid);
+}
+
+/* An image mount entry whose container is gone: the entry (a leaf of
+ * layerdb/mounts/<container>-<ref>/...), its dirs and their l/ links as for
+ * a mount, then every level above it that is left empty. */
+static void add_image_mount_item(struct builder *b, const char *object, const char *path, const char *why,
+                                 int64_t bytes)
+{
+    if (!reap_path_allowed(path) || strncmp(path, LAYERDB "/mounts/", strlen(LAYERDB "/mounts/")) != 0) {
+        reap_plan_note(b->plan, "image-mount-container-missing %s: refusing to touch '%s'", object, path);
+        return;
+    }
+    struct reap_item *it = new_item(b, KIND_IMAGE_MOUNT, "image-mount-container-missing", "garbage", object, why);
+    it->bytes = bytes;
+    it->primary = act_strdup(path);
+    add_step(it, REAP_REMOVE, ROLE_PLAIN, path);
+    char *mid, *iid;
+    mount_ids(b, object, &mid, &iid);
+    if (mid)
+        add_dir_steps(b, it, mid, "mount init", object);
+    if (iid)
+        add_dir_steps(b, it, iid, "mount init", object);
+    free(mid);
+    free(iid);
+    char *level = act_strdup(path);
+    for (char *slash = strrchr(level, '/'); slash && slash > level + strlen(LAYERDB "/mounts");
+         slash = strrchr(level, '/')) {
+        *slash = '\0';
+        if (strlen(level) > strlen(LAYERDB "/mounts/"))
+            add_step(it, REAP_PRUNE_EMPTY, ROLE_PLAIN, level);
+    }
+    free(level);
 }
 
 /* A container dockerd was removing: finish docker rm in its own order, so
@@ -429,6 +480,10 @@ static bool add_finding(struct builder *b, const char *check, const char *object
         add_single_item(b, KIND_LEFTOVER, ROLE_PLAIN, check, object, path, why, bytes);
     else if (strcmp(check, "mount-container-missing") == 0)
         add_mount_item(b, object, why, bytes);
+    else if (strcmp(check, "image-mount-container-missing") == 0)
+        add_image_mount_item(b, object, path, why, bytes);
+    else if (strcmp(check, "overlay-tmp-leftover") == 0)
+        add_single_item(b, KIND_LEFTOVER, ROLE_PLAIN, check, object, path, why, bytes);
     else if (strcmp(check, "container-removal-leftover") == 0)
         add_container_removal_item(b, object, why, bytes);
     else if (strcmp(check, "container-mount-missing") == 0)
@@ -454,7 +509,9 @@ static int prepare_queries(struct builder *b)
         db_prepare(b->db, "SELECT parent FROM layer WHERE chain_id = ?1 AND parent_state = 'ok'", &b->q_parent, b->err, b->errlen) < 0 ||
         db_prepare(b->db, "SELECT link FROM overlay_dir WHERE name = ?1", &b->q_dir, b->err, b->errlen) < 0 ||
         db_prepare(b->db, "SELECT 1 FROM link WHERE name = ?1 AND target_dir = ?2 AND type = 'symlink'", &b->q_link, b->err, b->errlen) < 0 ||
-        db_prepare(b->db, "SELECT by_kind, by_id FROM overlay_ref WHERE dir = ?1", &b->q_claims, b->err, b->errlen) < 0)
+        db_prepare(b->db, "SELECT by_kind, by_id FROM overlay_ref WHERE dir = ?1", &b->q_claims, b->err, b->errlen) < 0 ||
+        db_prepare(b->db, "SELECT name FROM link WHERE target_dir = ?1 AND type = 'symlink' ORDER BY name",
+                   &b->q_links_to, b->err, b->errlen) < 0)
         return -1;
     return 0;
 }
@@ -466,6 +523,7 @@ static void finalize_queries(struct builder *b)
     sqlite3_finalize(b->q_dir);
     sqlite3_finalize(b->q_link);
     sqlite3_finalize(b->q_claims);
+    sqlite3_finalize(b->q_links_to);
 }
 
 /* Does the reaper act on this finding? What the check declares (action:
@@ -610,6 +668,7 @@ static int kind_group(enum item_kind k)
     case KIND_IMAGE: return 0;
     case KIND_CONTAINER: return 1;
     case KIND_CONTAINER_REMOVAL: return 1;
+    case KIND_IMAGE_MOUNT: return 2;
     case KIND_MOUNT: return 2;
     case KIND_LAYER_DANGLING: return 3;
     case KIND_LAYER: return 3;

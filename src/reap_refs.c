@@ -235,16 +235,57 @@ static int on_layer(void *ctx, const char *name, unsigned char d_type)
 static bool valid_mount_id(const char *s, size_t n) { return id_is_hex64(s, n) || id_is_buildkit(s, n); }
 static bool valid_init_id(const char *s, size_t n) { return id_is_init_dir(s, n) || id_is_overlay_dir(s, n); }
 
-static int on_mount(void *ctx, const char *name, unsigned char d_type)
+/* Image mounts of Docker 28 (docker run --mount type=image): the entry is
+ * layerdb/mounts/<container>-<ref>, one dir level per '/' of the ref, the
+ * mount files in the last. As deep as the scan looks. */
+#define MOUNT_MAX_DEPTH 8
+
+struct nested_ctx {
+    struct reap_refs *r;
+    int dirfd;
+    const char *path;    /* of dirfd, below layerdb/mounts */
+    int depth;
+    int rc;
+};
+
+static int load_mount(struct reap_refs *r, int dirfd, const char *name, const char *path, int depth);
+
+static int on_nested(void *ctx, const char *name, unsigned char d_type)
 {
     (void)d_type;
-    struct list_ctx *c = ctx;
-    struct reap_refs *r = c->r;
-    int fd = fs_open_dir(c->dirfd, name);
+    struct nested_ctx *c = ctx;
+    if (!id_is_safe_component(name, strlen(name)))
+        return 0;
+    char *path = act_printf("%s/%s", c->path, name);
+    int rc = load_mount(c->r, c->dirfd, name, path, c->depth + 1);
+    free(path);
+    return rc;
+}
+
+/* layerdb/mounts/<path>: its mount-id, init-id and parent; a dir without a
+ * mount-id file holds image mounts below it. */
+static int load_mount(struct reap_refs *r, int dirfd, const char *name, const char *path, int depth)
+{
+    int fd = fs_open_dir(dirfd, name);
     if (fd < 0) {
         if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
-            note_unknown(r->claims_unknown, sizeof r->claims_unknown, "cannot open layerdb/mounts/%s: %s", name, strerror(errno));
+            note_unknown(r->claims_unknown, sizeof r->claims_unknown, "cannot open layerdb/mounts/%s: %s", path, strerror(errno));
         return 0;
+    }
+    char v[256];
+    enum id_state ms = read_id(fd, "mount-id", valid_mount_id, false, v, sizeof v);
+    enum id_state is = ms == ID_MISSING ? read_id(fd, "init-id", valid_init_id, false, v + 128, 128) : ID_MISSING;
+    if (ms == ID_MISSING && is == ID_MISSING && depth < MOUNT_MAX_DEPTH) {
+        struct nested_ctx c = { .r = r, .dirfd = fd, .path = path, .depth = depth };
+        int rc = fs_list_dir(fd, on_nested, &c);
+        if (rc < 0 && errno != ENOENT)
+            note_unknown(r->claims_unknown, sizeof r->claims_unknown, "cannot list layerdb/mounts/%s: %s", path,
+                         strerror(errno));
+        /* its own (empty) entry is kept as well: a mount half written */
+        if (rc > 0) {
+            close(fd);
+            return -1;
+        }
     }
     if (r->mount_count == r->mount_cap) {
         size_t ncap = r->mount_cap ? r->mount_cap * 2 : 32;
@@ -258,20 +299,26 @@ static int on_mount(void *ctx, const char *name, unsigned char d_type)
     }
     struct ref_mount *m = &r->mounts[r->mount_count++];
     memset(m, 0, sizeof *m);
-    m->id = strdup(name);
-    char v[256];
-    enum id_state ms = read_id(fd, "mount-id", valid_mount_id, false, v, sizeof v);
+    m->id = strdup(path);
+    ms = read_id(fd, "mount-id", valid_mount_id, false, v, sizeof v);
     if (ms == ID_OK)
         m->mount_id = strdup(v);
-    enum id_state is = read_id(fd, "init-id", valid_init_id, false, v, sizeof v);
+    is = read_id(fd, "init-id", valid_init_id, false, v, sizeof v);
     if (is == ID_OK)
         m->init_id = strdup(v);
     if (ms == ID_UNREADABLE || is == ID_UNREADABLE)
-        note_unknown(r->claims_unknown, sizeof r->claims_unknown, "layerdb/mounts/%s has an unreadable %s", name,
+        note_unknown(r->claims_unknown, sizeof r->claims_unknown, "layerdb/mounts/%s has an unreadable %s", path,
                      ms == ID_UNREADABLE ? "mount-id" : "init-id");
     read_id(fd, "parent", id_is_digest, true, m->parent, sizeof m->parent);
     close(fd);
     return m->id ? 0 : -1;
+}
+
+static int on_mount(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)d_type;
+    struct list_ctx *c = ctx;
+    return load_mount(c->r, c->dirfd, name, name, 1);
 }
 
 /* ---- images ----------------------------------------------------------- */

@@ -1,6 +1,7 @@
 -- check: image-mount-container-missing
 -- severity: garbage
 -- meaning: an image mount entry layerdb/mounts/<id>-<ref> (Docker 28) whose container is gone
+-- action: reap
 --
 -- docker run --mount type=image,source=REF (Docker 28) gives the container
 -- an RW layer on REF's image: layerdb/mounts/<container id>-<REF>/ (one dir

@@ -2,6 +2,7 @@
 -- severity: garbage
 -- meaning: a .tmp-* file in an overlay2 dir or in overlay2/l/ left by an interrupted atomic write (Docker 26+)
 -- needs: overlay_ref
+-- action: reap
 --
 -- Docker 26 and later write an overlay2 dir's link, lower and committed
 -- files through a temporary file in the same dir (.tmp-<name><random>,

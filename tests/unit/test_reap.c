@@ -247,6 +247,24 @@ static void test_path_allowed(void **state)
     assert_false(reap_path_allowed("etc"));
     assert_false(reap_path_allowed("image/overlay2/layerdb/sha256/notanid"));
     assert_false(reap_path_allowed(NULL));
+    /* Docker 26+/28 (issue 17): .tmp-* of the atomic writer, image mounts */
+    assert_true(reap_path_allowed("overlay2/" H64 "/.tmp-link2849117613"));
+    assert_true(reap_path_allowed("overlay2/l/.tmp-ABCDEFGHIJKLMNOPQRSTUVWXYZ3377"));
+    assert_false(reap_path_allowed("overlay2/" H64 "/link"));
+    assert_false(reap_path_allowed("overlay2/" H64 "/.tmp-x/y"));
+    assert_false(reap_path_allowed("overlay2/../.tmp-x"));
+    assert_true(reap_path_allowed("image/overlay2/layerdb/mounts/" H64 "-o2t/classic-a:latest"));
+    assert_true(reap_path_allowed("image/overlay2/layerdb/mounts/" H64 "-plainref:latest"));
+    assert_true(reap_path_allowed("image/overlay2/layerdb/mounts/" H64 "-o2t"));
+    assert_false(reap_path_allowed("image/overlay2/layerdb/mounts/" H64 "-o2t/../../etc"));
+    assert_false(reap_path_allowed("image/overlay2/layerdb/mounts/" H64 "-o2t//x"));
+    assert_false(reap_path_allowed("image/overlay2/layerdb/mounts/" H64 "-a/b/c/d/e/f/g/h/i"));
+    assert_false(reap_path_allowed("image/overlay2/layerdb/mounts/notanid-o2t/x"));
+    assert_false(reap_path_allowed("image/overlay2/layerdb/mounts/" H64 "-a b"));
+    assert_true(reap_path_allowed("tmp/docker-import-123"));
+    assert_true(reap_path_allowed("tmp-old"));
+    assert_false(reap_path_allowed("tmp"));
+    assert_false(reap_path_allowed("tmp/a/b"));
 }
 
 static void test_open_parent_refuses_symlinked_component(void **state)
