@@ -288,7 +288,9 @@ system = ("/etc/ld.so.", "/lib/", "/lib64/", "/usr/lib/", "/proc/", "/sys/", "/d
 def allowed(path):
     return (path == store or path.startswith(store + "/") or path.startswith(db)
             or path == tmpdir or path.startswith(tmpdir + "/") or path.startswith(system)
-            or path in ("/proc", "/var/run/docker.pid", "/run/docker.pid", "/etc/docker/daemon.json"))
+            or path in ("/proc", "/var/run/docker.pid", "/run/docker.pid", "/etc/docker/daemon.json",
+                        "/run")   # listed for killed runs' temp databases (the /dev/shm fallback: /dev/)
+            or path.startswith("/run/ovl2fsck-"))
 OPENS = ("open", "openat", "openat2", "creat", "open_tree")
 call = re.compile(r'^\d+\s+(\w+)\((.*)')
 withfd = re.compile(r'^(-?\d+|AT_FDCWD)(?:<([^>]*)>)?, "((?:[^"\\]|\\.)*)"')
