@@ -51,15 +51,9 @@ tree() {
 same_tree() { cmp -s "$1" "$2" && [ ! -e "$3/.ovl2fsck-trash" ]; }
 
 # The journal fallback (/run/ovl2fsck/journal.jsonl, /dev/shm/…) is shared by
-# every ovl2fsck run of the machine; nothing of this test may stay there.
-journal_fallbacks_clean() {
-    local f
-    for f in /run/ovl2fsck/journal.jsonl /dev/shm/ovl2fsck/journal.jsonl; do
-        [ -f "$f" ] && grep -qF "$T/" "$f" && rm -f "$f"
-    done
-    return 0
-}
-at_exit journal_fallbacks_clean
+# every ovl2fsck run of the machine. Each run of this test moves what it (and
+# a run killed before it) put there back to its root's journal when it ends
+# with room; nothing else here touches that file.
 
 # fsck ARGS...: ovl2fsck with TMPDIR on the full file system ($M/tmpdir);
 # stdout in $T/out, stderr in $T/err, status in RC.
@@ -69,6 +63,9 @@ fsck() {
 }
 
 nospace() { grep -qi 'no space left on device' "$1"; }
+
+# findings_of JSON: one "check object path bytes" line per finding, sorted.
+findings_of() { jqp "$1" 'sorted("%s %s %s %s" % (f["check"], f["object"], f["path"], f.get("bytes")) for f in d["findings"])' 2>/dev/null; }
 
 # is_full FS MNT: not one block a root process can write. ext4 (mkfs -m 0)
 # then shows 0 bytes available. xfs keeps a few blocks in statvfs that no
@@ -237,6 +234,9 @@ check_and_reap() {
     like "$(jqp "$T/$fs.report.json" '[f["object"] for f in d["findings"] if f["check"] == "root-tmp-leftover"]' 2>/dev/null)" \
         'docker-import-' "$fs: ... the killed load's archive in ROOT/tmp"
     is "$(jqp "$T/$fs.report.json" 'd["summary"]["errors"]' 2>/dev/null)" 0 "$fs: no error findings (what dockerd left is garbage)"
+    TMPDIR=$T "$OVL2FSCK" --root "$R" --report --json --min-age 0 >"$T/$fs.room.json" 2>/dev/null
+    is "$(findings_of "$T/$fs.report.json")" "$(findings_of "$T/$fs.room.json")" \
+        "$fs: the same findings (check, object, path, bytes) as with the scan database on a disk with room"
     sync -f "$M"
     is "$(df_used "$M")" "$used" "$fs: the report took no block of the full disk"
 
@@ -278,6 +278,14 @@ check_and_reap() {
     ok "$fs: freed bytes = the df difference ($dfd) within $tol" test "${freed:-0}" -gt 0 -a "${dfd#-}" -ge 0 \
         -a $((dfd - freed)) -le "$tol" -a $((freed - dfd)) -le "$tol"
     like "$(grep -i journal "$T/$fs.apply.err")" 'journal' "$fs: stderr says where the journal went (the disk was full)"
+    local jl
+    jl=$(grep -c '"result":"started"' "$R/journal.jsonl" 2>/dev/null)
+    ok "$fs: ... and once there was room its lines went to $R/journal.jsonl (${jl:-0} actions started, each ended)" \
+        test "${jl:-0}" -gt 0 -a "$(grep -c '"result":"ok"' "$R/journal.jsonl")" = "${jl:-0}"
+    local run
+    run=$(sed -n 's/.*"run":"\([^"]*\)".*/\1/p' "$R/journal.jsonl" | tail -n 1)
+    nok "$fs: ... no line of this run ($run) stays in the fallback journal" \
+        grep -qsF "\"run\":\"${run:-none}\"" /run/ovl2fsck/journal.jsonl /dev/shm/ovl2fsck/journal.jsonl
     ok "$fs: no trash dir left" test ! -e "$R/.ovl2fsck-trash"
 
     fsck --root "$R" --report --json --min-age 0
