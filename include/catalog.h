@@ -4,7 +4,8 @@
  *   -- check: NAME            stable kebab-case name (JSON, --ignore, metrics)
  *   -- severity: error|garbage|warning
  *   -- meaning: one line
- *   -- store: docker          the kind of store it checks (default docker)
+ *   -- store: docker|containerd  the kind of store it checks (default docker);
+ *                             a run runs only the checks of its store's kind
  *   -- needs: TABLE[, TABLE]  derived tables it reads (filled by the derive:
  *                             the check waits for it); default none
  *   -- action: reap|reap-include|repair|none
@@ -26,7 +27,7 @@
 enum severity { SEV_ERROR, SEV_GARBAGE, SEV_WARNING, SEV_IGNORE };
 
 /* The kinds of store a check can be about (a second store adds a name). */
-enum store_kind { STORE_DOCKER, STORE_KIND_COUNT };
+enum store_kind { STORE_DOCKER, STORE_CONTAINERD, STORE_KIND_COUNT };
 
 /* What may act on a check's findings. */
 enum check_action { ACTION_NONE, ACTION_REAP, ACTION_REAP_INCLUDE, ACTION_REPAIR, ACTION_COUNT };

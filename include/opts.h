@@ -27,6 +27,8 @@ struct options {
     int verbose;
     bool exact_bytes;
     const char *pidfile;       /* dockerd pidfile for liveness */
+    int store;                 /* --store: -1 detect, else enum store_kind */
+    const char *containerd_root;  /* --containerd-root DIR (Docker on the containerd store) */
 
     /* reaper and repair (src/reap*.c, src/repair*.c) */
     bool reap;                 /* --reap: plan removal of garbage */

@@ -12,9 +12,11 @@
 #include "db.h"
 #include "opts.h"
 #include "report.h"
+#include "store.h"
 
 struct pipeline {
-    char root[PATH_MAX];       /* canonical root */
+    char root[PATH_MAX];       /* canonical root (--root) */
+    struct store_target store; /* what kind of store it is, and what is scanned */
     struct db db;
     struct run_result result;
     struct check_run run;

@@ -24,6 +24,9 @@ enum stage {
 
 struct run_result {
     const char *root;
+    enum store_kind store;     /* the kind of store checked */
+    const char *docker_root;   /* containerd store reached from a Docker root: that root; else NULL */
+    const char *store_how;     /* how the store was recognised */
     struct scan_counts scanned;
     struct liveness live;
     int64_t min_age;

@@ -295,3 +295,143 @@ CREATE TABLE deep_finding (
     check_name TEXT NOT NULL,      -- layer-tarsplit-missing, layer-file-modified, ...
     detail     TEXT
 );
+
+-- ---- containerd (store kind containerd: src/scan_containerd*.c) ----------
+-- A containerd root: io.containerd.metadata.v1.bolt/meta.db (the namespaced
+-- metadata, GC's view), the overlayfs snapshotter's metadata.db, and the
+-- files on disk. Paths are relative to the containerd root; ns is the
+-- namespace; times are epoch seconds (Go time.MarshalBinary decoded).
+-- The rows of a bbolt file are loaded only when the whole file reads
+-- without error (cd_db.state 'ok'): a corrupt file loads nothing, and then
+-- nothing is called unreferenced.
+
+-- The two databases (one row each).
+CREATE TABLE cd_db (
+    name     TEXT PRIMARY KEY,     -- meta.db | metadata.db
+    path     TEXT NOT NULL,
+    state    TEXT NOT NULL,        -- ok | missing | invalid | unreadable
+    error    TEXT,
+    version  INTEGER,              -- meta.db: v1/version (3: containerd 1.6/1.7, 4: 2.x)
+    sequence INTEGER,              -- metadata.db: v1/snapshots bucket sequence (the last id handed out)
+    mtime    INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE cd_namespace (ns TEXT PRIMARY KEY) WITHOUT ROWID;
+
+-- v1/<ns>/images/<name>/target.
+CREATE TABLE cd_image (
+    ns TEXT NOT NULL, name TEXT NOT NULL,
+    digest TEXT, mediatype TEXT, size INTEGER,
+    created INTEGER, updated INTEGER,
+    PRIMARY KEY (ns, name)
+) WITHOUT ROWID;
+
+-- v1/<ns>/content/blob/<digest>: one content record.
+CREATE TABLE cd_blob (
+    ns TEXT NOT NULL, digest TEXT NOT NULL,
+    size INTEGER, created INTEGER, updated INTEGER,
+    PRIMARY KEY (ns, digest)
+) WITHOUT ROWID;
+
+-- Labels of records: kind blob | image | snapshot | container | lease |
+-- sandbox; sub = the snapshotter for snapshots, else ''. The
+-- containerd.io/gc.ref.* labels are GC's edges.
+CREATE TABLE cd_label (
+    ns TEXT NOT NULL, kind TEXT NOT NULL, sub TEXT NOT NULL, owner TEXT NOT NULL,
+    key TEXT NOT NULL, value TEXT,
+    PRIMARY KEY (ns, kind, sub, owner, key)
+) WITHOUT ROWID;
+CREATE INDEX cd_label_key ON cd_label (key, ns, value);
+
+-- v1/<ns>/content/ingests/<ref>: an upload in progress. dir = the ingest
+-- dir it writes (sha256 hex of backend_ref).
+CREATE TABLE cd_ingest (
+    ns TEXT NOT NULL, ref TEXT NOT NULL,
+    backend_ref TEXT, dir TEXT, expected TEXT, expire_at INTEGER,
+    PRIMARY KEY (ns, ref)
+) WITHOUT ROWID;
+
+-- v1/<ns>/snapshots/<snapshotter>/<key>: name = the key in the
+-- snapshotter's own db ("<ns>/<seq>/<key>"), parent = the parent's key.
+CREATE TABLE cd_snapshot (
+    ns TEXT NOT NULL, snapshotter TEXT NOT NULL, key TEXT NOT NULL,
+    name TEXT, parent TEXT, created INTEGER, updated INTEGER,
+    PRIMARY KEY (ns, snapshotter, key)
+) WITHOUT ROWID;
+CREATE INDEX cd_snapshot_name ON cd_snapshot (name);
+CREATE TABLE cd_snapshot_child (
+    ns TEXT NOT NULL, snapshotter TEXT NOT NULL, key TEXT NOT NULL, child TEXT NOT NULL,
+    PRIMARY KEY (ns, snapshotter, key, child)
+) WITHOUT ROWID;
+
+-- v1/<ns>/containers/<id>.
+CREATE TABLE cd_container (
+    ns TEXT NOT NULL, id TEXT NOT NULL,
+    snapshotter TEXT, snapshot_key TEXT, image TEXT,
+    created INTEGER, updated INTEGER,
+    PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
+
+-- v1/<ns>/leases/<id>: expire = the containerd.io/gc.expire label as
+-- written (RFC 3339), expire_at its epoch seconds (NULL: never expires, or
+-- unparsable: expire set and expire_at NULL), flat = gc.flat is set.
+CREATE TABLE cd_lease (
+    ns TEXT NOT NULL, id TEXT NOT NULL,
+    created INTEGER, expire TEXT, expire_at INTEGER, flat INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
+
+-- What a lease holds: kind content (id = digest) | ingest (id = ref) |
+-- snapshot (sub = snapshotter, id = key) | image (2.x; id = name).
+CREATE TABLE cd_lease_resource (
+    ns TEXT NOT NULL, lease TEXT NOT NULL, kind TEXT NOT NULL, sub TEXT NOT NULL, id TEXT NOT NULL,
+    PRIMARY KEY (ns, lease, kind, sub, id)
+) WITHOUT ROWID;
+CREATE INDEX cd_lease_resource_id ON cd_lease_resource (kind, ns, sub, id);
+
+-- v1/<ns>/sandboxes/<id> (containerd 2.x).
+CREATE TABLE cd_sandbox (ns TEXT NOT NULL, id TEXT NOT NULL, created INTEGER, updated INTEGER,
+                         PRIMARY KEY (ns, id)) WITHOUT ROWID;
+
+-- The overlayfs snapshotter's metadata.db, v1/snapshots/<name>: id (the
+-- dir snapshots/<id>), kind 1 view | 2 active | 3 committed, parent =
+-- the parent's name; ns and key split from name ("<ns>/<seq>/<key>").
+CREATE TABLE cd_backend (
+    name TEXT PRIMARY KEY, id INTEGER, kind INTEGER, parent TEXT,
+    ns TEXT, key TEXT, created INTEGER, updated INTEGER
+) WITHOUT ROWID;
+CREATE INDEX cd_backend_id ON cd_backend (id);
+-- metadata.db v1/parents: key uvarint(parent id) 0x00 uvarint(child id).
+CREATE TABLE cd_backend_parent (
+    parent_id INTEGER NOT NULL, child_id INTEGER NOT NULL, child_name TEXT,
+    PRIMARY KEY (parent_id, child_id)
+) WITHOUT ROWID;
+
+-- io.containerd.snapshotter.v1.overlayfs/snapshots/<name>.
+CREATE TABLE cd_snapdir (
+    name TEXT PRIMARY KEY, type TEXT NOT NULL, has_fs INTEGER NOT NULL, has_work INTEGER NOT NULL,
+    mtime INTEGER
+) WITHOUT ROWID;
+
+-- io.containerd.content.v1.content/blobs/sha256/<hex>; sha256 (--deep
+-- only): the hash of the bytes as read.
+CREATE TABLE cd_blobfile (
+    name TEXT PRIMARY KEY, name_ok INTEGER NOT NULL, type TEXT NOT NULL,
+    size INTEGER, mtime INTEGER, sha256 TEXT, error TEXT
+) WITHOUT ROWID;
+
+-- io.containerd.content.v1.content/ingest/<sha256(ref)>/: ref = its ref
+-- file, data_size = data's size, total = the total file (expected size).
+CREATE TABLE cd_ingestdir (
+    name TEXT PRIMARY KEY, type TEXT NOT NULL, ref TEXT, ref_state TEXT NOT NULL,
+    data_size INTEGER, total INTEGER, mtime INTEGER
+) WITHOUT ROWID;
+
+-- Image configs (blobs named by a containerd.io/gc.ref.content.config
+-- label), parsed from their files: rootfs.diff_ids with the chainIDs
+-- ("sha256:<hex>"), bottom first; state of the parse per config.
+CREATE TABLE cd_config (digest TEXT PRIMARY KEY, state TEXT NOT NULL, error TEXT) WITHOUT ROWID;
+CREATE TABLE cd_config_layer (
+    config TEXT NOT NULL, idx INTEGER NOT NULL, diff_id TEXT NOT NULL, chain_id TEXT NOT NULL,
+    PRIMARY KEY (config, idx)
+) WITHOUT ROWID;

@@ -71,7 +71,7 @@ static void check_clear(struct check *c)
     memset(c, 0, sizeof *c);
 }
 
-static const char *const store_names[STORE_KIND_COUNT] = { "docker" };
+static const char *const store_names[STORE_KIND_COUNT] = { "docker", "containerd" };
 static const char *const action_names[ACTION_COUNT] = { "none", "reap", "reap-include", "repair" };
 static const struct { const char *name; unsigned bit; } derived_tables[] = {
     { "overlay_ref", DERIVED_OVERLAY_REF }, { "expected_lower", DERIVED_EXPECTED_LOWER },

@@ -14,7 +14,8 @@ enum long_only {
     OPT_ROOT = 256, OPT_REPORT, OPT_JSON, OPT_DB, OPT_MIN_AGE, OPT_IGNORE, OPT_LIST_CHECKS,
     OPT_SCHEMA, OPT_VERSION, OPT_BYTES, OPT_PIDFILE, OPT_REAP, OPT_REPAIR, OPT_APPLY, OPT_INCLUDE,
     OPT_QUARANTINE, OPT_RESTORE, OPT_PURGE, OPT_OLDER_THAN, OPT_JOURNAL, OPT_DEEP, OPT_LAYER, OPT_IMAGE,
-    OPT_THREADS, OPT_CONFIG, OPT_CHECKS_DIR, OPT_PROMETHEUS, OPT_SKIP_LIST
+    OPT_THREADS, OPT_CONFIG, OPT_CHECKS_DIR, OPT_PROMETHEUS, OPT_SKIP_LIST,
+    OPT_STORE, OPT_CONTAINERD_ROOT
 };
 
 static const struct option long_options[] = {
@@ -45,6 +46,8 @@ static const struct option long_options[] = {
     { "checks-dir", required_argument, NULL, OPT_CHECKS_DIR },
     { "prometheus", required_argument, NULL, OPT_PROMETHEUS },
     { "skip-list", required_argument, NULL, OPT_SKIP_LIST },
+    { "store", required_argument, NULL, OPT_STORE },
+    { "containerd-root", required_argument, NULL, OPT_CONTAINERD_ROOT },
     { "quiet", no_argument, NULL, 'q' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -188,6 +191,7 @@ int opts_parse(int argc, char **argv, struct options *o, char *err, size_t errle
     o->pidfile = DEFAULT_PIDFILE;
     o->journal = DEFAULT_JOURNAL;
     o->older_than = -1;
+    o->store = -1;
     opterr = 0;
     optind = 0;   /* 0, not 1: glibc then fully re-initialises getopt */
     int c;
@@ -232,6 +236,17 @@ int opts_parse(int argc, char **argv, struct options *o, char *err, size_t errle
         case OPT_CHECKS_DIR: o->checks_dir = optarg; o->set_flags |= OPTSET_CHECKS_DIR; break;
         case OPT_PROMETHEUS: o->prometheus = optarg; o->set_flags |= OPTSET_PROMETHEUS; break;
         case OPT_SKIP_LIST: o->skip_list = optarg; break;
+        case OPT_STORE:
+            if (strcmp(optarg, "docker") == 0)
+                o->store = 0;
+            else if (strcmp(optarg, "containerd") == 0)
+                o->store = 1;
+            else {
+                snprintf(err, errlen, "--store: '%s' is neither docker nor containerd", optarg);
+                return -1;
+            }
+            break;
+        case OPT_CONTAINERD_ROOT: o->containerd_root = optarg; break;
         case OPT_IGNORE: rc = append_list(&o->ignore, optarg); break;
         case OPT_LIST_CHECKS: rc = set_mode(o, MODE_LIST_CHECKS, err, errlen); break;
         case OPT_SCHEMA: rc = set_mode(o, MODE_SCHEMA, err, errlen); break;
@@ -279,6 +294,8 @@ int opts_validate(const struct options *o, char *err, size_t errlen)
         why = "--older-than goes with --purge-quarantine";
     else if ((o->layer_count || o->image_count) && !o->deep)
         why = "--layer and --image go with --deep";
+    else if (o->containerd_root && !o->containerd_root[0])
+        why = "--containerd-root must not be empty";
     else if ((o->mode == MODE_RESTORE || o->mode == MODE_PURGE) && (o->reap || o->repair || o->apply))
         why = "--restore and --purge-quarantine stand alone";
     if (why) {

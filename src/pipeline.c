@@ -96,6 +96,14 @@ static int run_once(struct pipeline *p, const struct options *o, const struct ca
 {
     struct run_result *r = &p->result;
     r->root = p->root;
+    r->store = p->store.kind;
+    r->docker_root = p->store.docker_root[0] ? p->store.docker_root : NULL;
+    r->store_how = p->store.how;
+    if (p->store.kind == STORE_CONTAINERD) {
+        snprintf(err, errlen, "containerd store: %s: %s is not checked yet (this version only recognises it)",
+                 p->store.how, p->store.root);
+        return EXIT_OPERATIONAL;
+    }
     r->min_age = o->min_age;
     r->catalog = cat;
     live_detect(p->root, o->pidfile, &r->live);
@@ -119,6 +127,9 @@ int pipeline_run(struct pipeline *p, const struct options *o, const struct catal
         snprintf(err, errlen, "cannot use root %s: %s", o->root, strerror(errno));
         return EXIT_OPERATIONAL;
     }
+    int drc = store_detect(p->root, o, &p->store, err, errlen);
+    if (drc)
+        return drc;
     for (;;) {
         int rc = run_once(p, o, cat, stop, err, errlen);
         if (rc != EXIT_OPERATIONAL || (stop && *stop) || !retry_when_full(o, err, errlen))

@@ -1,0 +1,408 @@
+/* scan_containerd.c — the scan of a containerd root (store kind
+ * containerd): both bbolt files (src/scan_containerd_bolt.c), then the
+ * disk — the overlayfs snapshotter's snapshots/<id> dirs, the content
+ * store's blobs/sha256/<hex> (hashed with --deep) and ingest/<dir>/ (ref,
+ * data size, total) —, the image configs the content records name (their
+ * diff_ids and chainIDs), and, for a Docker root on the containerd image
+ * store, Docker's containers/ (src/scan_containers.c). One transaction on
+ * the scan database; every path is opened below the root without
+ * following a symlink. */
+#include "scan_containerd.h"
+#include "clock.h"
+#include "fsutil.h"
+#include "ids.h"
+#include "progress.h"
+#include "scan_internal.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CD_CONFIG_CAP (4u * 1024 * 1024)   /* an image config larger than this is not parsed */
+#define HASH_CHUNK (1u << 20)
+
+struct cd_scan {
+    struct scan s;           /* rootfd = the containerd root */
+    bool deep;
+    int dirfd;               /* the dir being listed */
+    sqlite3_stmt *ins;
+    unsigned char *chunk;    /* --deep read buffer */
+};
+
+static int64_t mtime_of(const struct stat *st) { return (int64_t)st->st_mtime; }
+
+/* ---- snapshots/<name> ---------------------------------------------------- */
+
+static bool sub_is_dir(int dirfd, const char *name, const char *sub)
+{
+    int fd = fs_open_dir(dirfd, name);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    bool ok = fs_lstat(fd, sub, &st) && S_ISDIR(st.st_mode);
+    close(fd);
+    return ok;
+}
+
+static int on_snapdir(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)d_type;
+    struct cd_scan *c = ctx;
+    struct stat st;
+    if (scan_stopped(&c->s))
+        return 1;
+    if (!fs_lstat(c->dirfd, name, &st))
+        return 0;
+    bool dir = S_ISDIR(st.st_mode);
+    db_bind_text(c->ins, 1, name);
+    db_bind_text(c->ins, 2, fs_type_name(st.st_mode));
+    db_bind_int(c->ins, 3, dir && sub_is_dir(c->dirfd, name, "fs"));
+    db_bind_int(c->ins, 4, dir && sub_is_dir(c->dirfd, name, "work"));
+    db_bind_int(c->ins, 5, mtime_of(&st));
+    return scan_insert(&c->s, c->ins);
+}
+
+/* ---- blobs/sha256/<hex> -------------------------------------------------- */
+
+/* sha256 of dirfd/name, streamed; 0 or -1 with why. */
+static int hash_file(struct cd_scan *c, const char *name, char hex[HEX64_LEN + 1], char *why, size_t whylen)
+{
+    int fd = openat(c->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, whylen, "%s", strerror(errno));
+        return -1;
+    }
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? 0 : -1;
+    if (rc < 0)
+        snprintf(why, whylen, "sha256 unavailable");
+    while (rc == 0) {
+        if (scan_stopped(&c->s)) {
+            rc = -1;
+            snprintf(why, whylen, "interrupted");
+            break;
+        }
+        ssize_t n = read(fd, c->chunk, HASH_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(why, whylen, "%s", strerror(errno));
+            rc = -1;
+        } else if (n == 0) {
+            break;
+        } else if (EVP_DigestUpdate(md, c->chunk, (size_t)n) != 1) {
+            rc = -1;
+            snprintf(why, whylen, "sha256 failed");
+        }
+    }
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int outlen = 0;
+    if (rc == 0 && EVP_DigestFinal_ex(md, out, &outlen) == 1 && outlen == 32) {
+        static const char digits[] = "0123456789abcdef";
+        for (unsigned i = 0; i < 32; i++) {
+            hex[2 * i] = digits[out[i] >> 4];
+            hex[2 * i + 1] = digits[out[i] & 15];
+        }
+        hex[HEX64_LEN] = '\0';
+    } else if (rc == 0) {
+        rc = -1;
+        snprintf(why, whylen, "sha256 failed");
+    }
+    EVP_MD_CTX_free(md);
+    close(fd);
+    return rc;
+}
+
+static int on_blobfile(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)d_type;
+    struct cd_scan *c = ctx;
+    struct stat st;
+    if (scan_stopped(&c->s))
+        return 1;
+    if (!fs_lstat(c->dirfd, name, &st))
+        return 0;
+    char hex[HEX64_LEN + 1], why[256] = "";
+    bool hashed = false;
+    if (c->deep && S_ISREG(st.st_mode)) {
+        enum scan_phase was = scan_phase(&c->s, PHASE_PARSE);
+        hashed = hash_file(c, name, hex, why, sizeof why) == 0;
+        scan_phase(&c->s, was);
+    }
+    db_bind_text(c->ins, 1, name);
+    db_bind_int(c->ins, 2, id_is_hex64(name, strlen(name)));
+    db_bind_text(c->ins, 3, fs_type_name(st.st_mode));
+    db_bind_int(c->ins, 4, (int64_t)st.st_size);
+    db_bind_int(c->ins, 5, mtime_of(&st));
+    db_bind_text(c->ins, 6, hashed ? hex : NULL);
+    db_bind_text(c->ins, 7, why[0] ? why : NULL);
+    return scan_insert(&c->s, c->ins);
+}
+
+/* ---- ingest/<dir>/ -------------------------------------------------------- */
+
+static int on_ingestdir(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)d_type;
+    struct cd_scan *c = ctx;
+    struct stat st;
+    if (scan_stopped(&c->s))
+        return 1;
+    if (!fs_lstat(c->dirfd, name, &st))
+        return 0;
+    const char *ref_state = ST_UNREADABLE;
+    struct file_buf ref = { 0 }, total = { 0 };
+    int64_t data_size = -1, tot = -1, mtime = mtime_of(&st);
+    int fd = S_ISDIR(st.st_mode) ? fs_open_dir(c->dirfd, name) : -1;
+    if (fd >= 0) {
+        fs_read_file(fd, "ref", CAP_ID_FILE, &ref);
+        ref_state = ref.status == FILE_OK ? (ref.len ? ST_OK : ST_EMPTY)
+                    : ref.status == FILE_MISSING ? ST_MISSING : ST_UNREADABLE;
+        fs_read_file(fd, "total", CAP_ID_FILE, &total);
+        if (total.status == FILE_OK) {
+            char *end;
+            long long v = strtoll(total.data, &end, 10);
+            if (end != total.data && v >= 0)
+                tot = v;
+        }
+        struct stat ds;
+        if (fs_lstat(fd, "data", &ds) && S_ISREG(ds.st_mode)) {
+            data_size = (int64_t)ds.st_size;
+            if (mtime_of(&ds) > mtime)
+                mtime = mtime_of(&ds);
+        }
+        if (fs_lstat(fd, "updatedat", &ds) && mtime_of(&ds) > mtime)
+            mtime = mtime_of(&ds);
+        close(fd);
+    } else if (!S_ISDIR(st.st_mode)) {
+        ref_state = ST_MISSING;
+    }
+    db_bind_text(c->ins, 1, name);
+    db_bind_text(c->ins, 2, fs_type_name(st.st_mode));
+    if (ref.status == FILE_OK)
+        db_bind_textn(c->ins, 3, ref.data, ref.len);
+    else
+        sqlite3_bind_null(c->ins, 3);
+    db_bind_text(c->ins, 4, ref_state);
+    if (data_size >= 0)
+        db_bind_int(c->ins, 5, data_size);
+    else
+        sqlite3_bind_null(c->ins, 5);
+    if (tot >= 0)
+        db_bind_int(c->ins, 6, tot);
+    else
+        sqlite3_bind_null(c->ins, 6);
+    db_bind_int(c->ins, 7, mtime);
+    file_buf_free(&ref);
+    file_buf_free(&total);
+    return scan_insert(&c->s, c->ins);
+}
+
+static int list_into(struct cd_scan *c, const char *rel, const char *sql, fs_entry_fn fn)
+{
+    if (db_prepare(c->s.db, sql, &c->ins, c->s.err, sizeof c->s.err) < 0)
+        return -1;
+    int rc = scan_walk(&c->s, rel, &c->dirfd, fn, c);
+    sqlite3_finalize(c->ins);
+    c->ins = NULL;
+    return rc < 0 ? -1 : 0;
+}
+
+/* ---- image configs --------------------------------------------------------- */
+
+static int parse_config(struct cd_scan *c, int blobfd, const char *digest, sqlite3_stmt *cfg, sqlite3_stmt *lay)
+{
+    const char *state = ST_OK;
+    char why[256] = "";
+    struct file_buf b = { 0 };
+    cJSON *j = NULL;
+    if (strncmp(digest, "sha256:", 7) != 0 || !id_is_hex64(digest + 7, strlen(digest + 7))) {
+        state = ST_INVALID;
+        snprintf(why, sizeof why, "not a sha256 digest");
+    } else {
+        fs_read_file(blobfd, digest + 7, CD_CONFIG_CAP, &b);
+        if (b.status == FILE_MISSING)
+            state = ST_MISSING;
+        else if (b.status != FILE_OK) {
+            state = ST_UNREADABLE;
+            file_status_text(&b, why, sizeof why);
+        } else {
+            enum scan_phase was = scan_phase(&c->s, PHASE_PARSE);
+            j = cJSON_ParseWithLength(b.data, b.len);
+            scan_phase(&c->s, was);
+            const cJSON *ids = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "rootfs"),
+                                                                "diff_ids");
+            if (!cJSON_IsArray(ids)) {
+                state = ST_INVALID;
+                snprintf(why, sizeof why, "no rootfs.diff_ids array");
+            } else {
+                char chain[DIGEST_LEN + 1] = "";
+                int idx = 0;
+                const cJSON *d;
+                cJSON_ArrayForEach(d, ids) {
+                    if (!cJSON_IsString(d) || !id_is_digest(d->valuestring, strlen(d->valuestring))) {
+                        state = ST_INVALID;
+                        snprintf(why, sizeof why, "diff_ids[%d] is not a sha256 digest", idx);
+                        break;
+                    }
+                    id_chain_id(idx ? chain : NULL, d->valuestring, chain);
+                    db_bind_text(lay, 1, digest);
+                    db_bind_int(lay, 2, idx);
+                    db_bind_text(lay, 3, d->valuestring);
+                    db_bind_text(lay, 4, chain);
+                    if (scan_insert(&c->s, lay) < 0) {
+                        cJSON_Delete(j);
+                        file_buf_free(&b);
+                        return -1;
+                    }
+                    idx++;
+                }
+            }
+        }
+    }
+    cJSON_Delete(j);
+    file_buf_free(&b);
+    db_bind_text(cfg, 1, digest);
+    db_bind_text(cfg, 2, state);
+    db_bind_text(cfg, 3, why[0] ? why : NULL);
+    return scan_insert(&c->s, cfg);
+}
+
+/* Every blob a containerd.io/gc.ref.content.config label names. */
+static int scan_configs(struct cd_scan *c)
+{
+    sqlite3_stmt *sel = NULL, *cfg = NULL, *lay = NULL;
+    int rc = -1;
+    int blobfd = scan_open_path(&c->s, CD_BLOBS);
+    if (db_prepare(c->s.db, "SELECT DISTINCT value FROM cd_label WHERE key = 'containerd.io/gc.ref.content.config'"
+                            " AND value IS NOT NULL ORDER BY value", &sel, c->s.err, sizeof c->s.err) < 0 ||
+        db_prepare(c->s.db, "INSERT OR REPLACE INTO cd_config(digest, state, error) VALUES (?1,?2,?3)", &cfg,
+                   c->s.err, sizeof c->s.err) < 0 ||
+        db_prepare(c->s.db, "INSERT OR REPLACE INTO cd_config_layer(config, idx, diff_id, chain_id)"
+                            " VALUES (?1,?2,?3,?4)", &lay, c->s.err, sizeof c->s.err) < 0)
+        goto out;
+    rc = 0;
+    while (rc == 0 && !scan_stopped(&c->s) && sqlite3_step(sel) == SQLITE_ROW) {
+        const char *digest = (const char *)sqlite3_column_text(sel, 0);
+        if (blobfd < 0) {
+            db_bind_text(cfg, 1, digest);
+            db_bind_text(cfg, 2, ST_MISSING);
+            db_bind_text(cfg, 3, NULL);
+            rc = scan_insert(&c->s, cfg);
+        } else {
+            rc = parse_config(c, blobfd, digest, cfg, lay);
+        }
+    }
+out:
+    if (blobfd >= 0)
+        close(blobfd);
+    sqlite3_finalize(sel);
+    sqlite3_finalize(cfg);
+    sqlite3_finalize(lay);
+    return rc;
+}
+
+/* ---- the pass -------------------------------------------------------------- */
+
+static int scan_disk(struct cd_scan *c)
+{
+    if (list_into(c, CD_SNAPSHOTS, "INSERT OR REPLACE INTO cd_snapdir(name, type, has_fs, has_work, mtime)"
+                                   " VALUES (?1,?2,?3,?4,?5)", on_snapdir) < 0)
+        return -1;
+    if (c->deep && !(c->chunk = malloc(HASH_CHUNK))) {
+        snprintf(c->s.err, sizeof c->s.err, "out of memory");
+        return -1;
+    }
+    if (list_into(c, CD_BLOBS, "INSERT OR REPLACE INTO cd_blobfile(name, name_ok, type, size, mtime, sha256, error)"
+                               " VALUES (?1,?2,?3,?4,?5,?6,?7)", on_blobfile) < 0)
+        return -1;
+    return list_into(c, CD_INGEST, "INSERT OR REPLACE INTO cd_ingestdir(name, type, ref, ref_state, data_size,"
+                                   " total, mtime) VALUES (?1,?2,?3,?4,?5,?6,?7)", on_ingestdir);
+}
+
+/* Docker's containers/ of a Docker root on the containerd image store. */
+static int scan_docker_containers(struct cd_scan *c, const char *docker_root)
+{
+    int fd = open(docker_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(c->s.err, sizeof c->s.err, "cannot open Docker root %s: %s", docker_root, strerror(errno));
+        return -1;
+    }
+    struct scan d = { .db = c->s.db, .rootfd = fd, .stop = c->s.stop, .phase = PHASE_WALK, .phase_mark = clock_now() };
+    int rc = scan_containers(&d);
+    if (rc < 0)
+        snprintf(c->s.err, sizeof c->s.err, "%s", d.err);
+    for (int i = 0; i < PHASE_COUNT; i++)
+        c->s.phase_seconds[i] += d.phase_seconds[i];
+    close(fd);
+    return rc;
+}
+
+static int scan_all(struct cd_scan *c, const char *docker_root)
+{
+    struct db *db = c->s.db;
+    char *err = c->s.err;
+    size_t errlen = sizeof c->s.err;
+    enum scan_phase was = scan_phase(&c->s, PHASE_PARSE);
+    int rc = scan_cd_meta_db(db, c->s.rootfd, CD_META_DB, err, errlen);
+    if (rc == 0)
+        rc = scan_cd_snapshot_db(db, c->s.rootfd, CD_SNAP_DB, err, errlen);
+    scan_phase(&c->s, was);
+    if (rc == 0 && !scan_stopped(&c->s))
+        rc = scan_disk(c);
+    if (rc == 0 && !scan_stopped(&c->s))
+        rc = scan_configs(c);
+    if (rc == 0 && docker_root && !scan_stopped(&c->s))
+        rc = scan_docker_containers(c, docker_root);
+    if (rc == 0 && scan_stopped(&c->s))
+        rc = -2;
+    return rc;
+}
+
+int scan_containerd_root(struct db *db, const char *cd_root, const char *docker_root, bool deep,
+                         volatile sig_atomic_t *stop, struct progress *progress, struct scan_times *times,
+                         char *err, size_t errlen)
+{
+    int rootfd = open(cd_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) {
+        snprintf(err, errlen, "cannot open containerd root %s: %s", cd_root, strerror(errno));
+        return -1;
+    }
+    struct cd_scan c = { .s = { .db = db, .rootfd = rootfd, .stop = stop, .progress = progress }, .deep = deep,
+                         .dirfd = -1 };
+    c.s.phase = PHASE_WALK;
+    c.s.phase_mark = clock_now();
+    char now[32];
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    int rc = db_exec(db, "BEGIN", err, errlen);
+    if (rc == 0) {
+        rc = scan_all(&c, docker_root);
+        if (rc == 0 && (db_set_meta(db, "root", cd_root) < 0 || db_set_meta(db, "scan_time", now) < 0 ||
+                        db_set_meta(db, "store", "containerd") < 0 ||
+                        (docker_root && db_set_meta(db, "docker_root", docker_root) < 0)))
+            rc = -1;
+        if (rc == 0 && (db_create_indexes(db, err, errlen) < 0 || db_exec(db, "COMMIT", err, errlen) < 0))
+            rc = -1;
+        else if (rc != 0) {
+            snprintf(err, errlen, "%s", rc == -2 ? "interrupted" : c.s.err[0] ? c.s.err : "scan failed");
+            char ignore[256];
+            db_exec(db, "ROLLBACK", ignore, sizeof ignore);
+        }
+    }
+    scan_phase(&c.s, PHASE_WALK);
+    free(c.chunk);
+    close(rootfd);
+    if (times) {
+        times->walk = c.s.phase_seconds[PHASE_WALK];
+        times->parse = c.s.phase_seconds[PHASE_PARSE];
+        times->load = c.s.phase_seconds[PHASE_LOAD];
+        times->threads = 1;
+    }
+    return rc;
+}
