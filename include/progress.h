@@ -15,6 +15,9 @@ struct progress {
 
 /* enabled only when want is set and stderr is a tty. */
 void progress_start(struct progress *p, bool want);
+/* The same, shown from the start (a pass that counts toward a known end,
+ * as --deep's layers, shows its count at once). */
+void progress_start_now(struct progress *p, bool want);
 /* Time to redraw? (cheap; call it as often as you like) */
 bool progress_due(struct progress *p);
 /* Draw "ovl2fsck: <text>" over the previous line. */

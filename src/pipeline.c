@@ -33,8 +33,15 @@ static int run_passes(struct pipeline *p, const struct options *o, const struct 
         return EXIT_INTERRUPTED;   /* a signal after the last poll of the scan */
     double t1 = clock_now();
     progress_end(prog);
-    if (o->deep && (rc = verify_layers(&p->db, p->root, o, stop, prog, err, errlen)) != 0)
-        return rc;
+    if (o->deep) {
+        /* its own line, at once (the count of layers); not with --json */
+        struct progress deep_prog;
+        progress_start_now(&deep_prog, !o->quiet && !o->json);
+        rc = verify_layers(&p->db, p->root, o, stop, &deep_prog, err, errlen);
+        progress_end(&deep_prog);
+        if (rc != 0)
+            return rc;
+    }
     double t1d = clock_now();
     int64_t cutoff = (int64_t)time(NULL) - o->min_age;
     if (progress_due(prog))

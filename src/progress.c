@@ -22,6 +22,12 @@ void progress_start(struct progress *p, bool want)
     p->after = after && *after ? strtod(after, NULL) : PROGRESS_AFTER;
 }
 
+void progress_start_now(struct progress *p, bool want)
+{
+    progress_start(p, want);
+    p->after = 0;
+}
+
 bool progress_due(struct progress *p)
 {
     if (!p || !p->enabled)

@@ -143,7 +143,7 @@ static void on_progress(void *arg, const struct deep_layer_job *job, int rc, int
     sqlite3_bind_int64(v->ins_layer, 4, (sqlite3_int64)bytes);
     if (db_step_reset(v->ins_layer, v->err, sizeof v->err) < 0)
         v->failed_db = 1;
-    if (progress_due(v->prog)) {
+    if (v->done == v->total || progress_due(v->prog)) {   /* the last count always shows */
         char size[32];
         progress_show(v->prog, "deep: %zu/%zu layers, %s hashed", v->done, v->total,
                       text_size((int64_t)v->hashed, 0, size, sizeof size));
