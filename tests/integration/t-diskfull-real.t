@@ -26,7 +26,9 @@ why=$(store_prereq_missing)
 [ -z "$why" ] || skip_all "cannot run a real dockerd: $why"
 why=$(df_prereq_missing ext4)
 [ -z "$why" ] || skip_all "cannot make a full file system: $why"
-command -v fallocate >/dev/null || skip_all "no fallocate (util-linux)"
+for c in fallocate fsfreeze; do
+    command -v "$c" >/dev/null || skip_all "no $c (util-linux)"
+done
 tap_tmpdir
 T=$TAP_TMP
 MiB=1048576
@@ -446,19 +448,21 @@ one_item_fails() {
 
 # ---------------------------------------------------------------------------
 run_fs() {
-    local fs=$1 t0=$SECONDS size=256
+    local fs=$1 t0=$SECONDS size=256 rc
     [ "$fs" = xfs ] && size=320   # mkfs.xfs: 300 MB at least
     M=$T/$fs
     ok "$fs: a $size MiB $fs file system on a loop device" df_mkfs "$fs" "$size" "$M" || return 1
     build_full_store "$fs" || return 1
     note "$fs: store built in $((SECONDS - t0))s"
-    # snapshot of the full file system (the crash loop starts from it)
-    sync -f "$M"
-    df_kill_containers "$R"
-    df_umount "$M" "${DF_LOOPS[-1]}" "$fs" 5 && unset 'DF_MOUNTS[-1]' ||
-        bail_out "cannot unmount $M: $(fuser -vm "$M" 2>&1 | head -n 5)"
+    # snapshot of the full file system (the crash loop starts from it):
+    # frozen, it is all on its image with a clean journal, whoever else may
+    # hold a copy of the mount (an unmount would not settle that: another
+    # program's mount namespace made meanwhile keeps the file system alive)
+    fsfreeze -f "$M" || bail_out "cannot freeze $M"
     cp --sparse=always "$M.img" "$T/$fs.snap.img"
-    mount -t "$fs" "${DF_LOOPS[-1]}" "$M" && DF_MOUNTS+=("$M")
+    rc=$?
+    fsfreeze -u "$M"
+    [ "$rc" = 0 ] || bail_out "cannot copy $M.img"
     check_and_reap "$fs"
     note "$fs: checked and reaped at $((SECONDS - t0))s"
     crash_loop "$fs" "$T/$fs.snap.img"

@@ -58,6 +58,7 @@ _df_cleanup() {
         awk -v p="$m" '{ x = $5; gsub(/\\040/, " ", x); if (index(x, p "/") == 1) print x }' \
             /proc/self/mountinfo | sort -r | while read -r x; do umount "$x" 2>/dev/null || umount -l "$x"; done
         if mountpoint -q "$m"; then
+            fsfreeze -u "$m" 2>/dev/null   # when the test died while it was frozen
             umount "$m" 2>/dev/null || { sleep 1; umount "$m" 2>/dev/null; } || umount -l "$m"
         fi
     done
@@ -292,10 +293,9 @@ df_kill_containers() {
 
 # df_umount MNT DEV FS [SECS]: unmount MNT; with SECS, wait that long at most
 # until the kernel has let go of the file system on DEV (/sys/fs/FS/loopN
-# gone: its image file final). A mount namespace that another program made
-# while MNT was mounted keeps a copy of the mount, and the file system alive,
-# as long as it lives: that is said, not fatal (syncfs has already written
-# everything to the image, to be read with its journal).
+# gone). A mount namespace that another program made while MNT was mounted
+# keeps a copy of the mount, and the file system alive, as long as it lives:
+# that is said, not fatal.
 df_umount() {
     local mnt=$1 dev=$2 fs=$3 secs=${4:-0} i
     umount "$mnt" || return 1
