@@ -94,7 +94,7 @@ else
 fi
 
 # ---- purge --------------------------------------------------------------------------
-DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq ovl2fsck >"$TAP_TMP/purge.out" 2>&1
+DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq -o DPkg::Lock::Timeout=120 ovl2fsck >"$TAP_TMP/purge.out" 2>&1
 is "$?" 0 "apt-get purge ovl2fsck succeeds" || diag "$(cat "$TAP_TMP/purge.out")"
 is "$(dpkg-query -W -f='${db:Status-Abbrev}' ovl2fsck 2>/dev/null)" "" "dpkg knows the package no more"
 left=
