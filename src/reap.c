@@ -117,20 +117,28 @@ static bool path_exists(int rootfd, const char *path)
     return act_lstat(rootfd, path, &st) || errno != ENOENT;
 }
 
+/* The JSON file at a root-relative path, parsed (NULL: absent or not JSON). */
+static cJSON *read_json(struct reaper *r, const char *rel)
+{
+    const char *base;
+    int fd = act_open_parent(r->run.rootfd, rel, &base);
+    if (fd < 0)
+        return NULL;
+    struct file_buf b;
+    fs_read_file(fd, base, CAP_JSON_FILE, &b);
+    close(fd);
+    cJSON *doc = b.status == FILE_OK ? cJSON_ParseWithLength(b.data, b.len) : NULL;
+    file_buf_free(&b);
+    return doc;
+}
+
 /* Is the image still missing a layer? */
 static bool image_still_broken(struct reaper *r, const char *image)
 {
     char rel[300];
     snprintf(rel, sizeof rel, "image/overlay2/imagedb/content/sha256/%s", image);
-    const char *base;
-    int fd = act_open_parent(r->run.rootfd, rel, &base);
-    if (fd < 0)
-        return false;
-    struct file_buf b;
-    fs_read_file(fd, base, CAP_JSON_FILE, &b);
-    close(fd);
     bool broken = false;
-    cJSON *cfg = b.status == FILE_OK ? cJSON_ParseWithLength(b.data, b.len) : NULL;
+    cJSON *cfg = read_json(r, rel);
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "rootfs"), "diff_ids");
     char chain[DIGEST_LEN + 1] = "";
     const cJSON *d;
@@ -146,7 +154,6 @@ static bool image_still_broken(struct reaper *r, const char *image)
         }
     }
     cJSON_Delete(cfg);
-    file_buf_free(&b);
     return broken;
 }
 
@@ -162,19 +169,11 @@ static bool container_being_removed(struct reaper *r, const char *id)
 {
     char rel[300];
     snprintf(rel, sizeof rel, "containers/%s/config.v2.json", id);
-    const char *base;
-    int fd = act_open_parent(r->run.rootfd, rel, &base);
-    if (fd < 0)
-        return false;
-    struct file_buf b;
-    fs_read_file(fd, base, CAP_JSON_FILE, &b);
-    close(fd);
-    cJSON *cfg = b.status == FILE_OK ? cJSON_ParseWithLength(b.data, b.len) : NULL;
+    cJSON *cfg = read_json(r, rel);
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(cfg, "State");
     bool removing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "Dead")) ||
                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "RemovalInProgress"));
     cJSON_Delete(cfg);
-    file_buf_free(&b);
     return removing;
 }
 

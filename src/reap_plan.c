@@ -291,6 +291,19 @@ static void mount_ids(struct builder *b, const char *container, char **mid, char
     sqlite3_finalize(q);
 }
 
+/* The RW and -init dirs of mount entry <container> (and their l/ links). */
+static void add_mount_dir_steps(struct builder *b, struct reap_item *it, const char *container)
+{
+    char *mid, *iid;
+    mount_ids(b, container, &mid, &iid);
+    if (mid)
+        add_dir_steps(b, it, mid, "mount init", container);
+    if (iid)
+        add_dir_steps(b, it, iid, "mount init", container);
+    free(mid);
+    free(iid);
+}
+
 static void add_mount_item(struct builder *b, const char *object, const char *why, int64_t bytes)
 {
     size_t n = strlen(object);
@@ -302,14 +315,7 @@ static void add_mount_item(struct builder *b, const char *object, const char *wh
     snprintf(path, sizeof path, LAYERDB "/mounts/%s", object);
     it->primary = act_strdup(path);
     add_step(it, REAP_REMOVE, ROLE_PLAIN, path);
-    char *mid, *iid;
-    mount_ids(b, object, &mid, &iid);
-    if (mid)
-        add_dir_steps(b, it, mid, "mount init", object);
-    if (iid)
-        add_dir_steps(b, it, iid, "mount init", object);
-    free(mid);
-    free(iid);
+    add_mount_dir_steps(b, it, object);
 }
 
 /* An image mount entry whose container is gone: the entry (a leaf of
@@ -326,14 +332,7 @@ static void add_image_mount_item(struct builder *b, const char *object, const ch
     it->bytes = bytes;
     it->primary = act_strdup(path);
     add_step(it, REAP_REMOVE, ROLE_PLAIN, path);
-    char *mid, *iid;
-    mount_ids(b, object, &mid, &iid);
-    if (mid)
-        add_dir_steps(b, it, mid, "mount init", object);
-    if (iid)
-        add_dir_steps(b, it, iid, "mount init", object);
-    free(mid);
-    free(iid);
+    add_mount_dir_steps(b, it, object);
     char *level = act_strdup(path);
     for (char *slash = strrchr(level, '/'); slash && slash > level + strlen(LAYERDB "/mounts");
          slash = strrchr(level, '/')) {
@@ -352,14 +351,8 @@ static void add_container_removal_item(struct builder *b, const char *object, co
         return;
     struct reap_item *it = new_item(b, KIND_CONTAINER_REMOVAL, "container-removal-leftover", "garbage", object, why);
     it->bytes = bytes;
-    char *mid, *iid, path[300];
-    mount_ids(b, object, &mid, &iid);
-    if (mid)
-        add_dir_steps(b, it, mid, "mount init", object);
-    if (iid)
-        add_dir_steps(b, it, iid, "mount init", object);
-    free(mid);
-    free(iid);
+    char path[300];
+    add_mount_dir_steps(b, it, object);
     snprintf(path, sizeof path, LAYERDB "/mounts/%s", object);
     add_step(it, REAP_REMOVE, ROLE_PLAIN, path);
     snprintf(path, sizeof path, "containers/%s", object);
