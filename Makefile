@@ -33,7 +33,7 @@ CHECKS   := $(sort $(wildcard sql/checks/*.sql))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test unit unit-bins integration demo check-sanitize clean install uninstall bench fuzz deb
+.PHONY: all deps test unit unit-bins integration test-versions test-crash demo check-sanitize clean install uninstall bench fuzz deb
 # all (plain `make`): install what building needs (compiler, pkg-config, the
 # four -dev packages; never a daemon), then build ./ovl2fsck.
 all:
@@ -96,6 +96,22 @@ unit: ovl2fsck $(UNIT_BINS)
 
 integration: ovl2fsck
 	OVL2FSCK_TESTS=integration ./tests/run-all
+
+# test-versions: the Docker version matrix (tests/integration/t-versions.t):
+# stores written by Docker 26.1 (trixie), 28.5 (sid) and a 20.10 store
+# upgraded by 28.5, each daemon in a minbase chroot built once from the
+# Debian mirror (build/docker-versions/, ~1 min each). Not part of make test.
+test-versions: ovl2fsck
+	./tools/install-deps.sh test versions
+	OVL2FSCK_VERSIONS=1 ./tests/run-all tests/integration/t-versions.t
+
+# test-crash: kill -9 of dockerd 20.10, 26.1 and 28.5 during load, builds,
+# rmi and system prune, 10+ timed kills each (tests/integration/t-crash.t):
+# ovl2fsck finds what an independent walk finds, the reaper clears it, the
+# daemon restarts and every image saves and runs. Not part of make test.
+test-crash: ovl2fsck
+	./tools/install-deps.sh test versions
+	OVL2FSCK_CRASH=1 ./tests/run-all tests/integration/t-crash.t
 
 # demo: ovl2fsck --report on /var/lib/docker, or on the bundled demo store when
 # that has no layers. Installs only what building needs. --make: exit 4

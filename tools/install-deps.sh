@@ -11,6 +11,8 @@
 #   bench   build + what `make bench` needs
 #   fuzz    build + clang (libFuzzer) for `make fuzz`
 #   deb     build + what `make deb` needs: debhelper, dpkg-dev, lintian
+#   versions build + debootstrap, zstd: `make test-versions` and `make test-crash`
+#           run Docker 26/28 from Debian chroots they build
 #
 # Several sets may be given at once (tools/install-deps.sh test deb).
 set -euo pipefail
@@ -20,14 +22,16 @@ TEST_PKGS=(
     libcmocka-dev sqlite3 python3
     docker.io busybox-static      # integration tests: a real dockerd, a static busybox base
     strace valgrind iproute2
+    xfsprogs                      # t-diskfull-real: a full xfs as well as a full ext4
     prometheus mandoc systemd man-db groff-base   # ops tests: promtool, man page lint, systemd-analyze
 )
 BENCH_PKGS=(time python3)        # peak RSS via /usr/bin/time -v
 FUZZ_PKGS=(clang)
 DEB_PKGS=(debhelper dpkg-dev fakeroot lintian)
+VERSIONS_PKGS=(debootstrap zstd)   # make test-versions, test-crash: Docker 26/28 in Debian chroots
 
 usage() {
-    echo "usage: $0 [build|test|bench|fuzz|deb]..." >&2
+    echo "usage: $0 [build|test|bench|fuzz|deb|versions]..." >&2
     exit 2
 }
 
@@ -40,6 +44,7 @@ for set in "$@"; do
         bench) PKGS+=("${BENCH_PKGS[@]}") ;;
         fuzz)  PKGS+=("${FUZZ_PKGS[@]}") ;;
         deb)   PKGS+=("${DEB_PKGS[@]}") ;;
+        versions) PKGS+=("${VERSIONS_PKGS[@]}") ;;
         -h|--help) usage ;;
         *) echo "install-deps: unknown set '$set'" >&2; usage ;;
     esac
