@@ -38,6 +38,10 @@ struct progress;
  * run->failures and the others still run. */
 int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, int threads,
                struct progress *progress, struct check_run *run, char *err, size_t errlen);
+/* checks_run for the checks of one kind of store (checks_run: Docker's);
+ * the derive runs only for a Docker store. */
+int checks_run_store(struct db *db, const struct catalog *cat, enum store_kind store, int64_t young_cutoff,
+                     int threads, struct progress *progress, struct check_run *run, char *err, size_t errlen);
 void check_run_free(struct check_run *run);
 
 #endif

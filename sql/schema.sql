@@ -332,6 +332,7 @@ CREATE TABLE cd_blob (
     size INTEGER, created INTEGER, updated INTEGER,
     PRIMARY KEY (ns, digest)
 ) WITHOUT ROWID;
+CREATE INDEX cd_blob_digest ON cd_blob (digest);
 
 -- Labels of records: kind blob | image | snapshot | container | lease |
 -- sandbox; sub = the snapshotter for snapshots, else ''. The
@@ -350,6 +351,7 @@ CREATE TABLE cd_ingest (
     backend_ref TEXT, dir TEXT, expected TEXT, expire_at INTEGER,
     PRIMARY KEY (ns, ref)
 ) WITHOUT ROWID;
+CREATE INDEX cd_ingest_dir ON cd_ingest (dir);
 
 -- v1/<ns>/snapshots/<snapshotter>/<key>: name = the key in the
 -- snapshotter's own db ("<ns>/<seq>/<key>"), parent = the parent's key.
@@ -401,6 +403,7 @@ CREATE TABLE cd_backend (
     ns TEXT, key TEXT, created INTEGER, updated INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX cd_backend_id ON cd_backend (id);
+CREATE INDEX cd_backend_parent_name ON cd_backend (parent);
 -- metadata.db v1/parents: key uvarint(parent id) 0x00 uvarint(child id).
 CREATE TABLE cd_backend_parent (
     parent_id INTEGER NOT NULL, child_id INTEGER NOT NULL, child_name TEXT,

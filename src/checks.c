@@ -50,6 +50,7 @@ struct check_rows {
 
 struct check_pool {
     const struct catalog *cat;
+    enum store_kind store;    /* only the checks of this kind of store run */
     struct check_rows *out;   /* one per catalog entry */
     size_t *order;            /* catalog indexes: derive-independent checks first */
     size_t independent;       /* how many of order[] read no derived table */
@@ -165,7 +166,8 @@ static int order_checks(struct check_pool *p)
     size_t n = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < p->cat->count; i++)
-            if (p->cat->checks[i].severity != SEV_IGNORE && (p->cat->checks[i].needs != 0) == (pass == 1))
+            if (p->cat->checks[i].severity != SEV_IGNORE && p->cat->checks[i].store == p->store &&
+                (p->cat->checks[i].needs != 0) == (pass == 1))
                 p->order[n++] = i;
         if (pass == 0)
             p->independent = n;
@@ -242,8 +244,10 @@ static int rollback(struct db *db)
 
 /* Commit the derived facts; readers of the scan may hold the file for the
  * rest of their statement (the busy timeout waits for them). */
-static int derive_and_commit(struct db *db, struct check_run *run, char *err, size_t errlen)
+static int derive_and_commit(struct db *db, enum store_kind store, struct check_run *run, char *err, size_t errlen)
 {
+    if (store != STORE_DOCKER)
+        return 0;   /* the derive is Docker's; other stores' checks declare no derived table */
     double t0 = clock_now();
     sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
     int rc = db_exec(db, "BEGIN", err, errlen);
@@ -271,7 +275,7 @@ static int derive_and_collect(struct db *db, struct check_pool *p, int threads, 
         readers[t].h = open_reader(db_path(db));
         readers[t].started = readers[t].h && pthread_create(&readers[t].tid, NULL, reader_thread, &readers[t]) == 0;
     }
-    int rc = derive_and_commit(db, run, err, errlen);
+    int rc = derive_and_commit(db, p->store, run, err, errlen);
     derive_finished(p, rc == 0);
     if (rc == 0)
         run_pool(p, db->h, true);
@@ -336,7 +340,7 @@ static int store_all(struct db *db, const struct catalog *cat, const struct chec
     int rc = 0;
     run->timings = calloc(cat->count + 1, sizeof *run->timings);
     for (size_t i = 0; rc == 0 && i < cat->count; i++) {
-        if (cat->checks[i].severity == SEV_IGNORE)
+        if (cat->checks[i].severity == SEV_IGNORE || cat->checks[i].store != p->store)
             continue;
         if (run->timings)
             run->timings[run->timing_count++] = (struct check_timing){ cat->checks[i].name, p->out[i].seconds };
@@ -379,8 +383,14 @@ static int leave_wal(struct db *db, char *err, size_t errlen)
 int checks_run(struct db *db, const struct catalog *cat, int64_t young_cutoff, int threads,
                struct progress *progress, struct check_run *run, char *err, size_t errlen)
 {
+    return checks_run_store(db, cat, STORE_DOCKER, young_cutoff, threads, progress, run, err, errlen);
+}
+
+int checks_run_store(struct db *db, const struct catalog *cat, enum store_kind store, int64_t young_cutoff,
+                     int threads, struct progress *progress, struct check_run *run, char *err, size_t errlen)
+{
     memset(run, 0, sizeof *run);
-    struct check_pool p = { .cat = cat, .progress = progress };
+    struct check_pool p = { .cat = cat, .store = store, .progress = progress };
     p.out = calloc(cat->count ? cat->count : 1, sizeof *p.out);
     if (!p.out || order_checks(&p) < 0) {
         free(p.out);

@@ -5,6 +5,7 @@
  * fsck-style exit bits, and on every exit path of a run write the
  * --prometheus textfile. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "repair.h"
 #include "report.h"
 #include "skip.h"
+#include "store.h"
 #include "version.h"
 
 /* Everything one invocation holds, released by session_free. */
@@ -239,6 +241,24 @@ static int load_skips(struct session *s)
     return 0;
 }
 
+/* The reaper and repair know Docker's graphdriver store only: on any other
+ * store they refuse (exit 8) before they plan anything. */
+static int refuse_other_store(struct session *s)
+{
+    char root[PATH_MAX], err[3 * PATH_MAX + 512];
+    struct store_target t;
+    if (!realpath(s->o.root, root))
+        return 0;   /* the run itself says why the root cannot be used */
+    int code = store_detect(root, &s->o, &t, err, sizeof err);
+    if (code)
+        return fail(err, code);
+    if (t.kind == STORE_DOCKER)
+        return 0;
+    snprintf(err, sizeof err, "--reap and --repair act on Docker graphdriver stores only; %s is a %s store (%s): "
+             "check it without them", root, store_kind_name(t.kind), t.how);
+    return fail(err, EXIT_OPERATIONAL);
+}
+
 static int run_with_catalog(struct session *s)
 {
     int code = load_catalog(s);
@@ -249,6 +269,8 @@ static int run_with_catalog(struct session *s)
         return print_load_failures(s);
     }
     if ((code = load_skips(s)) != 0)
+        return code;
+    if ((s->o.reap || s->o.repair) && (code = refuse_other_store(s)) != 0)
         return code;
     if (s->o.reap || s->o.repair) {
         prom_collect_failures(&s->metrics, &s->load_failed);

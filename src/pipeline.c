@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "progress.h"
 #include "scan.h"
+#include "scan_containerd.h"
 #include "sizes.h"
 #include "skip.h"
 #include "verify.h"
@@ -26,14 +27,16 @@ static int run_passes(struct pipeline *p, const struct options *o, const struct 
     struct run_result *r = &p->result;
     struct scan_times st = { 0 };
     double t0 = clock_now();
-    int rc = scan_root(&p->db, p->root, stop, prog, &st, err, errlen);
+    bool cd = p->store.kind == STORE_CONTAINERD;
+    int rc = cd ? scan_containerd_root(&p->db, p->store.root, r->docker_root, o->deep, stop, prog, &st, err, errlen)
+                : scan_root(&p->db, p->root, stop, prog, &st, err, errlen);
     if (rc != 0)
         return rc == -2 ? EXIT_INTERRUPTED : EXIT_OPERATIONAL;
     if (stop && *stop)
         return EXIT_INTERRUPTED;   /* a signal after the last poll of the scan */
     double t1 = clock_now();
     progress_end(prog);
-    if (o->deep) {
+    if (o->deep && !cd) {
         /* its own line, at once (the count of layers); not with --json */
         struct progress deep_prog;
         progress_start_now(&deep_prog, !o->quiet && !o->json);
@@ -46,7 +49,7 @@ static int run_passes(struct pipeline *p, const struct options *o, const struct 
     int64_t cutoff = (int64_t)time(NULL) - o->min_age;
     if (progress_due(prog))
         progress_show(prog, "checking");
-    if (checks_run(&p->db, cat, cutoff, opts_threads(o), prog, &p->run, err, errlen) < 0)
+    if (checks_run_store(&p->db, cat, p->store.kind, cutoff, opts_threads(o), prog, &p->run, err, errlen) < 0)
         return EXIT_OPERATIONAL;
     r->checks = &p->run;
     if (stop && *stop)
@@ -57,7 +60,7 @@ static int run_passes(struct pipeline *p, const struct options *o, const struct 
     double t2 = clock_now();
     if (progress_due(prog))
         progress_show(prog, "sizing the garbage");
-    r->reclaimable = sizes_fill_garbage_until(&p->db, p->root, stop);
+    r->reclaimable = sizes_fill_garbage_until(&p->db, p->store.root, stop);   /* paths: relative to what was scanned */
     double t3 = clock_now();
     scan_read_counts(&p->db, &r->scanned);
     result_count_findings(&p->db, r);
@@ -102,15 +105,10 @@ static int run_once(struct pipeline *p, const struct options *o, const struct ca
                     volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
     struct run_result *r = &p->result;
-    r->root = p->root;
+    r->root = p->store.kind == STORE_CONTAINERD ? p->store.root : p->root;
     r->store = p->store.kind;
     r->docker_root = p->store.docker_root[0] ? p->store.docker_root : NULL;
     r->store_how = p->store.how;
-    if (p->store.kind == STORE_CONTAINERD) {
-        snprintf(err, errlen, "containerd store: %s: %s is not checked yet (this version only recognises it)",
-                 p->store.how, p->store.root);
-        return EXIT_OPERATIONAL;
-    }
     r->min_age = o->min_age;
     r->catalog = cat;
     live_detect(p->root, o->pidfile, &r->live);

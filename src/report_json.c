@@ -30,6 +30,23 @@ static cJSON *scanned_object(const struct scan_counts *c)
     return o;
 }
 
+static cJSON *containerd_scanned_object(const struct scan_counts *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "namespaces", (double)c->cd_namespaces);
+    cJSON_AddNumberToObject(o, "images", (double)c->cd_images);
+    cJSON_AddNumberToObject(o, "content_records", (double)c->cd_blobs);
+    cJSON_AddNumberToObject(o, "blob_files", (double)c->cd_blob_files);
+    cJSON_AddNumberToObject(o, "snapshots", (double)c->cd_snapshots);
+    cJSON_AddNumberToObject(o, "snapshot_dirs", (double)c->cd_snapshot_dirs);
+    cJSON_AddNumberToObject(o, "containers", (double)c->cd_containers);
+    cJSON_AddNumberToObject(o, "leases", (double)c->cd_leases);
+    cJSON_AddNumberToObject(o, "ingests", (double)c->cd_ingests);
+    if (c->containers)
+        cJSON_AddNumberToObject(o, "docker_containers", (double)c->containers);
+    return o;
+}
+
 static cJSON *findings_array(struct db *db)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -67,8 +84,12 @@ int report_json(FILE *out, struct db *db, const struct run_result *r)
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddNumberToObject(doc, "version", 1);
     add_escaped(doc, "root", (const unsigned char *)r->root);
+    cJSON_AddStringToObject(doc, "store", store_kind_name(r->store));
+    if (r->docker_root)
+        add_escaped(doc, "docker_root", (const unsigned char *)r->docker_root);
     cJSON_AddBoolToObject(doc, "dockerd_running", r->live.running);
-    cJSON_AddItemToObject(doc, "scanned", scanned_object(&r->scanned));
+    cJSON_AddItemToObject(doc, "scanned", r->store == STORE_CONTAINERD ? containerd_scanned_object(&r->scanned)
+                                                                       : scanned_object(&r->scanned));
     cJSON_AddItemToObject(doc, "findings", findings_array(db));
     cJSON *sum = cJSON_CreateObject();
     cJSON_AddNumberToObject(sum, "errors", (double)r->errors);

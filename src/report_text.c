@@ -49,6 +49,22 @@ static void print_header(FILE *out, const struct run_result *r, const struct sty
     char *root = text_escape(r->root);
     fprintf(out, "%sovl2fsck%s %s\n", st->bold, st->off, root ? root : "");
     free(root);
+    if (r->store == STORE_CONTAINERD) {
+        char *how = text_escape(r->store_how ? r->store_how : "containerd root");
+        fprintf(out, "  store: containerd (%s)\n", how ? how : "");
+        free(how);
+        fprintf(out, "  scanned: %ld namespaces, %ld images, %ld content records, %ld blob files, %ld snapshots, "
+                     "%ld snapshot dirs, %ld containers, %ld leases, %ld ingests",
+                c->cd_namespaces, c->cd_images, c->cd_blobs, c->cd_blob_files, c->cd_snapshots, c->cd_snapshot_dirs,
+                c->cd_containers, c->cd_leases, c->cd_ingests);
+        if (r->docker_root)
+            fprintf(out, ", %ld Docker containers", c->containers);
+        fprintf(out, "\n");
+        if (r->docker_root)
+            fprintf(out, "  dockerd: %s\n", r->live.running ? r->live.reason : "not running");
+        fprintf(out, "  min-age: %s\n", text_duration(r->min_age, age, sizeof age));
+        return;
+    }
     fprintf(out, "  scanned: %ld images, %ld layers, %ld mounts, %ld containers, %ld overlay2 dirs, "
                  "%ld l/ links, %ld BuildKit snapshots\n",
             c->images, c->layers, c->mounts, c->containers, c->overlay_dirs, c->links, c->buildkit_snapshots);

@@ -275,4 +275,13 @@ void scan_read_counts(struct db *db, struct scan_counts *c)
     c->overlay_dirs = (long)db_query_int(db, "SELECT count(*) FROM overlay_dir", 0);
     c->links = (long)db_query_int(db, "SELECT count(*) FROM link", 0);
     c->buildkit_snapshots = (long)db_query_int(db, "SELECT count(*) FROM buildkit_snapshot", 0);
+    c->cd_namespaces = (long)db_query_int(db, "SELECT count(*) FROM cd_namespace", 0);
+    c->cd_images = (long)db_query_int(db, "SELECT count(*) FROM cd_image", 0);
+    c->cd_blobs = (long)db_query_int(db, "SELECT count(*) FROM cd_blob", 0);
+    c->cd_snapshots = (long)db_query_int(db, "SELECT count(*) FROM cd_snapshot", 0);
+    c->cd_containers = (long)db_query_int(db, "SELECT count(*) FROM cd_container", 0);
+    c->cd_leases = (long)db_query_int(db, "SELECT count(*) FROM cd_lease", 0);
+    c->cd_ingests = (long)db_query_int(db, "SELECT count(*) FROM cd_ingest", 0);
+    c->cd_snapshot_dirs = (long)db_query_int(db, "SELECT count(*) FROM cd_snapdir", 0);
+    c->cd_blob_files = (long)db_query_int(db, "SELECT count(*) FROM cd_blobfile", 0);
 }

@@ -1,0 +1,15 @@
+-- check: container-snapshot-missing
+-- severity: error
+-- meaning: a container whose snapshotKey names no snapshot
+-- store: containerd
+--
+-- ctr snapshots rm removes a snapshot a container still names; the
+-- container then cannot start. Object: <namespace>/<container id>.
+SELECT c.ns || '/' || c.id AS object,
+       NULL AS path,
+       'snapshot ' || c.snapshot_key || ' of snapshotter ' || coalesce(c.snapshotter, '?') || ' does not exist' AS detail,
+       c.updated AS mtime
+FROM cd_container c
+WHERE c.snapshot_key IS NOT NULL AND c.snapshot_key <> ''
+  AND NOT EXISTS (SELECT 1 FROM cd_snapshot s
+                  WHERE s.ns = c.ns AND s.snapshotter = coalesce(c.snapshotter, '') AND s.key = c.snapshot_key);

@@ -1,0 +1,32 @@
+-- check: image-content-missing
+-- severity: error
+-- meaning: an image whose index, manifest, config or layer blob is missing
+-- store: containerd
+--
+-- From the image's target along the containerd.io/gc.ref.content.*
+-- labels (GC's own edges: the manifests, configs and layers containerd
+-- keeps for it), every blob must have a record in the image's namespace
+-- and a file. Object: <namespace>/<image name>.
+WITH RECURSIVE need(ns, image, digest, via) AS (
+    SELECT ns, name, digest, 'target' FROM cd_image WHERE digest IS NOT NULL
+    UNION
+    SELECT n.ns, n.image, l.value, substr(l.key, 26)
+    FROM need n
+    JOIN cd_label l ON l.ns = n.ns AND l.kind = 'blob' AND l.sub = '' AND l.owner = n.digest
+    WHERE l.key GLOB 'containerd.io/gc.ref.content.*'
+),
+missing(ns, image, what) AS (
+    SELECT n.ns, n.image, n.via || ' ' || n.digest
+           || CASE WHEN NOT EXISTS (SELECT 1 FROM cd_blob b WHERE b.ns = n.ns AND b.digest = n.digest)
+                   THEN ' has no content record' ELSE ' has no blob file' END
+    FROM need n
+    WHERE NOT EXISTS (SELECT 1 FROM cd_blob b WHERE b.ns = n.ns AND b.digest = n.digest)
+       OR (n.digest GLOB 'sha256:*' AND NOT EXISTS (SELECT 1 FROM cd_blobfile f WHERE f.name = substr(n.digest, 8)
+                                                    AND f.type = 'file'))
+)
+SELECT ns || '/' || image AS object, NULL AS path,
+       min(what) || CASE WHEN count(*) > 1 THEN ' (and ' || (count(*) - 1) || ' more)' ELSE '' END AS detail,
+       NULL AS mtime
+FROM missing
+WHERE NOT EXISTS (SELECT 1 FROM scan_error WHERE path = 'io.containerd.content.v1.content/blobs/sha256')
+GROUP BY ns, image;

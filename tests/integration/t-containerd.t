@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# t-containerd.t — a containerd root written by a real containerd (Debian
+# 12's 1.6, run privately: own root, state and socket, cri off): images
+# imported into two namespaces, a container, a prepared snapshot. The
+# healthy store has no finding; each injected fault (one per check) gives
+# exactly its findings (check and object), and nothing else. The
+# injections are made by containerd itself where it can (an expired lease,
+# an extract-* snapshot, a container whose snapshot was removed, a Docker
+# container lease), else by editing a copy offline (a dir, a blob, a value
+# patched in place in a bbolt page, an older copy of one database).
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/containerd.sh"
+
+[ "$(id -u)" = 0 ] || skip_all "needs root (containerd, overlay mounts)"
+command -v containerd >/dev/null && command -v ctr >/dev/null || skip_all "no containerd/ctr (apt-get install containerd)"
+[ -x "$OVL2FSCK" ] || bail_out "no binary at $OVL2FSCK (run make)"
+tap_tmpdir
+T=$TAP_TMP
+ROOT=$T/root
+STATE=$(mktemp -d /tmp/o2cd.XXXXXX)
+at_exit "rm -rf --one-file-system -- '$STATE'"
+SNAP=io.containerd.snapshotter.v1.overlayfs
+BLOBS=io.containerd.content.v1.content/blobs/sha256
+
+python3 "$TAP_TOP/tests/tools/mkimage.py" "$T/img.tar" --prefix o2t >/dev/null || bail_out "mkimage.py failed"
+
+# findings ROOT [ARGS...]: "check object" lines, sorted (--min-age 0); the exit code in $T/rc
+findings() {
+    local root=$1
+    shift
+    local rc=0
+    "$OVL2FSCK" --config /dev/null --checks-dir "$T/nochecks" --root "$root" --min-age 0 --json "$@" >"$T/out.json" 2>"$T/err" || rc=$?
+    echo "$rc" > "$T/rc"
+    python3 -c 'import json,sys
+j = json.load(open(sys.argv[1]))
+for f in sorted(j["findings"], key=lambda f: (f["check"], f["object"])): print(f["check"], f["object"])' "$T/out.json"
+}
+mkdir -p "$T/nochecks"
+
+# patch FILE OLD NEW: replace every occurrence of the bytes OLD by NEW (same length); prints the count
+patch_bytes() {
+    python3 -c 'import sys
+p, old, new = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode()
+assert len(old) == len(new)
+d = open(p, "rb").read(); n = d.count(old)
+open(p, "wb").write(d.replace(old, new)); print(n)' "$@"
+}
+
+# ---- phase 1: a healthy store ------------------------------------------------------
+ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start"
+ctrd_ctr -n default images import "$T/img.tar" >/dev/null || bail_out "import (default) failed"
+ctrd_ctr -n other images import "$T/img.tar" >/dev/null || bail_out "import (other) failed"
+ctrd_ctr -n default containers create docker.io/o2t/layers-a:latest c1 >/dev/null || bail_out "container create failed"
+TOP_A=$(ctrd_ctr -n default snapshots ls | awk '$1 == "c1" { print $2 }')
+like "$TOP_A" '^sha256:[0-9a-f]{64}$' "c1's parent is layers-a's top chainID"
+ctrd_stop
+cp -a "$ROOT/io.containerd.metadata.v1.bolt/meta.db" "$T/meta.before"
+cp -a "$ROOT/$SNAP/metadata.db" "$T/metadata.before"
+cp -a "$ROOT" "$T/healthy"
+
+got=$(findings "$T/healthy")
+is "$(cat "$T/rc"):$got" "0:" "healthy store: exit 0, no finding"
+is "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["store"], j["scanned"]["namespaces"], j["scanned"]["images"], j["scanned"]["containers"])' "$T/out.json")" \
+   "containerd 2 10 1" "JSON: store containerd, 2 namespaces, 10 images, 1 container"
+"$OVL2FSCK" --config /dev/null --root "$T/healthy" --min-age 0 >"$T/text" 2>&1
+like "$(cat "$T/text")" 'store: containerd \(containerd root\)' "report: says which store"
+
+# ---- phase 2: faults made by containerd --------------------------------------------
+ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start again"
+ctrd_ctr -n default snapshots prepare extra "$TOP_A" >/dev/null || bail_out "prepare failed"
+ctrd_ctr -n default containers create docker.io/o2t/layers-b:latest c2 >/dev/null || bail_out "create c2 failed"
+ctrd_ctr -n default snapshots rm c2 || bail_out "snapshots rm c2 failed"
+ctrd_gc default
+ctrd_stop
+ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start a third time"
+ctrd_ctr -n default snapshots prepare "extract-1700000000000000000-AbCd $TOP_A" "$TOP_A" >/dev/null || bail_out "extract prepare failed"
+MOBY_LEASE=$(printf 'c%.0s' $(seq 64))
+ctrd_ctr -n moby leases create --id "$MOBY_LEASE" --expires 0 >/dev/null
+# last, and stopped at once: containerd's GC drops an expired lease when it
+# runs (here it did within the second); offline nothing does
+ctrd_ctr -n default leases create --id short --expires 1s >/dev/null
+ctrd_stop
+sleep 2.2   # gc.expire has whole seconds
+got=$(findings "$ROOT")
+want="container-snapshot-missing default/c2
+lease-expired default/short
+snapshot-extract-leftover default/extract-1700000000000000000-AbCd $TOP_A"
+is "$(cat "$T/rc"):$got" "4:$want" "containerd-made faults: exactly their findings"
+like "$(python3 -c 'import json,sys; print([f["detail"] for f in json.load(open(sys.argv[1]))["findings"] if f["check"] == "snapshot-extract-leftover"][0])' "$T/out.json")" \
+     'no lease holds it|held by lease' "extract leftover: the detail says which lease holds it"
+
+# a Docker root on the containerd image store: its containers/ and the containerd root
+D=$T/docker
+mkdir -p "$D/containers/$(printf 'd%.0s' $(seq 64))"
+printf '{"ID":"%s","Driver":"overlayfs","Image":"sha256:%s"}' "$(printf 'd%.0s' $(seq 64))" "$(printf 'e%.0s' $(seq 64))" \
+    > "$D/containers/$(printf 'd%.0s' $(seq 64))/config.v2.json"
+got=$(findings "$D" --containerd-root "$ROOT")
+is "$(cat "$T/rc"):$got" "4:$(printf '%s\nlease-container-missing moby/%s\n' "$want" "$MOBY_LEASE" | sort)" "Docker root on containerd: the moby lease of a missing container too"
+is "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["store"], j["docker_root"] == sys.argv[2], j["scanned"]["docker_containers"])' "$T/out.json" "$D")" \
+   "containerd True 1" "JSON: store containerd, docker_root, the Docker container counted"
+RC=0; "$OVL2FSCK" --config /dev/null --root "$D" --containerd-root "$T/nowhere" >/dev/null 2>"$T/err" || RC=$?
+is "$RC" 8 "Docker root on containerd with no meta.db at the containerd root: exit 8"
+like "$(cat "$T/err")" 'has no io.containerd.metadata.v1.bolt/meta.db' "and says what it looked for"
+
+# ---- offline injections, one copy each --------------------------------------------
+inject() { rm -rf "$T/c"; cp -a "$T/healthy" "$T/c"; }
+SEQ=$(ls "$T/healthy/$SNAP/snapshots" | sort -n | tail -1)
+
+inject; mkdir -p "$T/c/$SNAP/snapshots/new-123456/fs"; head -c 8192 /dev/urandom > "$T/c/$SNAP/snapshots/new-123456/fs/f"
+mkdir -p "$T/c/$SNAP/snapshots/77/fs"
+is "$(findings "$T/c")" "snapshot-dir-orphaned 77
+snapshot-dir-orphaned new-123456" "snapshot-dir-orphaned: a new-* dir and a numeric dir past the sequence + 1"
+like "$(python3 -c 'import json,sys; print([f["bytes"] for f in json.load(open(sys.argv[1]))["findings"] if f["object"] == "new-123456"][0])' "$T/out.json")" \
+     '^[1-9][0-9]{3,}$' "its bytes are counted (paths relative to the containerd root)"
+
+inject; mkdir -p "$T/c/$SNAP/snapshots/$((SEQ + 1))/fs"
+is "$(findings "$T/c")" "snapshot-dir-blocks-create $((SEQ + 1))" "snapshot-dir-blocks-create: snapshots/<sequence + 1>"
+
+inject; rm -rf "$T/c/$SNAP/snapshots/1/fs"
+is "$(findings "$T/c")" "snapshot-dir-missing 1" "snapshot-dir-missing: snapshots/1/fs removed"
+
+# the snapshot 'extra' was prepared after these copies: old meta.db / old metadata.db
+rm -rf "$T/c"; cp -a "$ROOT" "$T/c"; cp "$T/meta.before" "$T/c/io.containerd.metadata.v1.bolt/meta.db"
+EXTRA_NAME=$(findings "$T/c" --db "$T/c.sqlite" >/dev/null; sqlite3 "$T/c.sqlite" "SELECT name FROM cd_backend WHERE key = 'extra'")
+got=$(findings "$T/c" | grep -v '^content-blob-orphaned ')
+is "$got" "snapshot-backend-orphaned $EXTRA_NAME
+snapshot-backend-orphaned default/$(sqlite3 "$T/c.sqlite" "SELECT substr(name, instr(name, '/') + 1) FROM cd_backend WHERE key GLOB 'extract-*'")" \
+   "snapshot-backend-orphaned: metadata.db snapshots an older meta.db does not name"
+
+inject; ctrd_name_dangling=1
+rm -rf "$T/c"; cp -a "$ROOT" "$T/c"; cp "$T/metadata.before" "$T/c/$SNAP/metadata.db"
+for d in $(ls "$T/c/$SNAP/snapshots"); do [ "$d" -gt "$SEQ" ] && rm -rf "${T:?}/c/$SNAP/snapshots/$d"; done
+got=$(findings "$T/c" | grep -E '^snapshot-name-dangling ')
+is "$got" "snapshot-name-dangling default/extra
+snapshot-name-dangling default/extract-1700000000000000000-AbCd $TOP_A" "snapshot-name-dangling: meta.db names snapshots an older metadata.db lacks"
+
+# c1's parent in metadata.db patched to another committed snapshot (same length, in place)
+inject
+P6=$(sqlite3 "$T/c.sqlite" "SELECT name FROM cd_backend WHERE key = '$TOP_A' AND ns = 'default'")
+OTHER=$(sqlite3 "$T/c.sqlite" "SELECT name FROM cd_backend WHERE ns = 'default' AND kind = 3 AND key <> '$TOP_A' AND length(name) = length('$P6') LIMIT 1")
+n=$(patch_bytes "$T/c/$SNAP/metadata.db" "parent$P6" "parent$OTHER")
+is "$n" 1 "the parent value of c1 in metadata.db patched"
+got=$(findings "$T/c" | sort -u)
+is "$got" "$(printf 'snapshot-parent-mismatch default/c1\nsnapshot-parent-mismatch %s\n' "$(sqlite3 "$T/c.sqlite" "SELECT name FROM cd_backend WHERE key = 'c1'")" | sort)" \
+   "snapshot-parent-mismatch: meta.db vs metadata.db, and the parents bucket"
+
+# the unpacked label of layers-a's config names another snapshot (both namespaces)
+inject
+OTHER_TOP=$(ctrd_ctr --help >/dev/null; sqlite3 "$T/c.sqlite" "SELECT key FROM cd_backend WHERE ns = 'default' AND kind = 3 AND key <> '$TOP_A' LIMIT 1")
+n=$(patch_bytes "$T/c/io.containerd.metadata.v1.bolt/meta.db" "gc.ref.snapshot.overlayfs$TOP_A" "gc.ref.snapshot.overlayfs$OTHER_TOP")
+is "$n" 2 "the gc.ref.snapshot label of layers-a's config patched in both namespaces"
+is "$(findings "$T/c")" "snapshot-chain-mismatch default/docker.io/o2t/layers-a:latest
+snapshot-chain-mismatch other/docker.io/o2t/layers-a:latest" "snapshot-chain-mismatch: both namespaces' layers-a"
+
+inject; printf 'stray blob' > "$T/c/$BLOBS/$(printf 'stray blob' | sha256sum | cut -c1-64)"
+is "$(findings "$T/c")" "content-blob-orphaned sha256:$(printf 'stray blob' | sha256sum | cut -c1-64)" "content-blob-orphaned: a blob file no namespace records"
+
+EMPTY_LAYER=$(sqlite3 "$T/c.sqlite" "SELECT diff_id FROM cd_config_layer WHERE idx = 1 AND config IN (SELECT value FROM cd_label WHERE owner = (SELECT digest FROM cd_image WHERE ns = 'default' AND name = 'docker.io/o2t/layers-empty:1') AND key = 'containerd.io/gc.ref.content.config')")
+inject; rm "$T/c/$BLOBS/${EMPTY_LAYER#sha256:}"
+is "$(findings "$T/c")" "content-blob-missing $EMPTY_LAYER
+image-content-missing default/docker.io/o2t/layers-empty:1
+image-content-missing other/docker.io/o2t/layers-empty:1" "content-blob-missing + image-content-missing: layers-empty's own layer blob removed"
+
+inject; truncate -s 100 "$T/c/$BLOBS/${EMPTY_LAYER#sha256:}"
+is "$(findings "$T/c")" "content-blob-missing $EMPTY_LAYER" "content-blob-missing: a blob file of another size"
+
+inject; python3 -c 'import sys; p=sys.argv[1]; d=bytearray(open(p,"rb").read()); d[600]^=0xff; open(p,"wb").write(d)' "$T/c/$BLOBS/${EMPTY_LAYER#sha256:}"
+is "$(findings "$T/c")" "" "a changed blob of the same size: nothing without --deep"
+is "$(findings "$T/c" --deep)" "content-digest-mismatch $EMPTY_LAYER" "content-digest-mismatch with --deep"
+
+inject; H=$(printf 'default/1/leftover' | sha256sum | cut -c1-64); mkdir -p "$T/c/io.containerd.content.v1.content/ingest/$H"
+printf 'default/1/leftover' > "$T/c/io.containerd.content.v1.content/ingest/$H/ref"
+printf '1000' > "$T/c/io.containerd.content.v1.content/ingest/$H/total"
+head -c 300 /dev/zero > "$T/c/io.containerd.content.v1.content/ingest/$H/data"
+is "$(findings "$T/c")" "ingest-leftover $H" "ingest-leftover: an ingest dir no namespace records"
+like "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["findings"][0]["detail"])' "$T/out.json")" '^300 of 1000 bytes' "  its detail: data vs total"
+
+inject; truncate -s 5000 "$T/c/$SNAP/metadata.db"
+is "$(findings "$T/c")" "containerd-db-invalid metadata.db" "containerd-db-invalid: a truncated metadata.db (nothing else claimed)"
+inject; python3 -c 'import sys; p=sys.argv[1]; d=bytearray(open(p,"rb").read()); d[2*4096:3*4096]=b"\xee"*4096; open(p,"wb").write(d)' "$T/c/io.containerd.metadata.v1.bolt/meta.db"
+got=$(findings "$T/c")
+is "$(cat "$T/rc"):$got" "4:containerd-db-invalid meta.db" "containerd-db-invalid: a page of meta.db overwritten (no blob or snapshot called garbage)"
+
+# young objects: not reported by default
+inject; mkdir -p "$T/c/$SNAP/snapshots/new-999/fs"
+RC=0; "$OVL2FSCK" --config /dev/null --root "$T/c" --json >"$T/out.json" 2>/dev/null || RC=$?
+is "$RC:$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"]["young_skipped"])' "$T/out.json")" "0:1" "--min-age (default 24h): a fresh new-* dir is young, not reported"
+
+# --reap / --repair refuse a containerd store
+RC=0; "$OVL2FSCK" --config /dev/null --root "$T/healthy" --reap >/dev/null 2>"$T/err" || RC=$?
+is "$RC" 8 "--reap on a containerd store: exit 8"
+
+# a non-empty root of no known kind
+mkdir -p "$T/unknown/foo"
+RC=0; "$OVL2FSCK" --config /dev/null --root "$T/unknown" >/dev/null 2>"$T/err" || RC=$?
+is "$RC" 8 "a root of no known kind: exit 8"
+like "$(cat "$T/err")" 'not a store ovl2fsck knows' "  naming what was looked for"
+
+done_testing
