@@ -58,8 +58,8 @@ long fs_readlink(int dirfd, const char *name, char *buf, size_t buflen);
 /* write() all of buf, retrying on EINTR; 0, or -1 with errno. */
 int fs_write_all(int fd, const void *buf, size_t len);
 
-/* Bytes this process may still write on the file system of path (root may
- * use the blocks reserved for it); -1 when it cannot be told. */
+/* Bytes available on the file system of path, as df shows them (without
+ * the blocks reserved for root); -1 when it cannot be told. */
 long long fs_free_bytes(const char *path);
 /* errno of a full file system (ENOSPC, or EDQUOT: a quota is full). */
 bool fs_errno_is_full(int err);

@@ -1,4 +1,4 @@
-/* reap_journal.c — the action journal: one JSON object per line, appended
+/* act_journal.c — the action journal: one JSON object per line, appended
  * and fsync'd before and after every action the reaper, restore or purge
  * takes, so that an operator can always tell what was done to a root.
  *
@@ -11,7 +11,7 @@
  * finish-trash, restore, restore-tags, purge.
  *
  * Also owns the test hooks (ACT_CRASH_ENV, ACT_TERM_ENV in reap_internal.h). */
-#include "reap_internal.h"
+#include "act.h"
 #include "fsutil.h"
 
 #include <errno.h>
@@ -64,9 +64,99 @@ static int make_parent_dir(const char *path)
     return act_mkdir_p(dir);
 }
 
-/* Where the journal goes while its own file system is full. */
-static const char *const journal_fallbacks[] = { "/run/ovl2fsck/journal.jsonl",
-                                                 "/dev/shm/ovl2fsck/journal.jsonl" };
+/* Where the journal goes while its own file system is full: a file of this
+ * run's own (two runs on two full roots never mix their lines), named
+ * journal-<pid>-<start>.jsonl, whose first line says which journal its lines
+ * belong to; a run killed before it could move them back leaves it for the
+ * next run on that journal to adopt. */
+static const char *const journal_fallback_dirs[] = { "/run/ovl2fsck", "/dev/shm/ovl2fsck" };
+#define FALLBACK_PREFIX "journal-"
+#define FALLBACK_HEADER_KEY "ovl2fsck_fallback_for"
+
+/* The first line of a fallback file (malloc'd). */
+static char *fallback_header(const char *journal)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, FALLBACK_HEADER_KEY, journal);
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return line;
+}
+
+/* Append the lines of fallback file path (its header line left out) to the
+ * journal at fd; 0 or -1. */
+static int append_fallback(int fd, const char *path)
+{
+    struct file_buf b;
+    fs_read_file(AT_FDCWD, path, 64u * 1024 * 1024, &b);
+    if (b.status != FILE_OK) {
+        file_buf_free(&b);
+        return -1;
+    }
+    const char *body = memchr(b.data, '\n', b.len);
+    body = body ? body + 1 : b.data + b.len;
+    size_t len = b.len - (size_t)(body - b.data);
+    int rc = fs_write_all(fd, body, len) == 0 && (fsync(fd) == 0 || errno == EINVAL) ? 0 : -1;
+    file_buf_free(&b);
+    return rc;
+}
+
+/* Does the fallback file dirfd/name belong to journal, and is its run gone? */
+static bool orphan_of(int dirfd, const char *name, const char *journal)
+{
+    long pid = strncmp(name, FALLBACK_PREFIX, strlen(FALLBACK_PREFIX)) == 0
+                   ? strtol(name + strlen(FALLBACK_PREFIX), NULL, 10) : 0;
+    if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        return false;
+    struct file_buf b;
+    fs_read_file(dirfd, name, 64u * 1024 * 1024, &b);
+    bool mine = false;
+    if (b.status == FILE_OK) {
+        char *nl = memchr(b.data, '\n', b.len);
+        cJSON *h = cJSON_ParseWithLength(b.data, nl ? (size_t)(nl - b.data) : b.len);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(h, FALLBACK_HEADER_KEY);
+        mine = cJSON_IsString(v) && strcmp(v->valuestring, journal) == 0;
+        cJSON_Delete(h);
+    }
+    file_buf_free(&b);
+    return mine;
+}
+
+struct adopt_ctx {
+    int dirfd;
+    const char *dir;
+    struct act_journal *j;
+};
+
+static int adopt_one(void *ctx, const char *name, unsigned char d_type)
+{
+    (void)d_type;
+    struct adopt_ctx *c = ctx;
+    if (!orphan_of(c->dirfd, name, c->j->path))
+        return 0;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", c->dir, name);
+    if (append_fallback(c->j->fd, path) == 0) {
+        unlinkat(c->dirfd, name, 0);
+        fprintf(stderr, "ovl2fsck: the journal lines a killed run kept in %s were appended to %s\n", path,
+                c->j->path);
+    }
+    return 0;
+}
+
+/* Lines a killed run left in a fallback file for this journal: appended
+ * to it now that it can be written. */
+static void adopt_orphans(struct act_journal *j)
+{
+    for (size_t i = 0; i < sizeof journal_fallback_dirs / sizeof journal_fallback_dirs[0]; i++) {
+        struct adopt_ctx c = { .dir = journal_fallback_dirs[i], .j = j };
+        c.dirfd = open(c.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (c.dirfd < 0)
+            continue;
+        fs_list_dir(c.dirfd, adopt_one, &c);
+        close(c.dirfd);
+    }
+}
 
 static int open_append(const char *path)
 {
@@ -78,16 +168,26 @@ static int open_append(const char *path)
 /* Switch to the first fallback that opens (not the journal asked for). */
 static int open_fallback(struct act_journal *j, int why)
 {
-    for (size_t i = 0; i < sizeof journal_fallbacks / sizeof journal_fallbacks[0]; i++) {
-        if (strcmp(journal_fallbacks[i], j->path) == 0)
+    for (size_t i = 0; i < sizeof journal_fallback_dirs / sizeof journal_fallback_dirs[0]; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/" FALLBACK_PREFIX "%s.jsonl", journal_fallback_dirs[i], j->run);
+        if (strcmp(path, j->path) == 0)
             continue;
-        int fd = open_append(journal_fallbacks[i]);
+        int fd = open_append(path);
         if (fd < 0)
             continue;
+        char *header = fallback_header(j->path);
+        bool ok = header && fs_write_all(fd, header, strlen(header)) == 0 && fs_write_all(fd, "\n", 1) == 0;
+        free(header);
+        if (!ok) {
+            close(fd);
+            unlink(path);
+            continue;
+        }
         if (j->fd >= 0)
             close(j->fd);
         j->fd = fd;
-        snprintf(j->fallback, sizeof j->fallback, "%s", journal_fallbacks[i]);
+        snprintf(j->fallback, sizeof j->fallback, "%s", path);
         fprintf(stderr, "ovl2fsck: the journal %s cannot be written (%s): journaling to %s (memory) until "
                 "there is room\n", j->path, strerror(why), j->fallback);
         return 0;
@@ -113,6 +213,7 @@ int act_journal_open(struct act_journal *j, const char *path, char *err, size_t 
         snprintf(err, errlen, "cannot open the journal %s: %s", path, strerror(errno));
         return -1;
     }
+    adopt_orphans(j);
     return 0;
 }
 
@@ -120,19 +221,17 @@ int act_journal_open(struct act_journal *j, const char *path, char *err, size_t 
  * asked for, when it has room now; else say where the lines are. */
 static void move_back(struct act_journal *j)
 {
-    struct file_buf b;
-    fs_read_file(AT_FDCWD, j->fallback, 64u * 1024 * 1024, &b);
-    int fd = b.status == FILE_OK ? open_append(j->path) : -1;
-    bool moved = fd >= 0 && fs_write_all(fd, b.data, b.len) == 0 && (fsync(fd) == 0 || errno == EINVAL);
+    int fd = open_append(j->path);
+    bool moved = fd >= 0 && append_fallback(fd, j->fallback) == 0;
+    int e = errno;
     if (fd >= 0)
         close(fd);
-    file_buf_free(&b);
     if (moved) {
         unlink(j->fallback);
         fprintf(stderr, "ovl2fsck: the journal lines kept in %s were appended to %s\n", j->fallback, j->path);
     } else {
         fprintf(stderr, "ovl2fsck: the journal lines of this run are in %s (not in %s: %s)\n", j->fallback,
-                j->path, strerror(errno));
+                j->path, strerror(e));
     }
 }
 

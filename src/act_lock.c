@@ -1,4 +1,4 @@
-/* reap_lock.c — the exclusive lock that keeps two reapers (or a reaper and a
+/* act_lock.c — the exclusive lock that keeps two reapers (or a reaper and a
  * restore or purge) off one root or quarantine dir.
  *
  * Owns: <dir>/.ovl2fsck.lock. flock(LOCK_EX|LOCK_NB) on it; the holder
@@ -7,7 +7,7 @@
  * found through /proc/locks. The file is unlinked on release while still
  * locked; a taker therefore re-checks after locking that the name still
  * is the inode it locked, and retries when it is not. */
-#include "reap_internal.h"
+#include "act.h"
 #include "fsutil.h"
 
 #include <errno.h>

@@ -261,8 +261,9 @@ long long fs_free_bytes(const char *path)
     struct statvfs sv;
     if (statvfs(path, &sv) < 0)
         return -1;
-    unsigned long long blocks = geteuid() == 0 ? sv.f_bfree : sv.f_bavail;
-    return (long long)(blocks * sv.f_frsize);
+    /* what df shows as available: root may also use the reserved blocks,
+     * but a file system whose users are out of space is full for us too */
+    return (long long)((unsigned long long)sv.f_bavail * sv.f_frsize);
 }
 
 bool fs_errno_is_full(int err)

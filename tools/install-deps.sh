@@ -21,6 +21,7 @@ BUILD_PKGS=(build-essential pkg-config libsqlite3-dev libcjson-dev libssl-dev zl
 TEST_PKGS=(
     libcmocka-dev sqlite3 python3
     docker.io busybox-static      # integration tests: a real dockerd, a static busybox base
+    containerd                    # t-containerd: a private containerd 1.6 (ctr)
     strace valgrind iproute2
     xfsprogs                      # t-diskfull-real: a full xfs as well as a full ext4
     prometheus mandoc systemd man-db groff-base   # ops tests: promtool, man page lint, systemd-analyze

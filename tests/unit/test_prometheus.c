@@ -84,7 +84,8 @@ static void sample_run(struct prom_run *m, struct prom_finding *f, char **failed
     m->have_result = true;
     m->findings = f;
     m->finding_count = 2;
-    m->scanned = (struct scan_counts){ 1, 2, 3, 4, 5, 6, 7 };
+    m->scanned = (struct scan_counts){ .images = 1, .layers = 2, .mounts = 3, .containers = 4, .overlay_dirs = 5,
+                                       .links = 6, .buildkit_snapshots = 7 };
     m->reclaimable = 123456789012;
     m->young_skipped = 9;
     m->failed = failed;
