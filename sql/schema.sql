@@ -191,6 +191,17 @@ SELECT dir, idx, entry,
        CASE WHEN entry GLOB 'l/[A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7]' THEN substr(entry, 3) END AS short
 FROM split WHERE idx >= 0;
 
+-- The RW and -init dirs of containers dockerd was removing (State.Dead or
+-- RemovalInProgress, see container): docker rm deletes them file by file, so
+-- their damage (no link file, no lower, part of diff/) is the removal's,
+-- container-removal-leftover's, not an error of the dir.
+CREATE VIEW removal_dir (dir, container_id) AS
+    SELECT m.mount_id, c.id FROM mount m JOIN container c ON c.id = m.container_id
+    WHERE (c.dead OR c.removing) AND m.mount_id_state = 'ok'
+    UNION
+    SELECT m.init_id, c.id FROM mount m JOIN container c ON c.id = m.container_id
+    WHERE (c.dead OR c.removing) AND m.init_id_state = 'ok';
+
 -- Derived by the check pass (src/derive.c): layers that no image's
 -- diff_ids, mount's parent file or snapshots.db names, directly or through
 -- the parent files of the layers they name. has_child: some layer's parent

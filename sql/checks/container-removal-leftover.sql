@@ -8,8 +8,11 @@
 -- containers/<id>. Killed part way, dockerd drops the container when it
 -- starts ("mount does not exist"), docker rm answers "No such container",
 -- and containers/<id> (logs included) and what is left of the mount entry
--- stay forever. The same damage on a container that was not being removed
--- is mount-id-dangling (an error). Owns the mount entry and what is left of
+-- stay forever. Killed while a dir was being deleted (no link file, no
+-- lower, part of diff/ left), dockerd keeps the container Dead and never
+-- finishes it; that dir's damage is this finding's, not an overlay error
+-- (the removal_dir view). The same damage on a container that was not
+-- being removed is mount-id-dangling or an overlay error (errors). Owns the mount entry and what is left of
 -- the container's dirs and their l/ links.
 SELECT c.id AS object,
        'containers/' || c.id AS path,
@@ -18,6 +21,11 @@ SELECT c.id AS object,
            CASE WHEN m.mount_id_state <> 'ok' THEN 'mount-id file is ' || m.mount_id_state
                 WHEN NOT EXISTS (SELECT 1 FROM overlay_dir o INDEXED BY overlay_dir_name WHERE o.name = m.mount_id)
                     THEN 'RW dir overlay2/' || m.mount_id || ' is gone'
+                WHEN EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = m.mount_id AND
+                             (o.link_state <> 'ok' OR NOT o.has_diff OR o.lower_state = 'missing'))
+                    THEN 'RW dir overlay2/' || m.mount_id || ' is half deleted'
+                WHEN m.init_id_state = 'ok' AND EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = m.init_id)
+                    THEN 'init dir overlay2/' || m.init_id || ' is half deleted'
                 ELSE 'init dir is gone' END ||
            ': dockerd will not load it' AS detail,
        'image/overlay2/layerdb/mounts/' || m.container_id ||
@@ -33,6 +41,11 @@ WHERE (c.dead OR c.removing) AND c.name_ok AND m.name_ok
   AND (m.mount_id_state <> 'ok'
        OR NOT EXISTS (SELECT 1 FROM overlay_dir o INDEXED BY overlay_dir_name WHERE o.name = m.mount_id)
        OR m.init_id_state NOT IN ('ok', 'missing')
-       OR (m.init_id_state = 'ok' AND NOT EXISTS (SELECT 1 FROM overlay_dir o INDEXED BY overlay_dir_name WHERE o.name = m.init_id)))
+       OR (m.init_id_state = 'ok' AND NOT EXISTS (SELECT 1 FROM overlay_dir o INDEXED BY overlay_dir_name WHERE o.name = m.init_id))
+       -- docker rm was deleting a dir file by file: no link file, no diff/, the RW dir's lower gone
+       OR EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = m.mount_id AND m.mount_id_state = 'ok'
+                  AND (o.link_state <> 'ok' OR NOT o.has_diff OR o.lower_state = 'missing'))
+       OR EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = m.init_id AND m.init_id_state = 'ok'
+                  AND (o.link_state <> 'ok' OR NOT o.has_diff)))
   AND m.mount_id_state <> 'unreadable' AND m.init_id_state <> 'unreadable'
   AND NOT EXISTS (SELECT 1 FROM scan_error);

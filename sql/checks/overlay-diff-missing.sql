@@ -11,4 +11,5 @@ SELECT o.name AS object,
        o.mtime
 FROM overlay_dir o
 WHERE o.has_diff = 0
-  AND EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name);
+  AND EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name)
+  AND o.name NOT IN (SELECT dir FROM removal_dir);

@@ -9,4 +9,5 @@ SELECT o.name AS object,
        o.mtime
 FROM overlay_dir o
 WHERE o.link_state IN ('invalid', 'unreadable')
-  AND EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name);
+  AND EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name)
+  AND o.name NOT IN (SELECT dir FROM removal_dir);

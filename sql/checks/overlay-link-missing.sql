@@ -15,4 +15,5 @@ SELECT o.name AS object,
 FROM overlay_dir o
 LEFT JOIN link k ON k.name = o.link
 WHERE (o.link_state IN ('missing', 'empty') OR (o.link_state = 'ok' AND (k.name IS NULL OR k.type <> 'symlink')))
-  AND EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name);
+  AND EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name)
+  AND o.name NOT IN (SELECT dir FROM removal_dir);

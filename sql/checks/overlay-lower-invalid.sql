@@ -33,4 +33,5 @@ SELECT p.dir AS object,
        o.mtime
 FROM problem p JOIN overlay_dir o ON o.name = p.dir
 WHERE EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name)
+  AND o.name NOT IN (SELECT dir FROM removal_dir)
 GROUP BY p.dir;

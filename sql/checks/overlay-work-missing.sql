@@ -18,4 +18,5 @@ SELECT o.name AS object,
        o.mtime
 FROM overlay_dir o
 WHERE o.has_work = 0 AND o.has_diff = 1 AND o.lower_state <> 'missing'
-  AND EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name);
+  AND EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name)
+  AND o.name NOT IN (SELECT dir FROM removal_dir);

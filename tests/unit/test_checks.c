@@ -904,6 +904,37 @@ static void test_container_removal_leftover(void **state)
     u_assert_text(&DB, "image/overlay2/layerdb/mounts/" Y2,
                   "SELECT owned FROM finding WHERE check_name = 'container-removal-leftover' AND object = '" Y2 "'");
     u_assert_text(&DB, "garbage", "SELECT DISTINCT severity FROM finding WHERE check_name = 'container-removal-leftover'");
+    /* killed while docker rm deleted the RW dir file by file: link, lower and
+     * work gone, part of diff/ left (MY4, Dead); the same dir of a container
+     * that was not being removed (MY5) is the overlay errors */
+    add_container(Y5, IA, "overlay2", "/half");
+    u_exec(&DB, "UPDATE container SET dead = 1 WHERE id = %Q", Y5);
+    add_mount(Y5, MY4, MY4 "-init", C2);
+    add_dir(MY4 "-init", LY4, "l/" L2 ":l/" L1);
+    add_dir_ex(MY4, NULL, NULL, false);
+    add_container(Y6, IA, "overlay2", "/alive2");
+    add_mount(Y6, MY5, MY5 "-init", C2);
+    add_dir(MY5 "-init", LY2, "l/" L2 ":l/" L1);
+    add_dir_ex(MY5, NULL, NULL, false);
+    u_exec(&DB, "DELETE FROM finding");
+    run();
+    U_EXPECT(&DB,
+             { "container-removal-leftover", Y1,
+               "=container /dying was being removed (Dead); its mount-id file is missing: dockerd will not load it" },
+             { "container-removal-leftover", Y2,
+               "=container /going was being removed (RemovalInProgress); its RW dir overlay2/" MY2
+               " is gone: dockerd will not load it" },
+             { "container-removal-leftover", Y5,
+               "=container /half was being removed (Dead); its RW dir overlay2/" MY4
+               " is half deleted: dockerd will not load it" },
+             { "mount-id-dangling", Y3, "=mount-id file is missing" },
+             { "overlay-link-missing", MY5, "=link file is missing" },
+             { "overlay-lower-invalid", MY5, NULL });
+    u_assert_text(&DB, "image/overlay2/layerdb/mounts/" Y5 "\noverlay2/" MY4 "\noverlay2/" MY4 "-init\noverlay2/l/" LY4,
+                  "SELECT owned FROM finding WHERE check_name = 'container-removal-leftover' AND object = '" Y5 "'");
+    u_exec(&DB, "DELETE FROM container WHERE id IN (%Q, %Q); DELETE FROM mount WHERE container_id IN (%Q, %Q);"
+                "DELETE FROM overlay_dir WHERE name IN (%Q, %Q, %Q, %Q); DELETE FROM link WHERE name IN (%Q, %Q)",
+           Y5, Y6, Y5, Y6, MY4, MY4 "-init", MY5, MY5 "-init", LY4, LY2);
     /* a healthy Dead container (docker rm works on it) is no finding */
     u_exec(&DB, "DELETE FROM finding; UPDATE container SET dead = 1 WHERE id = %Q", CID);
     run();
