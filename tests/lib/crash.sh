@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/crash.sh — dockerd of one of three Docker versions, killed with -9
 # in the middle of an operation (tests/integration/t-crash.t).
 #
@@ -20,7 +21,7 @@
 CR_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$CR_LIB_DIR/store.sh"
 . "$CR_LIB_DIR/docker-versions.sh"
-CR_V= CR_DATA= CR_EXEC=
+CR_V='' CR_DATA='' CR_EXEC=''
 CR_BIND=()
 
 cr_suite() { case "$1" in 26) echo trixie ;; 28) echo sid ;; *) echo "" ;; esac; }
@@ -61,11 +62,13 @@ _cr_tree() {
                   s = $0; sub(/^.*\) /, "", s); split(s, f, " ")
                   if (index(want, " " f[2] " ")) { p = FILENAME; sub("/proc/", "", p); sub("/stat", "", p); print p }
               }' /proc/[0-9]*/stat 2>/dev/null | sort -u)
+        # shellcheck disable=SC2086
         new=$(comm -13 <(tr ' ' '\n' <<<"$all" | sort -u) <(printf '%s\n' $new | sort -u) | tr '\n' ' ')
         [ -n "${new// /}" ] || break
         all="$all $new"
         CR_PARENTS=$new
     done
+    # shellcheck disable=SC2086
     printf '%s\n' $all | sort -u
 }
 
@@ -93,6 +96,7 @@ cr_kill9() {
     wait "$pid" 2>/dev/null
     # the shims and what runs in them (a RUN step of a build), then anything left
     # of the tree (nothing in practice)
+    # shellcheck disable=SC2046,SC2086
     rest=$(_cr_tree $(_cr_shims) $cpid)
     # shellcheck disable=SC2086
     [ -z "$rest" ] || kill -KILL $rest 2>/dev/null
@@ -147,6 +151,7 @@ cr_build_base() {
     printf 'root:x:0:\n' >"$w/rootfs/etc/group"
     tar --numeric-owner -C "$w/rootfs" -cf "$w/busybox.tar" . || return 1
     # contexts: the operations' builds (classic, buildkit) and the big images
+    # shellcheck disable=SC2016
     local gen='i=0; while [ $i -lt 1500 ]; do echo $i > /gen/f$i; i=$((i+1)); done'
     _cr_files "$w/classic/ctx" 300 && head -c 16M /dev/urandom >"$w/classic/ctx/blob" || return 1
     printf '%s\n' 'FROM o2t/busybox:latest' 'COPY ctx /ctx' "RUN mkdir /gen && $gen" \
