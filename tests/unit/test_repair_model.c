@@ -208,6 +208,29 @@ static void rw_dir_without_init_is_unknown(void **state)
     assert_string_equal(dir(DC)->expected_lower, "l/" NB ":l/" NA);
 }
 
+/* Issue 20: the dirs of a container dockerd was removing are never rebuilt
+ * (its removal is finished by the reaper, not undone): not "referenced" for
+ * repair, whatever the damage; the same dirs of a live container are. */
+static void removed_container_dirs_are_not_repaired(void **state)
+{
+    (void)state;
+    healthy(false, false);
+    u_exec(&DBH, "UPDATE overlay_dir SET link = NULL, link_state = 'missing', lower = NULL, lower_state = 'missing',"
+                 " has_work = 0 WHERE name = %Q", DR);
+    u_exec(&DBH, "INSERT INTO container(id, name_ok, config_state, image, driver, name, dead, removing, mtime)"
+                 " VALUES (%Q, 1, 'ok', NULL, 'overlay2', '/c', 1, 0, 1)", CTR);
+    resolve_and_get(DR);
+    assert_false(dir(DR)->referenced);
+    assert_false(dir(DI)->referenced);
+    assert_true(dir(DC)->referenced);
+    repair_model_free(&M);
+    memset(&M, 0, sizeof M);
+    u_exec(&DBH, "UPDATE container SET dead = 0, removing = 0");
+    resolve_and_get(DR);
+    assert_true(dir(DR)->referenced);   /* a live container's RW dir: repaired */
+    assert_true(dir(DI)->referenced);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +242,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(one_name_per_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(untrusted_chain_has_no_expected_lower, setup, teardown),
         cmocka_unit_test_setup_teardown(rw_dir_without_init_is_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(removed_container_dirs_are_not_repaired, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
