@@ -22,7 +22,6 @@
 #      (image ls -a, one docker save), runs every listed image (image ls)
 #      with `true`, and the interrupted operation, repeated, succeeds; once
 #      it is stopped, ovl2fsck and the walk agree again.
-# Differences that are known ovl2fsck bugs (known_bugs below) are TODO.
 #
 # Runs only with OVL2FSCK_CRASH=1 (make test-crash; about 15 minutes):
 #   OVL2FSCK_CRASH=1 ./tests/run-all tests/integration/t-crash.t
@@ -69,42 +68,6 @@ summary() {
     [ -n "$1" ] || { echo "none"; return; }
     awk '{ n[$2]++ } END { for (c in n) printf "%s%s x%d", (s++ ? ", " : ""), c, n[c] }' <<<"$1"
 }
-
-# known_bugs ROOT OVL WALK: when every difference between the two finding
-# lists (files) is a known ovl2fsck bug, the walk's lines it explains (one
-# per line) and, on stderr, nothing; otherwise nothing.
-#   bug 1: a container killed during docker rm (Dead, RW dir half deleted by
-#   os.RemoveAll: no link file) is container-removal-leftover garbage; ovl2fsck
-#   treats a dir as gone only when it is entirely gone, so it reports errors on
-#   the dir instead (overlay-link-missing, overlay-lower-invalid, ...) and the
-#   container stays forever (dockerd does not finish the removal either).
-known_bugs() {
-    "$PY" - "$@" <<'PYEOF'
-import os, sys
-root, a, b = sys.argv[1:4]
-A = {l for l in open(a).read().split("\n") if l}
-B = {l for l in open(b).read().split("\n") if l}
-oa, ob, explained = A - B, B - A, []
-for line in sorted(ob):
-    sev, chk, obj = line.split(" ", 2)
-    if chk != "container-removal-leftover":
-        continue
-    dirs = set()
-    for f in ("mount-id", "init-id"):
-        try:
-            dirs.add(open(os.path.join(root, "image/overlay2/layerdb/mounts", obj, f)).read().strip())
-        except OSError:
-            pass
-    errs = {l for l in oa if l.split(" ")[1] in ("overlay-link-missing", "overlay-lower-invalid",
-            "overlay-work-missing", "overlay-diff-missing", "overlay-link-invalid") and l.split(" ", 2)[2] in dirs}
-    ob.discard(line)
-    oa -= errs
-    explained.append(line)
-if explained and not oa and not ob:
-    print("\n".join(explained))
-PYEOF
-}
-BUG1="ovl2fsck bug: a container killed during docker rm whose RW dir is half deleted is reported as link/lower errors, not container-removal-leftover"
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
@@ -187,16 +150,11 @@ trial() {
     B=$("$PY" "$WALK" "$S")
     if [ -n "$A" ]; then like "$rc" '^4$' "$L: ovl2fsck exits 4 (findings)" || diag "$(head -n 5 "$S.err")"
     else is "$rc" 0 "$L: ovl2fsck exits 0 (clean)" || diag "$(head -n 5 "$S.err")"; fi
-    echo "$A" >"$S.ovl"; echo "$B" >"$S.walk"
-    local known
-    known=$(known_bugs "$S" "$S.ovl" "$S.walk")
-    [ -z "$known" ] || { TAP_TODO=$BUG1; BUGS=$((BUGS + 1)); KEEP=1; }
     if ! is "$A" "$B" "$L: ovl2fsck finds exactly what the independent walk finds"; then
         diag "ovl2fsck only: $(comm -23 <(echo "$A") <(echo "$B"))"
         diag "walk only:     $(comm -13 <(echo "$A") <(echo "$B"))"
         KEEP=1
     fi
-    TAP_TODO=
     local warn
     warn=$("$PY" -c 'import json,sys; print(" ".join(sorted({f["check"] for f in json.load(open(sys.argv[1]))["findings"] if f["severity"] == "warning"})))' "$S.json")
     msg="found: $(summary "$A")${warn:+; warnings: $warn}"
@@ -214,10 +172,7 @@ trial() {
     after=$(bad "$S.json2")
     left=$(grep '^garbage ' <<<"$after"; comm -13 <(echo "$before") <(grep '^error ' <<<"$after"))
     left+=$("$PY" "$WALK" "$S" | grep '^garbage ')
-    TAP_TODO=
-    [ -z "$known" ] || grep -qvxF -f <(echo "$known") <<<"$left" || TAP_TODO=$BUG1
     is "$left" "" "$L: rescan and walk: no garbage, no new error" || KEEP=1
-    TAP_TODO=
 
     # 3. the daemon restarts happy
     if cr_start "$v" "$S" "$ex"; then
@@ -236,10 +191,8 @@ trial() {
         "$OVL2FSCK" --root "$S" --min-age 0 --json --pidfile "$ex/pid" >"$S.json3" 2>/dev/null
         bad "$S.json3" >"$S.ovl3"
         "$PY" "$WALK" "$S" >"$S.walk3"
-        [ -z "$(known_bugs "$S" "$S.ovl3" "$S.walk3")" ] || TAP_TODO=$BUG1
         is "$(cat "$S.ovl3")" "$(cat "$S.walk3")" \
             "$L: after the daemon ran again: ovl2fsck finds what the walk finds ($(summary "$(cat "$S.walk3")"))" || KEEP=1
-        TAP_TODO=
     else
         fail "$L: the daemon restarts on the reaped store"
         KEEP=1
@@ -268,13 +221,13 @@ for v in $VERSIONS; do
     t_v=$SECONDS
     ok "$v: base store built by its daemon" cr_build_base "$v" "$BASE" "$W" || continue
     calibrate "$v" "$BASE" "$W" || continue
-    KILLS=0 MID=0 BUGS=0 k=0 t0=$SECONDS
+    KILLS=0 MID=0 k=0 t0=$SECONDS
     while [ "$k" -lt "$MIN" ] || { [ $((SECONDS - t0)) -lt "$BUDGET" ] && [ "$k" -lt $((3 * MIN)) ]; }; do
         trial "$v" "$BASE" "$W" "$k"
         k=$((k + 1))
     done
     ok "$v: at least $MIN kills ($KILLS, $MID of them while the operation ran)" test "$KILLS" -ge "$MIN"
-    note "$v: $KILLS trials in $((SECONDS - t0))s, $((SECONDS - t_v))s with the base store$([ "$BUGS" = 0 ] || echo "; $BUGS showed known ovl2fsck bugs (TODO)")"
+    note "$v: $KILLS trials in $((SECONDS - t0))s, $((SECONDS - t_v))s with the base store"
     [ "${OVL2FSCK_KEEP_TMP:-0}" = 1 ] || rm -rf --one-file-system "${TAP_TMP:?}/$v"
 done
 done_testing

@@ -27,9 +27,10 @@ be compared line by line in tests/integration/t-crash.t):
                                      mount entry
   garbage container-removal-leftover a Dead / RemovalInProgress container whose mount
                                      entry or dirs are already gone in part (a dir is
-                                     gone in part when it, its link file or its diff/
-                                     is missing: os.RemoveAll was deleting it); its
-                                     dirs get no error finding
+                                     gone in part when it, its link file, its diff/ or
+                                     (RW dir) its lower file is missing: os.RemoveAll
+                                     was deleting it). The dirs of a container being
+                                     removed never get an error finding
   garbage root-tmp-leftover          ROOT/tmp/* (but dockerd 25+'s empty
                                      moby-detect-rro* dir) and ROOT/tmp-old
   garbage imagedb-tmp-leftover       imagedb/content/sha256/.tmp-*
@@ -42,7 +43,7 @@ be compared line by line in tests/integration/t-crash.t):
   error   mount-id-dangling          a container's mount-id / init-id names no dir (or
                                      is missing) and the container was not being removed
   error   overlay-link-missing       a claimed dir without link file or l/ symlink
-                                     (but the dirs of a container-removal-leftover)
+                                     (but the dirs of a container being removed)
   error   container-config-invalid   containers/<id> without a readable config.v2.json
 
 Silence rules that ovl2fsck documents (garbage proving "unreferenced" is not
@@ -205,11 +206,14 @@ def main(root):
             # docker rm: config marked Dead, RW dir removed (os.RemoveAll: link,
             # lower, work, diff in any order), -init dir, the mount entry, the
             # container dir. A dir without its link file or diff/ is gone in part.
-            def part(d):
-                return d not in dirs or not link_file.get(d) or not isdir(os.path.join(ov, d, "diff"))
-            if not mid or part(mid) or (iid is not None and (not iid or part(iid))):
+            # The RW dir always has a lower file (its -init dir at least).
+            def part(d, rw):
+                return (d not in dirs or not link_file.get(d) or not isdir(os.path.join(ov, d, "diff"))
+                        or (rw and not os.path.lexists(os.path.join(ov, d, "lower"))))
+            if not mid or part(mid, True) or (iid is not None and (not iid or part(iid, False))):
                 add("garbage", "container-removal-leftover", cid)
-                removing.update(x for x in (mid, iid) if x)
+            # whatever their state, these dirs' damage is the removal's: no error
+            removing.update(x for x in (mid, iid) if x)
         elif not mid or mid not in dirs or (iid is not None and (not iid or iid not in dirs)):
             add("error", "mount-id-dangling", cid)
 
