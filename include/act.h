@@ -159,6 +159,10 @@ struct act_run {
     int trashfd;
     unsigned long trash_seq;
     bool disk_full_said;       /* "the disk is full: ... became the trash" was said */
+    /* a second store's liveness probe (NULL: dockerd's, live.c): true with
+     * why when its daemon looks live on root; daemon names it in messages */
+    bool (*live)(const char *root, const struct options *o, char *why, size_t whylen);
+    const char *daemon;
 };
 
 /* Zero r, nothing open. */

@@ -109,6 +109,19 @@ void act_run_init(struct act_run *r, const struct options *o, struct act_counts 
     r->journal.fd = -1;
 }
 
+/* The store's own probe when it has one, else dockerd's (live.c). */
+static bool refuse_live(struct act_run *r)
+{
+    if (!r->live)
+        return live_refuse_apply(r->root, r->o->pidfile);
+    char why[512] = "";
+    if (!r->live(r->root, r->o, why, sizeof why))
+        return false;
+    fprintf(stderr, "ovl2fsck: refusing to --apply while %s is live: %s. Stop %s first (a dry run without --apply "
+            "is safe).\n", r->daemon, why, r->daemon);
+    return true;
+}
+
 int act_run_open_root(struct act_run *r)
 {
     char err[1024];
@@ -125,7 +138,7 @@ int act_run_open_root(struct act_run *r)
     r->rootdev = st.st_dev;
     /* refusals that need no lock come first: a refused run writes nothing,
      * not even the lock file; they are checked again under the lock */
-    return live_refuse_apply(r->root, r->o->pidfile) ? EXIT_OPERATIONAL : 0;
+    return refuse_live(r) ? EXIT_OPERATIONAL : 0;
 }
 
 int act_run_lock(struct act_run *r)
@@ -134,7 +147,7 @@ int act_run_lock(struct act_run *r)
     r->lockfd = act_lock_take(r->rootfd, ACT_LOCK_NAME, r->root, err, sizeof err);
     if (r->lockfd < 0)
         return act_fail(err, EXIT_OPERATIONAL);
-    if (live_refuse_apply(r->root, r->o->pidfile))
+    if (refuse_live(r))
         return EXIT_OPERATIONAL;
     if (act_journal_open(&r->journal, r->o->journal, err, sizeof err) < 0) {
         fprintf(stderr, "ovl2fsck: %s (use --journal FILE)\n", err);
@@ -204,10 +217,15 @@ void act_apply_plan(struct act_run *r, const struct act_plan_ops *ops, volatile 
             return;
         }
         struct liveness live;
-        live_detect(r->root, r->o->pidfile, &live);
+        if (r->live) {
+            memset(&live, 0, sizeof live);
+            live.running = r->live(r->root, r->o, live.reason, sizeof live.reason);
+        } else {
+            live_detect(r->root, r->o->pidfile, &live);
+        }
         if (live.running) {
-            snprintf(r->refusal, sizeof r->refusal, "dockerd became live during the run (%s); stopped before "
-                     "the next item", live.reason);
+            snprintf(r->refusal, sizeof r->refusal, "%s became live during the run (%s); stopped before "
+                     "the next item", r->daemon ? r->daemon : "dockerd", live.reason);
             set_refused(r);
             not_reached(ops, i, c);
             return;

@@ -254,6 +254,9 @@ static int refuse_other_store(struct session *s)
         return fail(err, code);
     if (t.kind == STORE_DOCKER)
         return 0;
+    /* a containerd root: the reaper only (src/reap_containerd.c) */
+    if (t.kind == STORE_CONTAINERD && !t.docker_root[0] && !s->o.repair)
+        return 0;
     snprintf(err, sizeof err, "--reap and --repair act on Docker graphdriver stores only; %s is a %s store (%s): "
              "check it without them", root, store_kind_name(t.kind), t.how);
     return fail(err, EXIT_OPERATIONAL);

@@ -2,6 +2,7 @@
 -- severity: garbage
 -- meaning: a content blob file that no namespace records
 -- store: containerd
+-- action: reap
 --
 -- Left by a crash between the blob's rename and its record's commit, or
 -- by a GC that removed the record but not the file; containerd removes it

@@ -2,6 +2,7 @@
 -- severity: garbage
 -- meaning: an ingest dir that no namespace records, or whose record has expired with its holding lease
 -- store: containerd
+-- action: reap
 --
 -- An interrupted upload (pull, import, push) leaves ingest/<sha256(ref)>/
 -- with a partial data file. containerd keeps it while a namespace records

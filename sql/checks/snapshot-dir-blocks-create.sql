@@ -2,6 +2,7 @@
 -- severity: error
 -- meaning: snapshots/N with N = the snapshotter's sequence + 1 and no snapshot: the next Prepare fails with "file exists"
 -- store: containerd
+-- action: reap
 --
 -- The overlayfs snapshotter hands out id sequence + 1 and renames its
 -- new-* dir to snapshots/<id>; a dir already there (left by a crash) makes

@@ -2,6 +2,7 @@
 -- severity: garbage
 -- meaning: a snapshots/ dir of the overlayfs snapshotter that is no snapshot id in its metadata.db
 -- store: containerd
+-- action: reap
 --
 -- A numeric dir whose id metadata.db does not have (a crash between the
 -- rename and the commit), or a transient new-* dir of a Prepare that never

@@ -412,12 +412,17 @@ static void test_builtin_declarations(void **state)
         for (size_t j = 0; j < N_EXTRA; j++)
             containerd |= strcmp(c->name, extra_checks[j].name) == 0 && j >= N_EXTRA - 17;
         assert_int_equal(c->store, containerd ? STORE_CONTAINERD : STORE_DOCKER);
+        /* the containerd reaper (src/reap_containerd.c) acts on what lives on disk only */
+        bool cd_reap = strcmp(c->name, "snapshot-dir-orphaned") == 0 || strcmp(c->name, "snapshot-dir-blocks-create") == 0 ||
+                       strcmp(c->name, "content-blob-orphaned") == 0 || strcmp(c->name, "ingest-leftover") == 0;
         if (containerd) {
             assert_int_equal(c->needs, 0);
-            assert_int_equal(c->action, ACTION_NONE);
+            assert_int_equal(c->action, cd_reap ? ACTION_REAP : ACTION_NONE);
         }
-        /* the reaper acts on garbage; errors only when --include names them */
-        if (c->action == ACTION_REAP && c->default_severity != SEV_GARBAGE)
+        /* the reaper acts on garbage; errors only when --include names them (except the
+         * containerd dir that makes the next Prepare fail: no record names it) */
+        if (c->action == ACTION_REAP && c->default_severity != SEV_GARBAGE &&
+            strcmp(c->name, "snapshot-dir-blocks-create") != 0)
             fail_msg("%s reaps but is not garbage", c->name);
     }
     catalog_free(&cat);
