@@ -14,7 +14,7 @@
 
 #include "fsutil.h"
 
-static bool read_proc_file(const char *path, char *buf, size_t buflen, size_t *len)
+bool live_read_small(const char *path, char *buf, size_t buflen, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -33,13 +33,13 @@ static bool pid_is_dockerd(long pid)
     char path[64], comm[64];
     size_t len;
     snprintf(path, sizeof path, "/proc/%ld/comm", pid);
-    if (!read_proc_file(path, comm, sizeof comm, &len))
+    if (!live_read_small(path, comm, sizeof comm, &len))
         return false;
     comm[strcspn(comm, "\n")] = '\0';
     return strcmp(comm, "dockerd") == 0;
 }
 
-static bool same_path(const char *a, const char *b)
+bool live_same_path(const char *a, const char *b)
 {
     char ra[PATH_MAX], rb[PATH_MAX];
     if (!realpath(a, ra) || !realpath(b, rb))
@@ -47,12 +47,7 @@ static bool same_path(const char *a, const char *b)
     return strcmp(ra, rb) == 0;
 }
 
-/* data-root from a daemon.json, or NULL. The path comes from another
- * process's command line, and any local user can start a process named
- * dockerd: only a regular file is ever opened for reading (root opening a
- * device it names, a watchdog or a tape, has side effects). The file is
- * pinned with O_PATH, checked, and read through that same inode. */
-static char *daemon_json_root(const char *path)
+char *live_read_pinned(const char *path, size_t cap)
 {
     int pfd = open(path, O_PATH | O_CLOEXEC);
     if (pfd < 0)
@@ -60,36 +55,43 @@ static char *daemon_json_root(const char *path)
     struct stat st;
     char proc[64];
     int fd = -1;
-    if (fstat(pfd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= 1024 * 1024) {
+    if (fstat(pfd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size <= cap) {
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
         fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     }
     close(pfd);
     if (fd < 0)
         return NULL;
-    /* a bounded read of fd (fs_read_file refuses the magic link) */
-    struct file_buf b;
-    memset(&b, 0, sizeof b);
-    size_t len = 0, cap = 0;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= 1024 * 1024) {
-        cap = (size_t)st.st_size + 1;   /* + 1: a file grown since is refused */
-        b.data = malloc(cap + 1);
-    }
-    while (b.data && len < cap) {
-        ssize_t n = read(fd, b.data + len, cap - len);
+    /* a bounded read of fd (fs_read_file refuses the magic link); a file
+     * grown past cap since is refused */
+    char *buf = malloc(cap + 2);
+    size_t len = 0;
+    while (buf && len < cap + 1) {
+        ssize_t n = read(fd, buf + len, cap + 1 - len);
         if (n <= 0)
             break;
         len += (size_t)n;
     }
     close(fd);
-    if (!b.data || len >= cap) {
-        free(b.data);
+    if (!buf || len > cap) {
+        free(buf);
         return NULL;
     }
-    b.data[len] = '\0';
-    b.len = len;
-    cJSON *doc = cJSON_ParseWithLength(b.data, b.len);
-    file_buf_free(&b);
+    buf[len] = '\0';
+    return buf;
+}
+
+/* data-root from a daemon.json, or NULL. The path comes from another
+ * process's command line, and any local user can start a process named
+ * dockerd: only a regular file is ever opened for reading (root opening a
+ * device it names, a watchdog or a tape, has side effects). */
+static char *daemon_json_root(const char *path)
+{
+    char *text = live_read_pinned(path, 1024 * 1024);
+    if (!text)
+        return NULL;
+    cJSON *doc = cJSON_Parse(text);
+    free(text);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "data-root");
     if (!cJSON_IsString(v))
         v = cJSON_GetObjectItemCaseSensitive(doc, "graph");
@@ -122,13 +124,8 @@ static char *dockerd_root(char *args, size_t len)
     return r ? r : strdup("/var/lib/docker");
 }
 
-static bool is_dockerd_cmdline(const char *argv0)
-{
-    const char *base = strrchr(argv0, '/');
-    return strcmp(base ? base + 1 : argv0, "dockerd") == 0;
-}
-
-static bool find_dockerd_process(const char *root, char *why, size_t whylen)
+bool live_find_process(const char *name, const char *root, live_root_of_fn root_of, const char *what,
+                       char *why, size_t whylen)
 {
     DIR *d = opendir("/proc");
     if (!d)
@@ -142,11 +139,14 @@ static bool find_dockerd_process(const char *root, char *why, size_t whylen)
         char path[300];
         size_t len;
         snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
-        if (!read_proc_file(path, args, sizeof args, &len) || !is_dockerd_cmdline(args))
+        if (!live_read_small(path, args, sizeof args, &len))
             continue;
-        char *r = dockerd_root(args, len);
-        if (r && same_path(r, root)) {
-            snprintf(why, whylen, "dockerd (pid %s) is running with data root %s", de->d_name, r);
+        const char *base = strrchr(args, '/');   /* argv[0]'s base name */
+        if (strcmp(base ? base + 1 : args, name) != 0)
+            continue;
+        char *r = root_of(args, len);
+        if (r && live_same_path(r, root)) {
+            snprintf(why, whylen, "%s (pid %s) is running with %s %s", name, de->d_name, what, r);
             found = true;
         }
         free(r);
@@ -155,11 +155,16 @@ static bool find_dockerd_process(const char *root, char *why, size_t whylen)
     return found;
 }
 
+static bool find_dockerd_process(const char *root, char *why, size_t whylen)
+{
+    return live_find_process("dockerd", root, dockerd_root, "data root", why, whylen);
+}
+
 static bool pidfile_live(const char *pidfile, const char *root, char *why, size_t whylen)
 {
     char buf[64];
     size_t len;
-    if (!pidfile || !read_proc_file(pidfile, buf, sizeof buf, &len))
+    if (!pidfile || !live_read_small(pidfile, buf, sizeof buf, &len))
         return false;
     long pid = strtol(buf, NULL, 10);
     if (pid <= 0 || !pid_is_dockerd(pid))
@@ -167,9 +172,9 @@ static bool pidfile_live(const char *pidfile, const char *root, char *why, size_
     /* a live dockerd from the pidfile counts unless we know it uses another root */
     char path[64], args[65536];
     snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-    if (read_proc_file(path, args, sizeof args, &len)) {
+    if (live_read_small(path, args, sizeof args, &len)) {
         char *r = dockerd_root(args, len);
-        bool other = r && !same_path(r, root);
+        bool other = r && !live_same_path(r, root);
         free(r);
         if (other)
             return false;

@@ -22,65 +22,9 @@
 
 #define CONFIG_CAP (1024 * 1024)
 
-static bool read_small(const char *path, char *buf, size_t buflen, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, buflen - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    *len = (size_t)n;
-    return true;
-}
-
-static bool same_path(const char *a, const char *b)
-{
-    char ra[PATH_MAX], rb[PATH_MAX];
-    if (!realpath(a, ra) || !realpath(b, rb))
-        return strcmp(a, b) == 0;
-    return strcmp(ra, rb) == 0;
-}
-
-/* The path comes from another process's command line: only a regular file
- * is opened for reading, pinned with O_PATH and read through that inode. */
-static char *read_config(const char *path)
-{
-    int pfd = open(path, O_PATH | O_CLOEXEC);
-    if (pfd < 0)
-        return NULL;
-    struct stat st;
-    char proc[64];
-    int fd = -1;
-    if (fstat(pfd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= CONFIG_CAP) {
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
-        fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    }
-    close(pfd);
-    if (fd < 0)
-        return NULL;
-    char *buf = malloc(CONFIG_CAP + 2);
-    size_t len = 0;
-    while (buf && len < CONFIG_CAP + 1) {
-        ssize_t n = read(fd, buf + len, CONFIG_CAP + 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fd);
-    if (!buf || len > CONFIG_CAP) {
-        free(buf);
-        return NULL;
-    }
-    buf[len] = '\0';
-    return buf;
-}
-
 char *live_containerd_config_root(const char *path)
 {
-    char *text = read_config(path);
+    char *text = live_read_pinned(path, CONFIG_CAP);
     if (!text)
         return NULL;
     char *found = NULL, *save = NULL;
@@ -133,37 +77,9 @@ static char *containerd_root(char *args, size_t len)
     return r ? r : strdup(CONTAINERD_DEFAULT_ROOT);
 }
 
-static bool is_containerd_cmdline(const char *argv0)
-{
-    const char *base = strrchr(argv0, '/');
-    return strcmp(base ? base + 1 : argv0, "containerd") == 0;
-}
-
 static bool find_containerd_process(const char *root, char *why, size_t whylen)
 {
-    DIR *d = opendir("/proc");
-    if (!d)
-        return false;
-    struct dirent *de;
-    bool found = false;
-    static char args[65536];
-    while (!found && (de = readdir(d)) != NULL) {
-        if (!isdigit((unsigned char)de->d_name[0]))
-            continue;
-        char path[300];
-        size_t len;
-        snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
-        if (!read_small(path, args, sizeof args, &len) || !is_containerd_cmdline(args))
-            continue;
-        char *r = containerd_root(args, len);
-        if (r && same_path(r, root)) {
-            snprintf(why, whylen, "containerd (pid %s) is running with root %s", de->d_name, r);
-            found = true;
-        }
-        free(r);
-    }
-    closedir(d);
-    return found;
+    return live_find_process("containerd", root, containerd_root, "root", why, whylen);
 }
 
 /* Does a unix socket accept connections? */
@@ -208,7 +124,7 @@ bool live_containerd_detect(const char *root, const struct options *o, char *why
     }
     if (find_containerd_process(root, why, whylen))
         return true;
-    if (same_path(root, CONTAINERD_DEFAULT_ROOT) && socket_answers(CONTAINERD_DEFAULT_SOCKET)) {
+    if (live_same_path(root, CONTAINERD_DEFAULT_ROOT) && socket_answers(CONTAINERD_DEFAULT_SOCKET)) {
         snprintf(why, whylen, "%s accepts connections", CONTAINERD_DEFAULT_SOCKET);
         return true;
     }
