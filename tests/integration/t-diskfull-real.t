@@ -97,6 +97,18 @@ done
 
 EX=$(mktemp -d /tmp/o2e.XXXXXX)   # short: unix socket paths
 at_exit 'df_kill_strays "$EX"; [ "${OVL2FSCK_KEEP_TMP:-0}" = 1 ] || rm -rf --one-file-system "$EX"'
+# The journal fallbacks that runs killed by this test on a full disk left
+# (/run/ovl2fsck/journal-<run>.jsonl, whose first line names a journal in
+# this test's temp dirs; a later run on the same journal adopts them, but the
+# crash loop's stores are gone by then): removed at the end, only ours.
+df_drop_fallbacks() {
+    local f
+    for f in /run/ovl2fsck/journal-*.jsonl /dev/shm/ovl2fsck/journal-*.jsonl; do
+        [ -f "$f" ] && head -n 1 "$f" | grep -qF "\"ovl2fsck_fallback_for\":\"$TAP_TMP/" && rm -f "$f"
+    done
+    return 0
+}
+at_exit df_drop_fallbacks
 
 # kill9_dockerd: after df_kill_at_full: the daemon is gone, and so is what it
 # left running (containerd, shims of a RUN), its mounts undone.

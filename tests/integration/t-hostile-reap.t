@@ -46,6 +46,8 @@ ALLOW=(
     --allow /etc/ovl2fsck.conf --allow /etc/ovl2fsck --allow /etc/localtime --allow /usr/share/zoneinfo
     --allow /dev/null --allow /dev/urandom --allow /dev/tty
     --allow-exact /dev/shm --allow-exact /run                   # listed for killed runs' temp databases (full-disk fallbacks)
+    --allow /run/ovl2fsck --allow /dev/shm/ovl2fsck             # the journal's full-disk fallbacks: a killed run's lines, adopted
+    --allow-write /run/ovl2fsck --allow-write /dev/shm/ovl2fsck
     --allow-re '/(dev/shm|run)/ovl2fsck-(db|scan)-[0-9]+-[A-Za-z0-9]{6}(-wal|-shm)?'   # ... and those removed
     --allow-write-re '/(dev/shm|run)/ovl2fsck-(db|scan)-[0-9]+-[A-Za-z0-9]{6}(-wal|-shm)?'   # (another test's killed runs: run in parallel)
     --allow "$DBTMP" --allow-write "$DBTMP" --allow-readlink
