@@ -29,6 +29,8 @@ const char *id_overlay_kind(const char *s, size_t len);
 /* chainID(parent, diff) with both as "sha256:<hex>" strings (parent NULL for
  * a base layer). Writes "sha256:<hex>" into out (DIGEST_LEN + 1 bytes). */
 void id_chain_id(const char *parent, const char *diff, char out[DIGEST_LEN + 1]);
+/* n bytes as 2n lowercase hex chars + NUL (out holds 2n + 1). */
+void id_hex_encode(const unsigned char *bytes, size_t n, char *out);
 /* sha256 of a buffer as 64 lowercase hex chars + NUL. */
 void id_sha256_hex(const void *buf, size_t len, char out[HEX64_LEN + 1]);
 

@@ -16,6 +16,7 @@
 #include "deep.h"
 
 #include "crc64.h"
+#include "ids.h"
 #include "tarsplit.h"
 
 #include <errno.h>
@@ -698,19 +699,6 @@ static void handle_file(struct deep_run *run, const struct tarsplit_entry *e)
     verify_file(run, e);
 }
 
-static const char *hexdigits = "0123456789abcdef";
-
-/* "sha256:" + 64 lowercase hex. */
-static int valid_diff_id(const char *s)
-{
-    if (s == NULL || strncmp(s, "sha256:", 7) != 0 || strlen(s) != 71)
-        return 0;
-    for (int i = 7; i < 71; i++)
-        if (strchr(hexdigits, s[i]) == NULL || s[i] == 0)
-            return 0;
-    return 1;
-}
-
 static void finish(struct deep_run *run)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -727,11 +715,7 @@ static void finish(struct deep_run *run)
         run->err = ENOMEM;
         return;
     }
-    for (unsigned int i = 0; i < mdlen; i++) {
-        hex[2 * i] = hexdigits[md[i] >> 4];
-        hex[2 * i + 1] = hexdigits[md[i] & 15];
-    }
-    hex[2 * mdlen] = 0;
+    id_hex_encode(md, mdlen, hex);
     if (strcmp(hex, run->job->diff_id + 7) != 0)
         emit(run, DEEP_CHECK_CONTENT_MISMATCH, "rebuilt tar stream is sha256:%s (%llu bytes), diffID is %s",
              hex, (unsigned long long)run->bytes, run->job->diff_id);
@@ -805,7 +789,7 @@ static int deep_run_layer(const struct deep_layer_job *job, deep_finding_fn fn, 
     struct deep_run run;
     int fd;
 
-    if (job == NULL || !valid_diff_id(job->diff_id) || job->layer_dirfd < 0 ||
+    if (job == NULL || job->diff_id == NULL || !id_is_digest(job->diff_id, strlen(job->diff_id)) || job->layer_dirfd < 0 ||
         job->diff_dirfd < 0) {
         errno = EINVAL;
         return -1;

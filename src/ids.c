@@ -100,18 +100,23 @@ static void fetch_sha256(void)
         sha256_md = EVP_sha256();
 }
 
-void id_sha256_hex(const void *buf, size_t len, char out[HEX64_LEN + 1])
+void id_hex_encode(const unsigned char *bytes, size_t n, char *out)
 {
     static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[bytes[i] >> 4];
+        out[2 * i + 1] = hex[bytes[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+void id_sha256_hex(const void *buf, size_t len, char out[HEX64_LEN + 1])
+{
     unsigned char md[EVP_MAX_MD_SIZE] = { 0 };
     unsigned int mdlen = 0;
     pthread_once(&sha256_once, fetch_sha256);
     EVP_Digest(buf, len, md, &mdlen, sha256_md, NULL);
-    for (unsigned int i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[HEX64_LEN] = '\0';
+    id_hex_encode(md, 32, out);
 }
 
 void id_chain_id(const char *parent, const char *diff, char out[DIGEST_LEN + 1])

@@ -104,12 +104,7 @@ static int hash_file(struct cd_scan *c, const char *name, char hex[HEX64_LEN + 1
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int outlen = 0;
     if (rc == 0 && EVP_DigestFinal_ex(md, out, &outlen) == 1 && outlen == 32) {
-        static const char digits[] = "0123456789abcdef";
-        for (unsigned i = 0; i < 32; i++) {
-            hex[2 * i] = digits[out[i] >> 4];
-            hex[2 * i + 1] = digits[out[i] & 15];
-        }
-        hex[HEX64_LEN] = '\0';
+        id_hex_encode(out, 32, hex);
     } else if (rc == 0) {
         rc = -1;
         snprintf(why, whylen, "sha256 failed");

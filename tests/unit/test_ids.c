@@ -84,6 +84,18 @@ static void test_sha256_hex(void **state)
 
 /* ---- validators ----------------------------------------------------------- */
 
+static void test_hex_encode(void **state)
+{
+    (void)state;
+    const unsigned char bytes[] = { 0x00, 0x0f, 0xa5, 0xff, 0x10 };
+    char out[2 * sizeof bytes + 1];
+    memset(out, 'x', sizeof out);
+    id_hex_encode(bytes, sizeof bytes, out);
+    assert_string_equal(out, "000fa5ff10");
+    id_hex_encode(bytes, 0, out);
+    assert_string_equal(out, "");
+}
+
 static void test_hex64(void **state)
 {
     (void)state;
@@ -437,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_chain_id_doc_example),
         cmocka_unit_test(test_chain_id_real_store),
         cmocka_unit_test(test_sha256_hex),
+        cmocka_unit_test(test_hex_encode),
         cmocka_unit_test(test_hex64),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_buildkit_id),
