@@ -11,6 +11,8 @@
 # A cleanup hook stops the daemon when the calling script exits (tap.sh's
 # at_exit when loaded, else an EXIT trap).
 
+. "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
+
 CTRD_BIN=${CTRD_BIN:-$(command -v containerd || echo /usr/bin/containerd)}
 CTR_BIN=${CTR_BIN:-$(command -v ctr || echo /usr/bin/ctr)}
 CTRD_PID=
@@ -21,26 +23,10 @@ _CTRD_HOOKED=0
 
 ctrd_ctr() { "$CTR_BIN" -a "$CTRD_STATE/sock" "$@"; }
 
-_ctrd_umount_under() {
-    local d m
-    for d in "$@"; do
-        [ -n "$d" ] && [ -d "$d" ] || continue
-        d=$(cd "$d" && pwd -P)
-        while read -r m; do
-            umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-        done < <(awk -v p="$d" '{ m = $5; gsub(/\\040/, " ", m)
-                  if (m == p || index(m, p "/") == 1) print m }' /proc/self/mountinfo | sort -r)
-    done
-}
-
 _ctrd_hook_cleanup() {
     [ "$_CTRD_HOOKED" = 0 ] || return 0
     _CTRD_HOOKED=1
-    if declare -F at_exit >/dev/null; then
-        at_exit ctrd_stop
-    else
-        trap ctrd_stop EXIT
-    fi
+    daemon_on_exit ctrd_stop
 }
 
 # The tasks' shims (containerd-shim-runc-v2) outlive a killed containerd:
@@ -108,7 +94,7 @@ ctrd_stop() {
         _ctrd_wait_gone
     fi
     _ctrd_kill_shims
-    _ctrd_umount_under "$CTRD_STATE" "$CTRD_ROOT"
+    daemon_umount_under "$CTRD_STATE" "$CTRD_ROOT"
     CTRD_PID=
 }
 
@@ -117,7 +103,7 @@ ctrd_kill9() {
     kill -9 "$CTRD_PID" 2>/dev/null || true
     _ctrd_wait_gone
     _ctrd_kill_shims
-    _ctrd_umount_under "$CTRD_STATE" "$CTRD_ROOT"
+    daemon_umount_under "$CTRD_STATE" "$CTRD_ROOT"
     CTRD_PID=
 }
 

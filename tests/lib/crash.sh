@@ -118,7 +118,7 @@ cr_kill9() {
     fi
     if [ "$CR_V" = 20 ]; then
         DOCKERD_PID=
-        _dockerd_umount_under "$CR_EXEC" "$CR_DATA"
+        daemon_umount_under "$CR_EXEC" "$CR_DATA"
     else
         DV_PID=
         dv_stop     # whatever else is left in its namespace (the namespace goes with it)

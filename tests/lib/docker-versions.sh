@@ -35,6 +35,7 @@
 
 DV_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DV_TOP=$(cd "$DV_LIB_DIR/../.." && pwd)
+. "$DV_LIB_DIR/daemon.sh"
 DV_CACHE=${OVL2FSCK_DOCKER_CACHE:-$DV_TOP/build/docker-versions}
 DV_SUITE= DV_ROOTFS= DV_PID= DV_NS= DV_DATA= DV_EXEC= DV_LOG= DV_DOCKER=
 DV_BIND=()
@@ -200,13 +201,7 @@ exec chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root L
 _dv_hook_cleanup() {
     [ "$_DV_HOOKED" = 0 ] || return 0
     _DV_HOOKED=1
-    if declare -F at_exit >/dev/null; then
-        at_exit dv_stop
-    else
-        local prev=
-        [ -n "$(trap -p EXIT)" ] && eval "set -- $(trap -p EXIT)" && prev=$3
-        trap "dv_stop${prev:+; $prev}" EXIT
-    fi
+    daemon_on_exit dv_stop
 }
 
 dv_start() {

@@ -10,6 +10,8 @@
 # A cleanup hook stops the daemon when the calling script exits (tap.sh's
 # at_exit when loaded, otherwise an EXIT trap).
 
+. "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
+
 DOCKER_BIN=${DOCKER_BIN:-/usr/bin/docker}   # /usr/local/bin/docker here lacks buildx/BuildKit parts
 DOCKERD_BIN=${DOCKERD_BIN:-$(command -v dockerd || echo /usr/sbin/dockerd)}
 DOCKERD_PID=
@@ -20,34 +22,13 @@ _DOCKERD_HOOKED=0
 
 dockerd_docker() { DOCKER_HOST="unix://$DOCKERD_EXEC/sock" "$DOCKER_BIN" "$@"; }
 
-# Unmount everything mounted at or below one of the given dirs, deepest first.
-_dockerd_umount_under() {
-    local d m
-    for d in "$@"; do
-        [ -n "$d" ] && [ -d "$d" ] || continue
-        d=$(cd "$d" && pwd -P)
-        # /proc/self/mountinfo field 5 is the mount point (octal-escaped).
-        while read -r m; do
-            umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-        done < <(awk -v p="$d" '{ m = $5; gsub(/\\040/, " ", m)
-                  if (m == p || index(m, p "/") == 1) print m }' /proc/self/mountinfo | sort -r)
-    done
-}
-
 # Make sure dockerd_stop runs when the calling script exits (once). Call it in the
 # parent shell, with DOCKERD_EXEC/DOCKERD_DATA set, before starting a daemon in a
 # subshell: subshells do not run the parent's exit hooks.
 dockerd_hook_cleanup() {
     [ "$_DOCKERD_HOOKED" = 0 ] || return 0
     _DOCKERD_HOOKED=1
-    if declare -F at_exit >/dev/null; then
-        at_exit dockerd_stop
-    else
-        # keep an EXIT trap the caller already has: run it after ours
-        local prev=
-        [ -n "$(trap -p EXIT)" ] && eval "set -- $(trap -p EXIT)" && prev=$3
-        trap "dockerd_stop${prev:+; $prev}" EXIT
-    fi
+    daemon_on_exit dockerd_stop
 }
 
 dockerd_start() {
@@ -120,6 +101,6 @@ dockerd_stop() {
         fi
     fi
     DOCKERD_PID=
-    _dockerd_umount_under "$DOCKERD_EXEC" "$DOCKERD_DATA"
+    daemon_umount_under "$DOCKERD_EXEC" "$DOCKERD_DATA"
     return 0
 }

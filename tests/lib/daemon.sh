@@ -1,0 +1,31 @@
+# tests/lib/daemon.sh — what the private-daemon libs (dockerd.sh, containerd.sh,
+# docker-versions.sh) share: unmounting below their own dirs and stopping their
+# daemon when the calling script exits.
+#
+#   daemon_umount_under DIR...   # unmount everything at or below each DIR, deepest first
+#   daemon_on_exit CMD           # run CMD at exit: tap.sh's at_exit when loaded,
+#                                # else an EXIT trap that keeps the caller's own trap
+
+daemon_umount_under() {
+    local d m
+    for d in "$@"; do
+        [ -n "$d" ] && [ -d "$d" ] || continue
+        d=$(cd "$d" && pwd -P)
+        # /proc/self/mountinfo field 5 is the mount point (octal-escaped).
+        while read -r m; do
+            umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+        done < <(awk -v p="$d" '{ m = $5; gsub(/\\040/, " ", m)
+                  if (m == p || index(m, p "/") == 1) print m }' /proc/self/mountinfo | sort -r)
+    done
+}
+
+daemon_on_exit() {
+    if declare -F at_exit >/dev/null; then
+        at_exit "$1"
+    else
+        # keep an EXIT trap the caller already has: run it after ours
+        local prev=
+        [ -n "$(trap -p EXIT)" ] && eval "set -- \"\$1\" $(trap -p EXIT)" && prev=$4
+        trap "$1${prev:+; $prev}" EXIT
+    fi
+}
