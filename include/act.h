@@ -233,6 +233,15 @@ void act_trash_close(struct act_run *r);
 cJSON *act_json_begin(const char *mode, const char *root);
 /* key: s escaped (text_escape), or null. */
 void act_json_add_escaped(cJSON *o, const char *key, const char *s);
+/* One plan item: {"check","severity","object","why" (escaped),"bytes",
+ * "steps":[]}; *steps is the array for act_json_add_step. The caller adds
+ * its own keys, then act_json_item_end. */
+cJSON *act_json_item_begin(const char *check, const char *severity, const char *object, const char *why,
+                           int64_t bytes, cJSON **steps);
+/* {"action":action,"path":path (escaped)} appended to steps. */
+void act_json_add_step(cJSON *steps, const char *action, const char *path);
+/* "result","error" (escaped or null),"freed": the end of every plan item. */
+void act_json_item_end(cJSON *item, enum act_result result, const char *error, int64_t freed);
 /* "notes":[...], then "summary":{"items":items, ...}: the summary object,
  * for the plan's own counts. */
 cJSON *act_json_add_summary(cJSON *o, char *const *notes, size_t n, size_t items);

@@ -296,6 +296,34 @@ cJSON *act_json_begin(const char *mode, const char *root)
     return o;
 }
 
+cJSON *act_json_item_begin(const char *check, const char *severity, const char *object, const char *why,
+                           int64_t bytes, cJSON **steps)
+{
+    cJSON *o = cJSON_CreateObject();
+    act_json_add_escaped(o, "check", check);
+    act_json_add_escaped(o, "severity", severity);
+    act_json_add_escaped(o, "object", object);
+    act_json_add_escaped(o, "why", why);
+    cJSON_AddNumberToObject(o, "bytes", (double)bytes);
+    *steps = cJSON_AddArrayToObject(o, "steps");
+    return o;
+}
+
+void act_json_add_step(cJSON *steps, const char *action, const char *path)
+{
+    cJSON *so = cJSON_CreateObject();
+    cJSON_AddStringToObject(so, "action", action);
+    act_json_add_escaped(so, "path", path);
+    cJSON_AddItemToArray(steps, so);
+}
+
+void act_json_item_end(cJSON *item, enum act_result result, const char *error, int64_t freed)
+{
+    cJSON_AddStringToObject(item, "result", act_result_name(result));
+    act_json_add_escaped(item, "error", error);
+    cJSON_AddNumberToObject(item, "freed", (double)freed);
+}
+
 cJSON *act_json_add_summary(cJSON *o, char *const *notes, size_t n, size_t items)
 {
     cJSON *arr = cJSON_AddArrayToObject(o, "notes");

@@ -553,20 +553,10 @@ static cJSON *plan_json(const struct cd_reaper *r, const struct cd_plan *p)
     cJSON *items = cJSON_AddArrayToObject(o, "items");
     for (size_t i = 0; i < p->count; i++) {
         const struct cd_item *it = &p->items[i];
-        cJSON *io = cJSON_CreateObject();
-        act_json_add_escaped(io, "check", it->check);
-        act_json_add_escaped(io, "severity", it->severity);
-        act_json_add_escaped(io, "object", it->object);
-        act_json_add_escaped(io, "why", it->why);
-        cJSON_AddNumberToObject(io, "bytes", (double)it->bytes);
-        cJSON *steps = cJSON_AddArrayToObject(io, "steps");
-        cJSON *so = cJSON_CreateObject();
-        cJSON_AddStringToObject(so, "action", "remove");
-        act_json_add_escaped(so, "path", it->path);
-        cJSON_AddItemToArray(steps, so);
-        cJSON_AddStringToObject(io, "result", act_result_name(it->result));
-        act_json_add_escaped(io, "error", it->error);
-        cJSON_AddNumberToObject(io, "freed", (double)it->freed);
+        cJSON *steps;
+        cJSON *io = act_json_item_begin(it->check, it->severity, it->object, it->why, it->bytes, &steps);
+        act_json_add_step(steps, "remove", it->path);
+        act_json_item_end(io, it->result, it->error, it->freed);
         cJSON_AddItemToArray(items, io);
     }
     cJSON *sum = act_json_add_summary(o, p->notes, p->note_count, p->count);

@@ -37,21 +37,12 @@ static char *step_path(const struct reap_step *s)
 
 static cJSON *item_json(const struct reap_item *it)
 {
-    cJSON *o = cJSON_CreateObject();
-    act_json_add_escaped(o, "check", it->check);
-    act_json_add_escaped(o, "severity", it->severity);
-    act_json_add_escaped(o, "object", it->object);
-    act_json_add_escaped(o, "why", it->why);
-    cJSON_AddNumberToObject(o, "bytes", (double)it->bytes);
-    cJSON *steps = cJSON_AddArrayToObject(o, "steps");
+    cJSON *steps;
+    cJSON *o = act_json_item_begin(it->check, it->severity, it->object, it->why, it->bytes, &steps);
     for (size_t i = 0; i < it->step_count; i++) {
-        const struct reap_step *s = &it->steps[i];
-        cJSON *so = cJSON_CreateObject();
-        cJSON_AddStringToObject(so, "action", reap_action_name(s->action));
-        char *path = step_path(s);
-        act_json_add_escaped(so, "path", path);
+        char *path = step_path(&it->steps[i]);
+        act_json_add_step(steps, reap_action_name(it->steps[i].action), path);
         free(path);
-        cJSON_AddItemToArray(steps, so);
     }
     if (it->tag_count) {
         cJSON *tags = cJSON_AddArrayToObject(o, "tags");
@@ -61,9 +52,7 @@ static cJSON *item_json(const struct reap_item *it)
             free(e);
         }
     }
-    cJSON_AddStringToObject(o, "result", act_result_name(it->result));
-    act_json_add_escaped(o, "error", it->error);
-    cJSON_AddNumberToObject(o, "freed", (double)it->freed);
+    act_json_item_end(o, it->result, it->error, it->freed);
     return o;
 }
 
