@@ -5,6 +5,7 @@
 #   daemon_umount_under DIR...   # unmount everything at or below each DIR, deepest first
 #   daemon_on_exit CMD           # run CMD at exit: tap.sh's at_exit when loaded,
 #                                # else an EXIT trap that keeps the caller's own trap
+#   daemon_stop_pid PID NAME     # SIGTERM, wait up to 30 s, then SIGKILL (says so), reap
 
 daemon_umount_under() {
     local d m
@@ -28,4 +29,19 @@ daemon_on_exit() {
         [ -n "$(trap -p EXIT)" ] && eval "set -- \"\$1\" $(trap -p EXIT)" && prev=$4
         trap "$1${prev:+; $prev}" EXIT
     fi
+}
+
+daemon_stop_pid() {
+    local pid=$1 name=$2 i
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "$name: $pid still alive after 30s, killing" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
 }

@@ -290,16 +290,7 @@ dv_stop() {
     local pid=$DV_PID i pids
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
         [ -n "$DV_NS" ] || DV_NS=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 300; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            echo "dv_stop: dockerd $pid still alive after 30s, killing" >&2
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-        wait "$pid" 2>/dev/null || true
+        daemon_stop_pid "$pid" "dv_stop: dockerd"
     fi
     # containerd and shims: every process left in the namespace we created
     pids=$(_dv_ns_pids)

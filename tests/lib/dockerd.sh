@@ -78,18 +78,7 @@ dockerd_stop() {
     if [ -z "$pid" ] && [ -n "$DOCKERD_EXEC" ] && [ -s "$DOCKERD_EXEC/pid" ]; then
         pid=$(cat "$DOCKERD_EXEC/pid")
     fi
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 300; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            echo "dockerd_stop: dockerd $pid still alive after 30s, killing" >&2
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-        wait "$pid" 2>/dev/null || true
-    fi
+    daemon_stop_pid "$pid" "dockerd_stop: dockerd"
     # containerd (a child dockerd started with our exec root) must be gone too.
     if [ -n "$DOCKERD_EXEC" ] && [ -s "$DOCKERD_EXEC/containerd/containerd.pid" ]; then
         local cpid

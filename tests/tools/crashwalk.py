@@ -50,7 +50,6 @@ Silence rules that ovl2fsck documents (garbage proving "unreferenced" is not
 reported while a reference may have been missed) are not modelled: if they
 ever apply after a crash, the comparison shows it.
 """
-import hashlib
 import json
 import os
 import re
@@ -60,6 +59,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import boltdump  # noqa: E402
+from storeinfo import chain_ids  # noqa: E402
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 LINK = re.compile(r"^[A-Z2-7]{26}$")
@@ -85,14 +85,6 @@ def isdir(path):
         return stat.S_ISDIR(os.lstat(path).st_mode)
     except OSError:
         return False
-
-
-def chain_ids(diff_ids):
-    out, prev = [], None
-    for d in diff_ids:
-        prev = d if prev is None else "sha256:" + hashlib.sha256((prev + " " + d).encode()).hexdigest()
-        out.append(prev[7:])
-    return out
 
 
 def main(root):
