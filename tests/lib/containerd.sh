@@ -5,23 +5,113 @@
 #   ctrd_stop                       # stop (SIGTERM, then SIGKILL), wait, unmount below ROOT/STATE
 #   ctrd_kill9                      # kill -9, wait, unmount (for crash leftovers)
 #
+#   ctrd_select 1.6|2               # which containerd (before ctrd_start): 1.6 = the
+#                                   # host's (default); 2 = 2.1.9 of the cached Debian sid
+#                                   # chroot (tests/lib/docker-versions.sh). Returns 2 and
+#                                   # prints why when that cannot be had (callers skip_all)
+#   CTRD_BIND=(DIR...)              # 2: more host dirs the daemon and ctr must see (archives
+#                                   # to import): bound at the same path
+#
 # Only ROOT and STATE are written or unmounted; nothing touches
 # /var/lib/containerd or another daemon. STATE must be short (socket paths).
-# CTRD_BIN may name another containerd (a chroot's, with CTRD_CHROOT set).
+# With 2, containerd runs chrooted in its own mount namespace (as dv_start runs
+# dockerd: ROOT, STATE and CTRD_BIND bound at the same path; its runc and shim
+# are the chroot's; its mounts never show on the host), and ctr runs in the
+# chroot in that namespace (nsenter), so that the FIFOs of `ctr run` and the
+# paths it is given are the daemon's.
 # A cleanup hook stops the daemon when the calling script exits (tap.sh's
 # at_exit when loaded, else an EXIT trap).
 
 . "$(dirname "${BASH_SOURCE[0]}")/daemon.sh"
 
+CTRD_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CTRD_BIN=${CTRD_BIN:-$(command -v containerd || echo /usr/bin/containerd)}
 CTR_BIN=${CTR_BIN:-$(command -v ctr || echo /usr/bin/ctr)}
+CTRD_CHROOT=
+CTRD_VERSION=1.6
+CTRD_BIND=()
 CTRD_PID=
 CTRD_ROOT=
 CTRD_STATE=
 CTRD_LOG=
 _CTRD_HOOKED=0
 
-ctrd_ctr() { "$CTR_BIN" -a "$CTRD_STATE/sock" "$@"; }
+ctrd_ctr() {
+    if [ -n "$CTRD_CHROOT" ]; then
+        [ -n "$CTRD_PID" ] || { echo "ctrd_ctr: no daemon" >&2; return 1; }
+        nsenter -t "$CTRD_PID" -m -r -w/ /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C \
+            "$CTR_BIN" -a "$CTRD_STATE/sock" "$@"
+    else
+        "$CTR_BIN" -a "$CTRD_STATE/sock" "$@"
+    fi
+}
+
+# ctrd_select 1.6|2: see the top. 2 keeps DV_ROOTFS (the chroot) in CTRD_CHROOT.
+ctrd_select() {
+    case "$1" in
+        1.6)
+            CTRD_BIN=$(command -v containerd || echo /usr/bin/containerd)
+            CTR_BIN=$(command -v ctr || echo /usr/bin/ctr)
+            CTRD_CHROOT= CTRD_VERSION=1.6
+            ;;
+        2)
+            local why
+            [ -n "$(declare -F dv_prereq_missing)" ] || . "$CTRD_LIB_DIR/docker-versions.sh"
+            why=$(dv_prereq_missing sid)
+            if [ -z "$why" ] && ! dv_rootfs sid >/dev/null; then
+                why="the Debian sid chroot cannot be unpacked"
+            fi
+            if [ -z "$why" ] && [ ! -x "$DV_ROOTFS/usr/bin/containerd" ]; then
+                why="the sid chroot has no containerd"
+            fi
+            if [ -n "$why" ]; then
+                echo "containerd 2.x: $why"
+                return 2
+            fi
+            CTRD_CHROOT=$DV_ROOTFS CTRD_BIN=/usr/bin/containerd CTR_BIN=/usr/bin/ctr CTRD_VERSION=2
+            ;;
+        *) echo "ctrd_select: 1.6 or 2, not '$1'" >&2; return 1 ;;
+    esac
+}
+
+# The config: 1.6 takes version 2 with the cri plugin off; 2.x takes
+# version 3, whose CRI is four plugins (grpc, images, runtime, the pod
+# sandbox controller; `containerd config default` in the chroot lists them).
+_ctrd_write_config() {
+    local disabled='"io.containerd.grpc.v1.cri"' version=2
+    if [ "$CTRD_VERSION" = 2 ]; then
+        version=3
+        disabled='"io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime", "io.containerd.podsandbox.controller.v1.podsandbox"'
+    fi
+    cat > "$CTRD_STATE/config.toml" <<EOF
+version = $version
+root = "$CTRD_ROOT"
+state = "$CTRD_STATE/run"
+disabled_plugins = [$disabled]
+[grpc]
+  address = "$CTRD_STATE/sock"
+[ttrpc]
+  address = "$CTRD_STATE/sock.ttrpc"
+[debug]
+  address = ""
+EOF
+}
+
+# Start the daemon in the background, CTRD_PID its pid.
+_ctrd_spawn() {
+    if [ -z "$CTRD_CHROOT" ]; then
+        "$CTRD_BIN" --config "$CTRD_STATE/config.toml" >"$CTRD_LOG" 2>&1 &
+        CTRD_PID=$!
+        return 0
+    fi
+    local binds=("$CTRD_ROOT" "$CTRD_STATE") d
+    for d in "${CTRD_BIND[@]}"; do
+        binds+=("$(cd "$d" && pwd -P)") || return 1
+    done
+    setsid unshare -m --propagation private /bin/sh -c "$_DV_NS_SCRIPT" sh "$CTRD_CHROOT" "${binds[@]}" -- \
+        "$CTRD_BIN" --config "$CTRD_STATE/config.toml" >"$CTRD_LOG" 2>&1 </dev/null &
+    CTRD_PID=$!
+}
 
 _ctrd_hook_cleanup() {
     [ "$_CTRD_HOOKED" = 0 ] || return 0
@@ -48,22 +138,10 @@ ctrd_start() {
     CTRD_STATE=$(cd "$CTRD_STATE" && pwd -P)
     CTRD_LOG=$CTRD_STATE/containerd.log
     _ctrd_hook_cleanup
-    cat > "$CTRD_STATE/config.toml" <<EOF
-version = 2
-root = "$CTRD_ROOT"
-state = "$CTRD_STATE/run"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$CTRD_STATE/sock"
-[ttrpc]
-  address = "$CTRD_STATE/sock.ttrpc"
-[debug]
-  address = ""
-EOF
-    "$CTRD_BIN" --config "$CTRD_STATE/config.toml" >"$CTRD_LOG" 2>&1 &
-    CTRD_PID=$!
+    _ctrd_write_config
+    _ctrd_spawn || return 1
     local i
-    for i in $(seq 1 100); do
+    for i in $(seq 1 150); do
         if ctrd_ctr version >/dev/null 2>&1; then
             return 0
         fi

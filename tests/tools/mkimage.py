@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """mkimage.py — write a `docker save` archive of generated multi-layer images.
 
-    mkimage.py OUT.tar [--prefix REPO]
+    mkimage.py OUT.tar [--prefix REPO] [--busybox FILE]
 
 The archive holds four images that share base layers, for `docker load`:
 
@@ -10,6 +10,9 @@ The archive holds four images that share base layers, for `docker load`:
     REPO/layers-b:alt      the same image as layers-b:latest (two tags, one image)
     REPO/layers-base:1     base
     REPO/layers-empty:1    base, empty       (a layer whose tar has no entries)
+
+--busybox FILE puts FILE (a static busybox) in the base layer as bin/busybox,
+with bin/sh, bin/cat and bin/ls linking to it: every image then runs a shell.
 
 Layout (docker save format): manifest.json, <config-sha>.json, <layer-id>/layer.tar,
 <layer-id>/VERSION, <layer-id>/json, repositories. Everything is deterministic:
@@ -59,7 +62,7 @@ def make_layer(entries):
     return buf.getvalue()
 
 
-def layers():
+def layers(busybox=None):
     blob = bytes((i * 7 + 3) % 251 for i in range(20000))  # some non-trivial bytes
     base = make_layer([
         ("etc", "dir", None),
@@ -72,7 +75,8 @@ def layers():
         ("usr/share/readme.lnk", "symlink", "readme"),
         ("bin", "dir", None),
         ("bin/hello", "exe", "#!/bin/sh\necho hello\n"),
-    ])
+    ] + ([("bin/busybox", "exe", busybox)] + [("bin/" + n, "symlink", "busybox") for n in ("sh", "cat", "ls")]
+         if busybox else []))
     mid = make_layer([
         ("opt", "dir", None),
         ("opt/app", "dir", None),
@@ -125,9 +129,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out")
     ap.add_argument("--prefix", default="o2t")
+    ap.add_argument("--busybox", help="a static busybox to put in the base layer")
     a = ap.parse_args()
     p = a.prefix
-    base, mid, top_a, top_b, empty = layers()
+    busybox = open(a.busybox, "rb").read() if a.busybox else None
+    base, mid, top_a, top_b, empty = layers(busybox)
     blobs = {sha(b): b for b in (base, mid, top_a, top_b, empty)}
     images = [
         ([base, mid, top_a], [p + "/layers-a:latest"], "2023-11-14T22:13:20Z"),
