@@ -13,6 +13,7 @@
 # after every journaled action leaves a state the next run finishes.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/containerd.sh"
+. "$(dirname "$0")/../lib/containerd-checks.sh"
 
 [ "$(id -u)" = 0 ] || skip_all "needs root (containerd, overlay mounts)"
 command -v containerd >/dev/null && command -v ctr >/dev/null || skip_all "no containerd/ctr (apt-get install containerd)"
@@ -26,7 +27,6 @@ at_exit "rm -rf --one-file-system -- '$STATE'"
 SNAP=io.containerd.snapshotter.v1.overlayfs
 BLOBS=io.containerd.content.v1.content/blobs/sha256
 INGEST=io.containerd.content.v1.content/ingest
-RECLAIM="content-blob-orphaned|ingest-leftover|snapshot-dir-orphaned|snapshot-dir-blocks-create"
 mkdir -p "$T/nochecks" "$T/outside"
 echo precious > "$T/outside/precious"
 
@@ -35,31 +35,6 @@ python3 "$TAP_TOP/tests/tools/mkimage.py" "$T/img.tar" --prefix o2r >/dev/null |
 # okv VALUE NAME: passes when VALUE is 1
 okv() { ok "$2" [ "$1" = 1 ]; }
 o2() { "$OVL2FSCK" --config /dev/null --checks-dir "$T/nochecks" --min-age 0 --journal "$T/journal.jsonl" "$@"; }
-
-# "check object" of a JSON report's findings of the reclaimable classes, sorted
-reclaimable() {
-    o2 --root "$1" --json >"$T/rep.json" 2>/dev/null
-    python3 -c 'import json,sys,re
-j = json.load(open(sys.argv[1]))
-print("\n".join(sorted(f["check"] + " " + f["object"] for f in j["findings"] if re.fullmatch(sys.argv[2], f["check"]))))' "$T/rep.json" "$RECLAIM"
-}
-# a hash of every entry under ROOT except the paths given (relative), never following a symlink
-tree_hash() {
-    local root=$1
-    shift
-    (cd "$root" && python3 -c 'import os,sys,hashlib,stat
-skip = set(sys.argv[1:]); h = hashlib.sha256()
-for d, dirs, files in os.walk(".", followlinks=False):
-    rel = os.path.relpath(d, ".")
-    dirs[:] = sorted(x for x in dirs if os.path.normpath(os.path.join(rel, x)) not in skip and x != ".ovl2fsck-trash")
-    for n in sorted(files + [x for x in dirs]):
-        p = os.path.normpath(os.path.join(rel, n))
-        if p in skip or n == ".ovl2fsck.lock": continue
-        st = os.lstat(p); h.update(p.encode() + str(stat.S_IFMT(st.st_mode)).encode())
-        if stat.S_ISLNK(st.st_mode): h.update(os.readlink(p).encode())
-        elif stat.S_ISREG(st.st_mode): h.update(open(p, "rb").read())
-print(h.hexdigest())' "$@")
-}
 
 # ---- a real store ------------------------------------------------------------------
 ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start"
@@ -71,41 +46,11 @@ cp -a "$ROOT" "$T/pristine"
 
 is "$(reclaimable "$ROOT")" "" "the healthy store has nothing to reclaim"
 
-# inject SRC: the on-disk leftovers a crash leaves, into the store at SRC
-inject() {
-    local r=$1 seq
-    o2 --root "$r" --db "$T/seq.sqlite" >/dev/null 2>&1
-    seq=$(sqlite3 "$T/seq.sqlite" "SELECT sequence FROM cd_db WHERE name = 'metadata.db'")
-    rm -f "$T/seq.sqlite"
-    BLOCK=$((seq + 1))
-    ORPH=$((seq + 7))
-    mkdir -p "$r/$SNAP/snapshots/$BLOCK/fs/etc" "$r/$SNAP/snapshots/$BLOCK/work"
-    head -c 300000 /dev/urandom > "$r/$SNAP/snapshots/$BLOCK/fs/etc/partial"
-    mkdir -p "$r/$SNAP/snapshots/$ORPH/fs/usr" "$r/$SNAP/snapshots/$ORPH/work"
-    head -c 120000 /dev/urandom > "$r/$SNAP/snapshots/$ORPH/fs/usr/lib.so"
-    ln -s "$T/outside" "$r/$SNAP/snapshots/$ORPH/fs/out"        # never followed
-    ln -s "$T/outside/precious" "$r/$SNAP/snapshots/$ORPH/fs/p"
-    mkdir -p "$r/$SNAP/snapshots/new-42424242/fs"
-    head -c 5000 /dev/urandom > "$r/$SNAP/snapshots/new-42424242/fs/x"
-    head -c 70000 /dev/urandom > "$T/blob"
-    BLOB=$(sha256sum "$T/blob" | cut -c1-64)
-    cp "$T/blob" "$r/$BLOBS/$BLOB"
-    mkdir -p "$r/$INGEST"
-    ING=$(printf 'default/1/o2r-leftover' | sha256sum | cut -c1-64)
-    mkdir -p "$r/$INGEST/$ING"
-    printf 'default/1/o2r-leftover' > "$r/$INGEST/$ING/ref"
-    head -c 9000 /dev/urandom > "$r/$INGEST/$ING/data"
-    echo 100000 > "$r/$INGEST/$ING/total"
-    touch -d '-3 days' "$r/$SNAP/snapshots/"{$BLOCK,$ORPH,new-42424242} "$r/$BLOBS/$BLOB" "$r/$INGEST/$ING"
-}
+inject() { cd_inject_leftovers "$@"; }
 inject "$ROOT"
-WANT="content-blob-orphaned sha256:$BLOB
-ingest-leftover $ING
-snapshot-dir-blocks-create $BLOCK
-snapshot-dir-orphaned $ORPH
-snapshot-dir-orphaned new-42424242"
+WANT=$CD_LEFTOVERS
 is "$(reclaimable "$ROOT")" "$WANT" "the injected leftovers are found"
-KEEP_PATHS=("$SNAP/snapshots/$BLOCK" "$SNAP/snapshots/$ORPH" "$SNAP/snapshots/new-42424242" "$BLOBS/$BLOB" "$INGEST/$ING")
+KEEP_PATHS=("${CD_LEFTOVER_PATHS[@]}")
 
 # ---- dry run -----------------------------------------------------------------------
 rc=0; o2 --root "$ROOT" --reap --json >"$T/plan.json" 2>"$T/err" || rc=$?

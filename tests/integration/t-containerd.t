@@ -10,6 +10,7 @@
 # patched in place in a bbolt page, an older copy of one database).
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/containerd.sh"
+. "$(dirname "$0")/../lib/containerd-checks.sh"
 
 [ "$(id -u)" = 0 ] || skip_all "needs root (containerd, overlay mounts)"
 command -v containerd >/dev/null && command -v ctr >/dev/null || skip_all "no containerd/ctr (apt-get install containerd)"
@@ -23,28 +24,6 @@ SNAP=io.containerd.snapshotter.v1.overlayfs
 BLOBS=io.containerd.content.v1.content/blobs/sha256
 
 python3 "$TAP_TOP/tests/tools/mkimage.py" "$T/img.tar" --prefix o2t >/dev/null || bail_out "mkimage.py failed"
-
-# findings ROOT [ARGS...]: "check object" lines, sorted (--min-age 0); the exit code in $T/rc
-findings() {
-    local root=$1
-    shift
-    local rc=0
-    "$OVL2FSCK" --config /dev/null --checks-dir "$T/nochecks" --root "$root" --min-age 0 --json "$@" >"$T/out.json" 2>"$T/err" || rc=$?
-    echo "$rc" > "$T/rc"
-    python3 -c 'import json,sys
-j = json.load(open(sys.argv[1]))
-for f in sorted(j["findings"], key=lambda f: (f["check"], f["object"])): print(f["check"], f["object"])' "$T/out.json"
-}
-mkdir -p "$T/nochecks"
-
-# patch FILE OLD NEW: replace every occurrence of the bytes OLD by NEW (same length); prints the count
-patch_bytes() {
-    python3 -c 'import sys
-p, old, new = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode()
-assert len(old) == len(new)
-d = open(p, "rb").read(); n = d.count(old)
-open(p, "wb").write(d.replace(old, new)); print(n)' "$@"
-}
 
 # ---- phase 1: a healthy store ------------------------------------------------------
 ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start"
@@ -106,19 +85,6 @@ like "$(cat "$T/err")" 'has no io.containerd.metadata.v1.bolt/meta.db' "and says
 inject() { rm -rf "$T/c"; cp -a "$T/healthy" "$T/c"; }
 SEQ=$(ls "$T/healthy/$SNAP/snapshots" | sort -n | tail -1)
 
-inject; mkdir -p "$T/c/$SNAP/snapshots/new-123456/fs"; head -c 8192 /dev/urandom > "$T/c/$SNAP/snapshots/new-123456/fs/f"
-mkdir -p "$T/c/$SNAP/snapshots/77/fs"
-is "$(findings "$T/c")" "snapshot-dir-orphaned 77
-snapshot-dir-orphaned new-123456" "snapshot-dir-orphaned: a new-* dir and a numeric dir past the sequence + 1"
-like "$(python3 -c 'import json,sys; print([f["bytes"] for f in json.load(open(sys.argv[1]))["findings"] if f["object"] == "new-123456"][0])' "$T/out.json")" \
-     '^[1-9][0-9]{3,}$' "its bytes are counted (paths relative to the containerd root)"
-
-inject; mkdir -p "$T/c/$SNAP/snapshots/$((SEQ + 1))/fs"
-is "$(findings "$T/c")" "snapshot-dir-blocks-create $((SEQ + 1))" "snapshot-dir-blocks-create: snapshots/<sequence + 1>"
-
-inject; rm -rf "$T/c/$SNAP/snapshots/1/fs"
-is "$(findings "$T/c")" "snapshot-dir-missing 1" "snapshot-dir-missing: snapshots/1/fs removed"
-
 # the snapshot 'extra' was prepared after these copies: old meta.db / old metadata.db
 rm -rf "$T/c"; cp -a "$ROOT" "$T/c"; cp "$T/meta.before" "$T/c/io.containerd.metadata.v1.bolt/meta.db"
 EXTRA_NAME=$(findings "$T/c" --db "$T/c.sqlite" >/dev/null; sqlite3 "$T/c.sqlite" "SELECT name FROM cd_backend WHERE key = 'extra'")
@@ -144,42 +110,7 @@ got=$(findings "$T/c" | sort -u)
 is "$got" "$(printf 'snapshot-parent-mismatch default/c1\nsnapshot-parent-mismatch %s\n' "$(sqlite3 "$T/c.sqlite" "SELECT name FROM cd_backend WHERE key = 'c1'")" | sort)" \
    "snapshot-parent-mismatch: meta.db vs metadata.db, and the parents bucket"
 
-# the unpacked label of layers-a's config names another snapshot (both namespaces)
-inject
-OTHER_TOP=$(ctrd_ctr --help >/dev/null; sqlite3 "$T/c.sqlite" "SELECT key FROM cd_backend WHERE ns = 'default' AND kind = 3 AND key <> '$TOP_A' LIMIT 1")
-n=$(patch_bytes "$T/c/io.containerd.metadata.v1.bolt/meta.db" "gc.ref.snapshot.overlayfs$TOP_A" "gc.ref.snapshot.overlayfs$OTHER_TOP")
-is "$n" 2 "the gc.ref.snapshot label of layers-a's config patched in both namespaces"
-is "$(findings "$T/c")" "snapshot-chain-mismatch default/docker.io/o2t/layers-a:latest
-snapshot-chain-mismatch other/docker.io/o2t/layers-a:latest" "snapshot-chain-mismatch: both namespaces' layers-a"
-
-inject; printf 'stray blob' > "$T/c/$BLOBS/$(printf 'stray blob' | sha256sum | cut -c1-64)"
-is "$(findings "$T/c")" "content-blob-orphaned sha256:$(printf 'stray blob' | sha256sum | cut -c1-64)" "content-blob-orphaned: a blob file no namespace records"
-
-EMPTY_LAYER=$(sqlite3 "$T/c.sqlite" "SELECT diff_id FROM cd_config_layer WHERE idx = 1 AND config IN (SELECT value FROM cd_label WHERE owner = (SELECT digest FROM cd_image WHERE ns = 'default' AND name = 'docker.io/o2t/layers-empty:1') AND key = 'containerd.io/gc.ref.content.config')")
-inject; rm "$T/c/$BLOBS/${EMPTY_LAYER#sha256:}"
-is "$(findings "$T/c")" "content-blob-missing $EMPTY_LAYER
-image-content-missing default/docker.io/o2t/layers-empty:1
-image-content-missing other/docker.io/o2t/layers-empty:1" "content-blob-missing + image-content-missing: layers-empty's own layer blob removed"
-
-inject; truncate -s 100 "$T/c/$BLOBS/${EMPTY_LAYER#sha256:}"
-is "$(findings "$T/c")" "content-blob-missing $EMPTY_LAYER" "content-blob-missing: a blob file of another size"
-
-inject; python3 -c 'import sys; p=sys.argv[1]; d=bytearray(open(p,"rb").read()); d[600]^=0xff; open(p,"wb").write(d)' "$T/c/$BLOBS/${EMPTY_LAYER#sha256:}"
-is "$(findings "$T/c")" "" "a changed blob of the same size: nothing without --deep"
-is "$(findings "$T/c" --deep)" "content-digest-mismatch $EMPTY_LAYER" "content-digest-mismatch with --deep"
-
-inject; H=$(printf 'default/1/leftover' | sha256sum | cut -c1-64); mkdir -p "$T/c/io.containerd.content.v1.content/ingest/$H"
-printf 'default/1/leftover' > "$T/c/io.containerd.content.v1.content/ingest/$H/ref"
-printf '1000' > "$T/c/io.containerd.content.v1.content/ingest/$H/total"
-head -c 300 /dev/zero > "$T/c/io.containerd.content.v1.content/ingest/$H/data"
-is "$(findings "$T/c")" "ingest-leftover $H" "ingest-leftover: an ingest dir no namespace records"
-like "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["findings"][0]["detail"])' "$T/out.json")" '^300 of 1000 bytes' "  its detail: data vs total"
-
-inject; truncate -s 5000 "$T/c/$SNAP/metadata.db"
-is "$(findings "$T/c")" "containerd-db-invalid metadata.db" "containerd-db-invalid: a truncated metadata.db (nothing else claimed)"
-inject; python3 -c 'import sys; p=sys.argv[1]; d=bytearray(open(p,"rb").read()); d[2*4096:3*4096]=b"\xee"*4096; open(p,"wb").write(d)' "$T/c/io.containerd.metadata.v1.bolt/meta.db"
-got=$(findings "$T/c")
-is "$(cat "$T/rc"):$got" "4:containerd-db-invalid meta.db" "containerd-db-invalid: a page of meta.db overwritten (no blob or snapshot called garbage)"
+cd_offline_injections "$T/healthy" default other
 
 # young objects: not reported by default
 inject; mkdir -p "$T/c/$SNAP/snapshots/new-999/fs"
