@@ -26,6 +26,7 @@
  * meta.db and metadata.db are never written: records are containerd's to
  * remove (with its daemon up). */
 #include "reap_containerd.h"
+#include "reap_containerd_cmds.h"
 #include "act.h"
 #include "db.h"
 #include "exit_codes.h"
@@ -69,6 +70,7 @@ struct cd_plan {
     int64_t young_skipped, errors_left, garbage_left, warnings;
     char **notes;
     size_t note_count, note_cap;
+    struct cd_cmds cmds;       /* record garbage: ctr commands, never run */
 };
 
 /* A fresh read of meta.db and metadata.db for the re-verification. */
@@ -156,6 +158,7 @@ static void plan_free(struct cd_plan *p)
         free_item(&p->items[i]);
     free(p->items);
     act_free_strings(p->notes, p->note_count);
+    cd_cmds_free(&p->cmds);
     memset(p, 0, sizeof *p);
 }
 
@@ -284,7 +287,7 @@ static int plan_build(struct cd_plan *p, struct db *db, const char *root, const 
     p->errors_left = errors - planned_errors;
     p->young_skipped = db_query_int(db, "SELECT count(*) FROM finding WHERE young = 1", 0);
     qsort(p->items, p->count, sizeof *p->items, cmp_items);
-    return 0;
+    return cd_cmds_build(&p->cmds, db, root, err, errlen);
 }
 
 static int64_t plan_bytes(const struct cd_plan *p)
@@ -559,6 +562,7 @@ static cJSON *plan_json(const struct cd_reaper *r, const struct cd_plan *p)
         act_json_item_end(io, it->result, it->error, it->freed);
         cJSON_AddItemToArray(items, io);
     }
+    cd_cmds_add_json(items, &p->cmds);
     cJSON *sum = act_json_add_summary(o, p->notes, p->note_count, p->count);
     cJSON_AddNumberToObject(sum, "paths", (double)p->count);
     cJSON_AddNumberToObject(sum, "planned_bytes", (double)r->planned_bytes);
@@ -568,6 +572,8 @@ static cJSON *plan_json(const struct cd_reaper *r, const struct cd_plan *p)
     cJSON_AddNumberToObject(sum, "young_skipped", (double)p->young_skipped);
     cJSON_AddNumberToObject(sum, "errors_left", (double)p->errors_left);
     cJSON_AddNumberToObject(sum, "garbage_left", (double)p->garbage_left);
+    cJSON_AddNumberToObject(sum, "ctr_commands", (double)p->cmds.count);
+    cJSON_AddNumberToObject(sum, "ctr_bytes", (double)p->cmds.bytes);
     cJSON_AddNumberToObject(sum, "warnings", (double)p->warnings);
     cJSON_AddNumberToObject(sum, "trash_finished", (double)r->trash_finished);
     cJSON_AddNumberToObject(sum, "trash_finished_bytes", (double)r->trash_finished_bytes);
@@ -584,7 +590,7 @@ static void print_plan(FILE *out, const struct cd_reaper *r, const struct cd_pla
         act_json_print(out, plan_json(r, p));
         return;
     }
-    if (o->quiet && p->count == 0 && !c->refused)
+    if (o->quiet && p->count == 0 && p->cmds.count == 0 && !c->refused)
         return;
     char a[32], b[32];
     int exact = o->exact_bytes;
@@ -606,6 +612,7 @@ static void print_plan(FILE *out, const struct cd_reaper *r, const struct cd_pla
         fputc('\n', out);
     }
     act_print_notes(out, p->notes, p->note_count, p->count > 0);
+    cd_cmds_print(out, &p->cmds, exact);
     if (r->trash_finished)
         fprintf(out, "Finished %zu trash entr%s left by an interrupted run (%s).\n", r->trash_finished,
                 r->trash_finished == 1 ? "y" : "ies", text_size(r->trash_finished_bytes, exact, a, sizeof a));
@@ -623,8 +630,9 @@ static void print_plan(FILE *out, const struct cd_reaper *r, const struct cd_pla
     act_print_young(out, p->young_skipped, o->min_age);
     act_print_errors_left(out, p->errors_left, "left untouched (see --report).");
     if (p->garbage_left)
-        fprintf(out, "%lld garbage finding%s not planned: records are containerd's to remove (see --report and "
-                "the notes).\n", (long long)p->garbage_left, p->garbage_left == 1 ? " was" : "s were");
+        fprintf(out, "%lld garbage finding%s not removed by ovl2fsck: records are containerd's to remove (the ctr "
+                "commands above, with containerd up; see --report and the notes).\n", (long long)p->garbage_left,
+                p->garbage_left == 1 ? " is" : "s are");
     act_print_outcome(out, c, "stopped after the current item; the store is consistent, run again to go on.");
 }
 
