@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# t-containerd-reap-records.t — record garbage on a real containerd (Debian
+# 12's 1.6, run privately) becomes printed ctr commands: an extract-*
+# snapshot with files in it, a metadata.db snapshot meta.db does not name (a
+# stop between the two databases' commits, made by putting back the meta.db
+# of before the Prepare), an expired lease. --reap prints exactly the
+# commands (text and JSON, same lines), with the bytes of each; --apply
+# runs none of them, prints them again, exit 4; run against the restarted
+# daemon each command exits 0, the snapshot dirs shrink by exactly the
+# planned bytes, a rescan finds nothing, the images are intact and a
+# container is created.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/containerd.sh"
+. "$(dirname "$0")/../lib/containerd-checks.sh"
+
+[ "$(id -u)" = 0 ] || skip_all "needs root (containerd, overlay mounts)"
+command -v containerd >/dev/null && command -v ctr >/dev/null || skip_all "no containerd/ctr (apt-get install containerd)"
+command -v sqlite3 >/dev/null || skip_all "no sqlite3"
+[ -x "$OVL2FSCK" ] || bail_out "no binary at $OVL2FSCK (run make)"
+tap_tmpdir
+T=$TAP_TMP
+ROOT=$T/root
+STATE=$(mktemp -d /tmp/o2rr.XXXXXX)
+at_exit "rm -rf --one-file-system -- '$STATE'"
+SNAPS=$CD_SNAP/snapshots
+META=io.containerd.metadata.v1.bolt/meta.db
+mkdir -p "$T/nochecks"
+python3 "$TAP_TOP/tests/tools/mkimage.py" "$T/img.tar" --prefix o2q >/dev/null || bail_out "mkimage.py failed"
+
+okv() { ok "$2" [ "$1" = 1 ]; }
+o2() { "$OVL2FSCK" --config /dev/null --checks-dir "$T/nochecks" --min-age 0 --journal "$T/journal.jsonl" "$@"; }
+jq_py() { python3 -c "import json,sys; j = json.load(open(sys.argv[1])); $1" "$2"; }
+# the id (numbered dir) of a snapshot key in metadata.db
+snap_id() {
+    o2 --root "$ROOT" --db "$T/ids.sqlite" >/dev/null 2>&1
+    sqlite3 "$T/ids.sqlite" "SELECT id FROM cd_backend WHERE key = '$1'"
+    rm -f "$T/ids.sqlite"
+}
+du_b() { du -s -B1 "$@" | awk '{ s += $1 } END { print s }'; }
+
+# ---- a healthy store, then containerd makes the records --------------------------
+ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start"
+ctrd_ctr -n default images import "$T/img.tar" >/dev/null || bail_out "import failed"
+ctrd_ctr -n default images ls -q | sort > "$T/images.before"
+TOP=$(ctrd_ctr -n default snapshots ls | awk 'NR > 1 && $3 == "Committed" && $2 != "" { print $1; exit }')
+ctrd_gc default   # what the import's lease held and no image keeps goes now, not at a later start
+ctrd_stop
+cp "$ROOT/$META" "$T/meta.db.before"
+
+# a snapshot metadata.db will have and meta.db not: meta.db of before its Prepare
+ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start"
+ctrd_ctr -n default snapshots prepare orphan1 "$TOP" >/dev/null || bail_out "prepare orphan1 failed"
+ctrd_stop
+ORPH_ID=$(snap_id orphan1)
+head -c 200000 /dev/urandom > "$ROOT/$SNAPS/$ORPH_ID/fs/written"
+cp "$T/meta.db.before" "$ROOT/$META"
+
+# an extract-* snapshot something keeps (ctr's gc.root label) with files, and an expired lease
+XKEY="extract-1700000000000000000-AbCd $TOP"
+ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start"
+ctrd_ctr -n default snapshots prepare "$XKEY" "$TOP" >/dev/null || bail_out "extract prepare failed"
+ctrd_ctr -n default leases create --id short --expires 1s >/dev/null || bail_out "lease create failed"
+ctrd_stop
+X_ID=$(snap_id "$XKEY")
+mkdir -p "$ROOT/$SNAPS/$X_ID/fs/usr/lib"
+head -c 150000 /dev/urandom > "$ROOT/$SNAPS/$X_ID/fs/usr/lib/partial.so"
+sleep 2.2   # gc.expire has whole seconds
+
+o2 --root "$ROOT" --db "$T/n.sqlite" >/dev/null 2>&1
+ORPH_NAME=$(sqlite3 "$T/n.sqlite" "SELECT name FROM cd_backend WHERE key = 'orphan1'")
+rm -f "$T/n.sqlite"
+is "$(findings "$ROOT")" "lease-expired default/short
+snapshot-backend-orphaned $ORPH_NAME
+snapshot-extract-leftover default/$XKEY" "containerd made exactly the three record findings"
+
+# ---- the dry run -------------------------------------------------------------------
+rc=0; o2 --root "$ROOT" --reap --json >"$T/plan.json" 2>"$T/err" || rc=$?
+is "$rc" 4 "dry run: exit 4 (record garbage to remove)"
+GC=$(jq_py 'print([i for i in j["items"] if i.get("action") == "ctr-command"][-1]["argv"][-1])' "$T/plan.json")
+like "$GC" '^ovl2fsck-gc-[0-9]+$' "the throwaway lease and snapshot are named ovl2fsck-gc-<scan time>"
+XQ="'$XKEY'"
+WANT_CMDS="ctr -n default snapshots --snapshotter overlayfs rm $XQ
+ctr -n default snapshots --snapshotter overlayfs prepare $GC
+ctr -n default snapshots --snapshotter overlayfs rm $GC
+ctr -n default leases create --id $GC
+ctr -n default leases rm --sync $GC"
+is "$(jq_py 'print("\n".join(i["command"] for i in j["items"] if i.get("action") == "ctr-command"))' "$T/plan.json")" \
+   "$WANT_CMDS" "JSON: exactly these commands, in this order"
+is "$(python3 -c 'import json,sys; j = json.load(open(sys.argv[1])); c = [i for i in j["items"] if i.get("action") == "ctr-command"]; print(all(i["argv"][:3] == ["ctr", "-n", i["namespace"]] for i in c), c[0]["argv"][-1] == sys.argv[2])' "$T/plan.json" "$XKEY")" \
+   "True True" "JSON: argv starts ctr -n NS; the key with its space is one argument"
+is "$(jq_py 'c = [i for i in j["items"] if i.get("action") == "ctr-command"]; print(len(j["items"]) - len(c), [(i["check"], i["object"]) for i in c][0], sorted((f["check"], f["object"]) for i in c for f in i["findings"])[0], j["summary"]["ctr_commands"], j["summary"]["garbage_left"])' "$T/plan.json")" \
+   "0 ('snapshot-extract-leftover', 'default/$XKEY') ('lease-expired', 'default/short') 5 3" \
+   "JSON: no on-disk item; the first command serves the extract snapshot; 5 commands, 3 findings left"
+X_BYTES=$(du_b "$ROOT/$SNAPS/$X_ID")
+O_BYTES=$(du_b "$ROOT/$SNAPS/$ORPH_ID")
+is "$(jq_py 'print(" ".join(str(i["bytes"]) for i in j["items"] if i.get("action") == "ctr-command"), j["summary"]["ctr_bytes"])' "$T/plan.json")" \
+   "$X_BYTES 0 $O_BYTES 0 0 $((X_BYTES + O_BYTES))" "bytes: the extract snapshot's dir, the orphan's dir (du), their sum"
+
+o2 --root "$ROOT" --reap >"$T/plan.txt" 2>&1
+# gc ids: each run names its throwaway after its own scan time
+gcn() { grep '^ctr -n ' "$1" | sed -E 's/ovl2fsck-gc-[0-9]+/ovl2fsck-gc-N/g'; }
+WANT_N=$(sed -E 's/ovl2fsck-gc-[0-9]+/ovl2fsck-gc-N/g' <<<"$WANT_CMDS")
+is "$(gcn "$T/plan.txt")" "$WANT_N" "text: the same command lines"
+like "$(cat "$T/plan.txt")" "add -a SOCKET after ctr unless it listens on /run/containerd/containerd.sock" "text: the header says how to name the socket"
+like "$(cat "$T/plan.txt")" "# a GC pass, waited for: lease-expired default/short" "text: a comment says what the GC pass is for"
+like "$(cat "$T/plan.txt")" "Records: 5 commands for 3 findings" "text: the summary line"
+
+# ---- --apply runs none of them -----------------------------------------------------
+H=$(tree_hash "$ROOT")
+rc=0; o2 --root "$ROOT" --reap --apply >"$T/apply.txt" 2>&1 || rc=$?
+is "$rc" 4 "--apply: exit 4 (record garbage remains)"
+is "$(gcn "$T/apply.txt")" "$WANT_N" "--apply prints the commands again"
+is "$(tree_hash "$ROOT")" "$H" "--apply changed nothing"
+
+# ---- run them against the restarted daemon ----------------------------------------
+ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not restart"
+D_BEFORE=$(du_b "$ROOT/$SNAPS" "$ROOT/$CD_BLOBS")
+n=0; failed=0
+while IFS= read -r line; do
+    n=$((n + 1))
+    eval "set -- $line"
+    shift   # ctr
+    ctrd_ctr "$@" >"$T/cmd.out" 2>&1 || { failed=$((failed + 1)); diag "failed: $line: $(cat "$T/cmd.out")"; }
+done < <(grep '^ctr -n ' "$T/plan.txt")
+is "$n:$failed" "5:0" "every printed command exits 0"
+ctrd_stop
+D_AFTER=$(du_b "$ROOT/$SNAPS" "$ROOT/$CD_BLOBS")
+is "$((D_BEFORE - D_AFTER))" "$((X_BYTES + O_BYTES))" "du: snapshots and blobs shrank by exactly the planned bytes"
+okv "$([ ! -e "$ROOT/$SNAPS/$X_ID" ] && [ ! -e "$ROOT/$SNAPS/$ORPH_ID" ] && echo 1)" "the extract and orphan dirs are gone"
+is "$(findings "$ROOT")" "" "rescan: nothing"
+is "$(cat "$T/rc")" 0 "rescan: exit 0"
+rc=0; o2 --root "$ROOT" --reap >"$T/after.txt" 2>&1 || rc=$?
+is "$rc:$(grep -c '^ctr -n ' "$T/after.txt")" "0:0" "a second --reap: exit 0, no command"
+
+# ---- the daemon is happy -------------------------------------------------------------
+ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not restart"
+is "$(ctrd_ctr -n default images ls -q | sort)" "$(cat "$T/images.before")" "ctr images ls lists the same images"
+unlike "$(ctrd_ctr -n default images check 2>&1)" "incomplete|missing" "ctr images check: nothing incomplete"
+okv "$(ctrd_ctr -n default containers create docker.io/o2q/layers-a:latest c9 >/dev/null 2>&1 && echo 1)" "a container is created"
+is "$(ctrd_ctr -n default leases ls -q | grep -c ovl2fsck-gc)" 0 "no throwaway lease is left"
+is "$(ctrd_ctr -n default snapshots ls | grep -c ovl2fsck-gc)" 0 "no throwaway snapshot is left"
+ctrd_stop
+
+done_testing
