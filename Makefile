@@ -127,7 +127,7 @@ demo:
 # after replaying tests/fuzz/regress/NAME; crash inputs land in build/fuzz/.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= config repos ids bbolt tarsplit
+FUZZ_TARGETS ?= config repos ids bbolt tarsplit ctrd
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  := $(CSTD) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -Iinclude -Ibuild $(PKG_CFLAGS)

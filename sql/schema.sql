@@ -427,6 +427,16 @@ CREATE TABLE cd_snapdir (
     mtime INTEGER
 ) WITHOUT ROWID;
 
+-- The databases that containerd-db-invalid reports (a missing metadata.db
+-- is fine while there are no overlayfs snapshots and no snapshot dirs):
+-- while one is listed, no check calls anything unreferenced.
+CREATE VIEW cd_db_bad (name) AS
+SELECT db.name FROM cd_db db
+WHERE db.state <> 'ok'
+  AND NOT (db.name = 'metadata.db' AND db.state = 'missing'
+           AND NOT EXISTS (SELECT 1 FROM cd_snapdir)
+           AND NOT EXISTS (SELECT 1 FROM cd_snapshot WHERE snapshotter = 'overlayfs'));
+
 -- io.containerd.content.v1.content/blobs/sha256/<hex>; sha256 (--deep
 -- only): the hash of the bytes as read.
 CREATE TABLE cd_blobfile (

@@ -46,9 +46,12 @@ static bool exists_at(const char *dir, const char *rel, mode_t type)
     return type == 0 || (st.st_mode & S_IFMT) == type;
 }
 
+/* Of any type: a symlinked meta.db (never followed) or a dir in its place
+ * still makes a containerd root, whose scan reports the file as
+ * containerd-db-invalid instead of looking elsewhere. */
 static bool has_meta_db(const char *dir)
 {
-    return exists_at(dir, CONTAINERD_META_DB, S_IFREG);
+    return exists_at(dir, CONTAINERD_META_DB, 0);
 }
 
 /* Does one of the first configs in ROOT/containers name a snapshotter? */

@@ -7,7 +7,7 @@
 -- Left by a crash between the blob's rename and its record's commit, or
 -- by a GC that removed the record but not the file; containerd removes it
 -- only after it next deletes a content record. Not reported while meta.db
--- cannot be read or a dir could not be listed.
+-- or metadata.db is invalid (cd_db_bad) or a dir could not be listed.
 SELECT 'sha256:' || f.name AS object,
        'io.containerd.content.v1.content/blobs/sha256/' || f.name AS path,
        'no content record in any namespace (' || coalesce(f.size, 0) || ' bytes)' AS detail,
@@ -16,4 +16,5 @@ FROM cd_blobfile f
 WHERE f.name_ok
   AND NOT EXISTS (SELECT 1 FROM cd_blob b WHERE b.digest = 'sha256:' || f.name)
   AND EXISTS (SELECT 1 FROM cd_db WHERE name = 'meta.db' AND state = 'ok')
+  AND NOT EXISTS (SELECT 1 FROM cd_db_bad)
   AND NOT EXISTS (SELECT 1 FROM scan_error);

@@ -29,4 +29,5 @@ SELECT d.name AS object,
 FROM cd_ingestdir d
 WHERE NOT EXISTS (SELECT 1 FROM live WHERE live.dir = d.name)
   AND EXISTS (SELECT 1 FROM cd_db WHERE name = 'meta.db' AND state = 'ok')
+  AND NOT EXISTS (SELECT 1 FROM cd_db_bad)
   AND NOT EXISTS (SELECT 1 FROM scan_error);

@@ -20,4 +20,5 @@ WHERE NOT EXISTS (SELECT 1 FROM cd_snapshot s WHERE s.name = b.name AND s.snapsh
                   WHERE c.parent = b.name)
   AND EXISTS (SELECT 1 FROM cd_db WHERE name = 'meta.db' AND state = 'ok')
   AND EXISTS (SELECT 1 FROM cd_db WHERE name = 'metadata.db' AND state = 'ok')
+  AND NOT EXISTS (SELECT 1 FROM cd_db_bad)
   AND NOT EXISTS (SELECT 1 FROM scan_error);

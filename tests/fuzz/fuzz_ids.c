@@ -23,9 +23,8 @@ enum {
 static void ids_file(const char *dir, const char *file, const uint8_t *b, size_t len, int present)
 {
     char rel[700];
-    if (!present)
+    if (!present || snprintf(rel, sizeof rel, "%s/%s", dir, file) >= (int)sizeof rel)
         return;
-    snprintf(rel, sizeof rel, "%s/%s", dir, file);
     fuzz_write(rel, b, len);
 }
 

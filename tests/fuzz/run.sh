@@ -25,6 +25,7 @@ for t in "$@"; do
     case $t in
         bbolt) maxlen=262144; cp -n fixtures/bbolt/*.snapshots.db "$corpus/" 2>/dev/null ;;
         ids) maxlen=4096 ;;
+        ctrd) maxlen=524288 ;;
         *) maxlen=65536 ;;
     esac
     if compgen -G "tests/fuzz/regress/$t/*" >/dev/null; then

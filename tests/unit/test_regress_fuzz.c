@@ -6,6 +6,7 @@
  *                                   id files, snapshots.db, tar-split)
  *   tests/fuzz/regress/TARGET/...  inputs that once crashed or hung a harness
  *   fixtures/bbolt/NAME.snapshots.db for the bbolt target
+ *   tests/fuzz/seeds/ctrd: meta.db + metadata.db pairs (mkctrdseeds.py)
  * A crash is the failure (abort/ASan); each input must also just return 0.
  * Under FUZZ_NO_MAIN the harnesses always run the whole check catalog and
  * both reports. */
@@ -23,6 +24,7 @@
 #include "../fuzz/fuzz_ids.c"
 #include "../fuzz/fuzz_bbolt.c"
 #include "../fuzz/fuzz_tarsplit.c"
+#include "../fuzz/fuzz_ctrd.c"
 
 typedef int (*one_fn)(const uint8_t *data, size_t size);
 
@@ -118,6 +120,7 @@ static void test_config(void **state) { (void)state; replay(fuzz_config_one, "co
 static void test_repos(void **state) { (void)state; replay(fuzz_repos_one, "repos", 1); }
 static void test_ids(void **state) { (void)state; replay(fuzz_ids_one, "ids", 1); }
 static void test_tarsplit(void **state) { (void)state; replay(fuzz_tarsplit_one, "tarsplit", 1); }
+static void test_ctrd(void **state) { (void)state; replay(fuzz_ctrd_one, "ctrd", 20); }
 
 static void test_bbolt(void **state)
 {
@@ -131,7 +134,8 @@ static void test_bbolt(void **state)
 static void test_degenerate_inputs(void **state)
 {
     (void)state;
-    static const one_fn fns[] = { fuzz_config_one, fuzz_repos_one, fuzz_ids_one, fuzz_bbolt_one, fuzz_tarsplit_one };
+    static const one_fn fns[] = { fuzz_config_one, fuzz_repos_one, fuzz_ids_one, fuzz_bbolt_one, fuzz_tarsplit_one,
+                                  fuzz_ctrd_one };
     uint8_t buf[4096];
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         assert_int_equal(fns[i](buf, 0), 0);
@@ -154,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_bbolt),
         cmocka_unit_test(test_tarsplit),
+        cmocka_unit_test(test_ctrd),
         cmocka_unit_test(test_degenerate_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
