@@ -5,7 +5,8 @@
  *   reap_refs.c       re-verification: a fresh reference index of the store
  *   reap_fs.c         which paths of a Docker root may be touched at all
  *   reap_tags.c       atomic edits of repositories.json
- *   reap_quarantine.c quarantine manifest, --restore, --purge-quarantine
+ *   reap_quarantine.c quarantine manifest, the move into it (any store's reaper),
+ *                     --restore, --purge-quarantine
  *   reap_output.c     the plan and its results, as text or JSON
  *
  * Not used outside the reaper. The lock, journal, trash, safe delete,
@@ -206,6 +207,14 @@ int reap_quarantine_open(struct quarantine *q, const char *dir, int rootfd, cons
 void reap_quarantine_close(struct quarantine *q);
 /* Append one manifest record (fsync'd); obj is not freed. */
 int reap_quarantine_record(struct quarantine *q, const cJSON *obj);
+/* {"type":"done","seq":seq}: the action of record seq completed. */
+int reap_quarantine_done(struct quarantine *q, double seq);
+/* Move dirfd/base (root-relative path, lstat'ed just now as st) into
+ * DIR/<run>/items: a "move" record, the journaled rename (run_dir names
+ * DIR/<run> in the journal), then "done". Any store's reaper. */
+int reap_quarantine_move(struct quarantine *q, struct act_run *run, const char *run_dir, const char *check,
+                         const char *object, int64_t bytes, const char *path, int dirfd, const char *base,
+                         const struct stat *st, char *err, size_t errlen);
 
 /* ---- output ------------------------------------------------------------ */
 

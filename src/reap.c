@@ -357,73 +357,9 @@ out:
     return rc;
 }
 
-static cJSON *move_record(struct reaper *r, const struct reap_item *it, const char *path, const char *stored,
-                          const struct stat *st)
-{
-    cJSON *rec = cJSON_CreateObject();
-    cJSON_AddStringToObject(rec, "type", "move");
-    cJSON_AddNumberToObject(rec, "seq", (double)++r->q.seq);
-    cJSON_AddStringToObject(rec, "check", it->check);
-    cJSON_AddStringToObject(rec, "object", it->object);
-    cJSON_AddStringToObject(rec, "orig", path);
-    cJSON_AddStringToObject(rec, "stored", stored);
-    cJSON_AddNumberToObject(rec, "dev", (double)st->st_dev);
-    cJSON_AddNumberToObject(rec, "ino", (double)st->st_ino);
-    cJSON_AddNumberToObject(rec, "mode", (double)st->st_mode);
-    cJSON_AddNumberToObject(rec, "uid", (double)st->st_uid);
-    cJSON_AddNumberToObject(rec, "gid", (double)st->st_gid);
-    cJSON_AddNumberToObject(rec, "nlink", (double)st->st_nlink);
-    cJSON_AddNumberToObject(rec, "mtime", (double)st->st_mtim.tv_sec);
-    cJSON_AddNumberToObject(rec, "mtime_nsec", (double)st->st_mtim.tv_nsec);
-    cJSON_AddNumberToObject(rec, "bytes", (double)it->bytes);
-    return rec;
-}
-
 static int record_done(struct reaper *r, double seq)
 {
-    cJSON *rec = cJSON_CreateObject();
-    cJSON_AddStringToObject(rec, "type", "done");
-    cJSON_AddNumberToObject(rec, "seq", seq);
-    int rc = reap_quarantine_record(&r->q, rec);
-    cJSON_Delete(rec);
-    return rc;
-}
-
-/* Quarantine mode: rename into DIR/<run>/items, recorded in the manifest first. */
-static int remove_via_quarantine(struct reaper *r, struct reap_item *it, const struct reap_step *s,
-                                 const char *path, int dirfd, const char *base, const struct stat *st,
-                                 char *err, size_t errlen)
-{
-    char name[NAME_MAX + 1], stored[NAME_MAX + 16];
-    snprintf(name, sizeof name, "%lu-%.200s", r->q.seq + 1, base);
-    snprintf(stored, sizeof stored, REAP_ITEMS_DIR "/%s", name);
-    cJSON *rec = move_record(r, it, path, stored, st);
-    double seq = cJSON_GetObjectItem(rec, "seq")->valuedouble;
-    int rc = reap_quarantine_record(&r->q, rec);
-    cJSON_Delete(rec);
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot write the quarantine manifest: %s", strerror(errno));
-        return -1;
-    }
-    cJSON *extra = cJSON_CreateObject();
-    char *to = act_printf("%s/%s", r->sum.quarantine_dir, stored);
-    cJSON_AddStringToObject(extra, "to", to);
-    free(to);
-    rc = -1;
-    if (act_run_begin(&r->run, it->check, it->object, path, 0, "quarantine", extra)) {
-        rc = act_move(dirfd, base, r->q.itemsfd, name, s->dev, s->ino);
-        if (rc < 0)
-            snprintf(err, errlen, "rename %s into the quarantine: %s", path, strerror(errno));
-        act_run_end(&r->run, it->check, it->object, path, 0, "quarantine", rc < 0 ? err : NULL, extra);
-    } else {
-        snprintf(err, errlen, "cannot write the journal");
-    }
-    cJSON_Delete(extra);
-    if (rc == 0 && record_done(r, seq) < 0) {
-        snprintf(err, errlen, "cannot write the quarantine manifest: %s", strerror(errno));
-        rc = -1;
-    }
-    return rc;
+    return reap_quarantine_done(&r->q, seq);
 }
 
 static int step_remove(struct reaper *r, struct reap_item *it, struct reap_step *s, const char *path,
@@ -447,7 +383,8 @@ static int step_remove(struct reaper *r, struct reap_item *it, struct reap_step 
         snprintf(err, errlen, "%s was replaced since the scan", path);
         rc = -1;
     } else if (r->quarantine) {
-        rc = remove_via_quarantine(r, it, s, path, dirfd, base, &st, err, errlen);
+        rc = reap_quarantine_move(&r->q, &r->run, r->sum.quarantine_dir, it->check, it->object, it->bytes, path,
+                                  dirfd, base, &st, err, errlen);
     } else {
         rc = act_trash_remove(&r->run, it->check, it->object, path, dirfd, base, s->dev, s->ino, &st, &it->freed,
                               err, errlen);

@@ -24,9 +24,13 @@
  * content record and no lease holding that digest; no ingest record for
  * that dir and no lease holding the ref its ref file names (meta.db).
  * meta.db and metadata.db are never written: records are containerd's to
- * remove (with its daemon up). */
+ * remove (with its daemon up): reap_containerd_cmds.c prints the ctr
+ * commands that make its GC do it. With --quarantine an item is moved into
+ * the quarantine (reap_quarantine.c, the same mechanism as for Docker)
+ * instead of the trash; --restore and --purge-quarantine work on it. */
 #include "reap_containerd.h"
 #include "reap_containerd_cmds.h"
+#include "reap_internal.h"
 #include "act.h"
 #include "db.h"
 #include "exit_codes.h"
@@ -86,8 +90,11 @@ struct cd_reaper {
     struct act_run run;
     struct act_counts counts;
     struct cd_refs refs;
-    int64_t planned_bytes, freed_bytes, trash_finished_bytes;
+    int64_t planned_bytes, freed_bytes, moved_bytes, trash_finished_bytes;
     size_t trash_finished, trash_pending;
+    struct quarantine q;       /* --quarantine: moved there instead of deleted */
+    bool quarantine;
+    char *quarantine_dir;      /* DIR/<run> */
 };
 
 /* ---- which paths may be touched --------------------------------------- */
@@ -502,6 +509,10 @@ static void apply_item(struct cd_reaper *r, struct cd_item *it)
     int rc = -1;
     if (dirfd < 0) {
         snprintf(err, sizeof err, "cannot open the dir of %s: %s", it->path, strerror(errno));
+    } else if (r->quarantine) {
+        rc = reap_quarantine_move(&r->q, &r->run, r->quarantine_dir, it->check, it->object, it->bytes, it->path,
+                                  dirfd, base, &st, err, sizeof err);
+        close(dirfd);
     } else {
         rc = act_trash_remove(&r->run, it->check, it->object, it->path, dirfd, base, it->dev, it->ino, &st,
                               &it->freed, err, sizeof err);
@@ -516,6 +527,8 @@ static void apply_item(struct cd_reaper *r, struct cd_item *it)
     it->result = ACT_DONE;
     r->counts.done++;
     r->freed_bytes += it->freed;
+    if (r->quarantine)
+        r->moved_bytes += it->bytes;
 }
 
 static void apply_one(struct act_run *run, void *plan, size_t i)
@@ -532,7 +545,7 @@ static void set_result(void *plan, size_t i, enum act_result result)
 /* On a full disk the largest dir goes first: it can become the trash. */
 static void put_space_first(struct cd_reaper *r, struct cd_plan *p)
 {
-    if (act_trash_ready(&r->run) || !fs_errno_is_full(errno))
+    if (r->quarantine || act_trash_ready(&r->run) || !fs_errno_is_full(errno))
         return;
     size_t best = p->count;
     for (size_t i = 0; i < p->count; i++)
@@ -550,15 +563,15 @@ static void put_space_first(struct cd_reaper *r, struct cd_plan *p)
 static cJSON *plan_json(const struct cd_reaper *r, const struct cd_plan *p)
 {
     const struct act_counts *c = &r->counts;
-    cJSON *o = act_json_begin(c->apply ? "apply" : "dry-run", r->run.root);
+    cJSON *o = act_json_begin(!c->apply ? "dry-run" : r->quarantine ? "quarantine" : "apply", r->run.root);
     cJSON_AddStringToObject(o, "store", "containerd");
-    cJSON_AddNullToObject(o, "quarantine");
+    act_json_add_escaped(o, "quarantine", r->quarantine_dir);
     cJSON *items = cJSON_AddArrayToObject(o, "items");
     for (size_t i = 0; i < p->count; i++) {
         const struct cd_item *it = &p->items[i];
         cJSON *steps;
         cJSON *io = act_json_item_begin(it->check, it->severity, it->object, it->why, it->bytes, &steps);
-        act_json_add_step(steps, "remove", it->path);
+        act_json_add_step(steps, r->quarantine ? "quarantine" : "remove", it->path);
         act_json_item_end(io, it->result, it->error, it->freed);
         cJSON_AddItemToArray(items, io);
     }
@@ -568,7 +581,7 @@ static cJSON *plan_json(const struct cd_reaper *r, const struct cd_plan *p)
     cJSON_AddNumberToObject(sum, "planned_bytes", (double)r->planned_bytes);
     act_json_add_counts(sum, c);
     cJSON_AddNumberToObject(sum, "freed_bytes", (double)r->freed_bytes);
-    cJSON_AddNumberToObject(sum, "moved_bytes", 0);
+    cJSON_AddNumberToObject(sum, "moved_bytes", (double)r->moved_bytes);
     cJSON_AddNumberToObject(sum, "young_skipped", (double)p->young_skipped);
     cJSON_AddNumberToObject(sum, "errors_left", (double)p->errors_left);
     cJSON_AddNumberToObject(sum, "garbage_left", (double)p->garbage_left);
@@ -595,7 +608,7 @@ static void print_plan(FILE *out, const struct cd_reaper *r, const struct cd_pla
     char a[32], b[32];
     int exact = o->exact_bytes;
     if (!o->quiet)
-        act_print_header(out, "reap", r->run.root, c->apply, "");
+        act_print_header(out, "reap", r->run.root, c->apply, r->quarantine ? " (quarantine)" : "");
     for (size_t i = 0; i < p->count; i++) {
         const struct cd_item *it = &p->items[i];
         fprintf(out, "%-8s %-26s ", c->apply ? act_result_name(it->result) : it->severity, it->check);
@@ -605,7 +618,7 @@ static void print_plan(FILE *out, const struct cd_reaper *r, const struct cd_pla
             fprintf(out, " (freed %s)", text_size(it->freed, exact, a, sizeof a));
         fputc('\n', out);
         act_print_why(out, it->why, it->error);
-        fputs("      remove  ", out);
+        fputs(r->quarantine ? "      move    " : "      remove  ", out);
         act_print_escaped(out, it->path);
         if (c->apply && it->result != ACT_PLANNED && it->result != ACT_DONE)
             fputs("   (not done)", out);
@@ -623,6 +636,10 @@ static void print_plan(FILE *out, const struct cd_reaper *r, const struct cd_pla
         fprintf(out, "Plan: %zu item%s, %zu path%s, %s reclaimable. Dry run: nothing was changed; add --apply to do it.\n",
                 p->count, p->count == 1 ? "" : "s", p->count, p->count == 1 ? "" : "s",
                 text_size(r->planned_bytes, exact, a, sizeof a));
+    else if (r->quarantine)
+        fprintf(out, "Quarantined %zu of %zu item%s (%s moved to %s); %zu failed, %zu skipped, %zu not reached.\n",
+                c->done, p->count, p->count == 1 ? "" : "s", text_size(r->moved_bytes, exact, a, sizeof a),
+                r->quarantine_dir, c->failed, c->skipped, c->not_reached);
     else
         fprintf(out, "Reaped %zu of %zu item%s: freed %s of %s planned; %zu failed, %zu skipped, %zu not reached.\n",
                 c->done, p->count, p->count == 1 ? "" : "s", text_size(r->freed_bytes, exact, a, sizeof a),
@@ -681,29 +698,62 @@ static int dry_run(struct cd_reaper *r, const struct catalog *cat, volatile sig_
     return pipeline_end(&pl, code);
 }
 
+/* Open the root, refuse a quarantine that cannot be used before anything
+ * is written, lock, open the quarantine. 0 or an exit code. */
+static int open_run(struct cd_reaper *r)
+{
+    char err[1024];
+    int code = act_run_open_root(&r->run);
+    if (code)
+        return code;
+    if (r->o->quarantine &&
+        reap_quarantine_check_place(r->o->quarantine, r->run.rootfd, r->run.root, err, sizeof err) < 0)
+        return act_fail(err, EXIT_OPERATIONAL);
+    if ((code = act_run_lock(&r->run)) != 0)
+        return code;
+    if (r->o->quarantine) {
+        if (reap_quarantine_open(&r->q, r->o->quarantine, r->run.rootfd, r->run.root, err, sizeof err) < 0)
+            return act_fail(err, EXIT_OPERATIONAL);
+        r->quarantine = true;
+        r->quarantine_dir = act_printf("%s/%s", r->o->quarantine, r->q.run);
+    }
+    return 0;
+}
+
+static void close_run(struct cd_reaper *r)
+{
+    refs_close(&r->refs);
+    if (r->quarantine)
+        reap_quarantine_close(&r->q);
+    r->quarantine = false;
+    free(r->quarantine_dir);
+    r->quarantine_dir = NULL;
+    act_run_close(&r->run);
+}
+
 static int apply(struct cd_reaper *r, const struct catalog *cat, volatile sig_atomic_t *stop)
 {
-    int code = act_run_open(&r->run);
+    int code = open_run(r);
     if (code) {
-        act_run_close(&r->run);
+        close_run(r);
         return code;
     }
     act_trash_finish(&r->run, &r->trash_finished, &r->trash_finished_bytes);
     if (r->run.journal_broken) {
-        act_run_close(&r->run);
+        close_run(r);
         return act_fail("the journal cannot be written", EXIT_OPERATIONAL);
     }
     struct pipeline pl;
     struct cd_plan p;
     code = scan_and_plan(r, &pl, &p, cat, stop);
     if (code) {
-        act_run_close(&r->run);
+        close_run(r);
         return code;
     }
     if (strcmp(pl.store.root, r->run.root) != 0) {
         plan_free(&p);
         pipeline_close(&pl);
-        act_run_close(&r->run);
+        close_run(r);
         return act_fail("the scanned root is not the locked root", EXIT_OPERATIONAL);
     }
     r->counts.apply = true;
@@ -716,8 +766,7 @@ static int apply(struct cd_reaper *r, const struct catalog *cat, volatile sig_at
     fflush(stdout);
     code = act_run_finish(&r->run, p.count, p.errors_left || p.garbage_left);
     plan_free(&p);
-    refs_close(&r->refs);
-    act_run_close(&r->run);
+    close_run(r);
     return pipeline_end(&pl, code);
 }
 
@@ -725,8 +774,6 @@ int reap_containerd_main(const struct options *o, const struct catalog *cat, vol
 {
     if (o->include && *o->include)
         return act_fail("--include names Docker checks; no containerd check takes it", EXIT_USAGE);
-    if (o->quarantine)
-        return act_fail("--quarantine is not available on a containerd store yet", EXIT_OPERATIONAL);
     struct cd_reaper r;
     memset(&r, 0, sizeof r);
     r.o = o;

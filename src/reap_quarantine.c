@@ -32,6 +32,8 @@
 #include "grow.h"
 #include "fsutil.h"
 #include "live.h"
+#include "live_containerd.h"
+#include "reap_containerd.h"
 #include "text.h"
 
 #include <dirent.h>
@@ -55,12 +57,45 @@ static bool path_is_under(const char *path, const char *dir)
 }
 
 /* DIR must not be the root or inside the store's own dirs. */
+/* realpath of dir, or, when it does not exist yet, of its nearest existing
+ * ancestor with the missing part appended (where it would be made). */
+static bool real_place(const char *dir, char *out)
+{
+    char buf[PATH_MAX], real[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", dir);
+    const char *rest = "";
+    while (!realpath(buf, real)) {
+        char *slash = strrchr(buf, '/');
+        if (errno != ENOENT)
+            return false;
+        if (!slash) {               /* the first component of a relative path */
+            rest = dir;
+            if (!realpath(".", real))
+                return false;
+            break;
+        }
+        rest = dir + (slash - buf) + 1;
+        if (slash == buf) {
+            snprintf(real, sizeof real, "/");
+            break;
+        }
+        *slash = '\0';
+    }
+    if (!*rest)
+        return snprintf(out, PATH_MAX, "%s", real) < PATH_MAX;
+    return snprintf(out, PATH_MAX, "%s/%s", strcmp(real, "/") == 0 ? "" : real, rest) < PATH_MAX;
+}
+
 static bool bad_place(const char *dir, const char *root, char *err, size_t errlen)
 {
     char real[PATH_MAX], sub[PATH_MAX + 32];
-    if (!realpath(dir, real))
+    if (!real_place(dir, real))
         return false;
-    static const char *const store_dirs[] = { "overlay2", "image", "containers", "buildkit" };
+    static const char *const store_dirs[] = {
+        "overlay2", "image", "containers", "buildkit",                       /* dockerd's */
+        "io.containerd.metadata.v1.bolt", "io.containerd.snapshotter.v1.overlayfs", /* containerd's */
+        "io.containerd.content.v1.content",
+    };
     if (strcmp(real, root) == 0) {
         snprintf(err, errlen, "--quarantine %s is the root itself", dir);
         return true;
@@ -68,7 +103,7 @@ static bool bad_place(const char *dir, const char *root, char *err, size_t errle
     for (size_t i = 0; i < sizeof store_dirs / sizeof store_dirs[0]; i++) {
         snprintf(sub, sizeof sub, "%s/%s", root, store_dirs[i]);
         if (path_is_under(real, sub)) {
-            snprintf(err, errlen, "--quarantine %s is inside %s, where dockerd would see it", dir, sub);
+            snprintf(err, errlen, "--quarantine %s is inside %s, where the daemon would see it", dir, sub);
             return true;
         }
     }
@@ -238,6 +273,74 @@ static int append_line(int fd, const cJSON *obj)
 int reap_quarantine_record(struct quarantine *q, const cJSON *obj)
 {
     return append_line(q->manifest_fd, obj);
+}
+
+int reap_quarantine_done(struct quarantine *q, double seq)
+{
+    cJSON *rec = cJSON_CreateObject();
+    cJSON_AddStringToObject(rec, "type", "done");
+    cJSON_AddNumberToObject(rec, "seq", seq);
+    int rc = reap_quarantine_record(q, rec);
+    cJSON_Delete(rec);
+    return rc;
+}
+
+static cJSON *move_record(struct quarantine *q, const char *check, const char *object, int64_t bytes,
+                          const char *path, const char *stored, const struct stat *st)
+{
+    cJSON *rec = cJSON_CreateObject();
+    cJSON_AddStringToObject(rec, "type", "move");
+    cJSON_AddNumberToObject(rec, "seq", (double)++q->seq);
+    cJSON_AddStringToObject(rec, "check", check);
+    cJSON_AddStringToObject(rec, "object", object);
+    cJSON_AddStringToObject(rec, "orig", path);
+    cJSON_AddStringToObject(rec, "stored", stored);
+    cJSON_AddNumberToObject(rec, "dev", (double)st->st_dev);
+    cJSON_AddNumberToObject(rec, "ino", (double)st->st_ino);
+    cJSON_AddNumberToObject(rec, "mode", (double)st->st_mode);
+    cJSON_AddNumberToObject(rec, "uid", (double)st->st_uid);
+    cJSON_AddNumberToObject(rec, "gid", (double)st->st_gid);
+    cJSON_AddNumberToObject(rec, "nlink", (double)st->st_nlink);
+    cJSON_AddNumberToObject(rec, "mtime", (double)st->st_mtim.tv_sec);
+    cJSON_AddNumberToObject(rec, "mtime_nsec", (double)st->st_mtim.tv_nsec);
+    cJSON_AddNumberToObject(rec, "bytes", (double)bytes);
+    return rec;
+}
+
+int reap_quarantine_move(struct quarantine *q, struct act_run *run, const char *run_dir, const char *check,
+                         const char *object, int64_t bytes, const char *path, int dirfd, const char *base,
+                         const struct stat *st, char *err, size_t errlen)
+{
+    char name[NAME_MAX + 1], stored[NAME_MAX + 16];
+    snprintf(name, sizeof name, "%lu-%.200s", q->seq + 1, base);
+    snprintf(stored, sizeof stored, REAP_ITEMS_DIR "/%s", name);
+    cJSON *rec = move_record(q, check, object, bytes, path, stored, st);
+    double seq = cJSON_GetObjectItem(rec, "seq")->valuedouble;
+    int rc = reap_quarantine_record(q, rec);
+    cJSON_Delete(rec);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot write the quarantine manifest: %s", strerror(errno));
+        return -1;
+    }
+    cJSON *extra = cJSON_CreateObject();
+    char *to = act_printf("%s/%s", run_dir, stored);
+    cJSON_AddStringToObject(extra, "to", to);
+    free(to);
+    rc = -1;
+    if (act_run_begin(run, check, object, path, 0, "quarantine", extra)) {
+        rc = act_move(dirfd, base, q->itemsfd, name, st->st_dev, st->st_ino);
+        if (rc < 0)
+            snprintf(err, errlen, "rename %s into the quarantine: %s", path, strerror(errno));
+        act_run_end(run, check, object, path, 0, "quarantine", rc < 0 ? err : NULL, extra);
+    } else {
+        snprintf(err, errlen, "cannot write the journal");
+    }
+    cJSON_Delete(extra);
+    if (rc == 0 && reap_quarantine_done(q, seq) < 0) {
+        snprintf(err, errlen, "cannot write the quarantine manifest: %s", strerror(errno));
+        rc = -1;
+    }
+    return rc;
 }
 
 /* ---- reading runs -------------------------------------------------------- */
@@ -435,6 +538,18 @@ static bool root_has(struct restorer *s, const char *rel, double ino)
     return act_lstat(s->rootfd, rel, &st) && (ino < 0 || (double)st.st_ino == ino);
 }
 
+/* A path some store's reaper may touch (the manifest names the root, not
+ * its kind): each store's allowlist. */
+static bool (*const store_allows[])(const char *relpath) = { reap_path_allowed, reap_containerd_path_allowed };
+
+static bool path_allowed(const char *relpath)
+{
+    for (size_t i = 0; i < sizeof store_allows / sizeof store_allows[0]; i++)
+        if (store_allows[i](relpath))
+            return true;
+    return false;
+}
+
 /* What will a record's undo do? 0 nothing, 1 undo it, -1 cannot (problem noted). */
 static int classify(struct restorer *s, struct run *r, struct record *rec, char **will_exist, size_t *will_n)
 {
@@ -443,7 +558,7 @@ static int classify(struct restorer *s, struct run *r, struct record *rec, char 
         return 0;
     if (strcmp(rec->type, "move") == 0) {
         const char *orig = rec_str(o, "orig");
-        if (!orig || !reap_path_allowed(orig)) {
+        if (!orig || !path_allowed(orig)) {
             problem(s, "%s: bad orig path in the manifest %s", r->name, orig);
             return -1;
         }
@@ -462,7 +577,7 @@ static int classify(struct restorer *s, struct run *r, struct record *rec, char 
     }
     if (strcmp(rec->type, "rename") == 0) {
         const char *from = rec_str(o, "from"), *to = rec_str(o, "to");
-        if (!from || !to || !reap_path_allowed(from) || !reap_path_allowed(to)) {
+        if (!from || !to || !path_allowed(from) || !path_allowed(to)) {
             problem(s, "%s: bad rename record %s", r->name, from);
             return -1;
         }
@@ -696,12 +811,29 @@ static int restore_refuse(struct restorer *s, const char *msg)
     return EXIT_OPERATIONAL;
 }
 
-static int restore_checks(struct restorer *s, char *err, size_t errlen)
+/* A quarantine's root is a Docker or a containerd root: no daemon of
+ * either kind may be live on it. */
+static bool daemon_live(struct restorer *s, char *why, size_t whylen)
 {
     struct liveness live;
     live_detect(s->root, s->o->pidfile, &live);
     if (live.running) {
-        snprintf(err, errlen, "refusing to restore while dockerd is live: %s", live.reason);
+        snprintf(why, whylen, "dockerd is live: %s", live.reason);
+        return true;
+    }
+    char cwhy[512] = "";
+    if (live_containerd_detect(s->root, s->o, cwhy, sizeof cwhy)) {
+        snprintf(why, whylen, "containerd is live: %s", cwhy);
+        return true;
+    }
+    return false;
+}
+
+static int restore_checks(struct restorer *s, char *err, size_t errlen)
+{
+    char why[700];
+    if (daemon_live(s, why, sizeof why)) {
+        snprintf(err, errlen, "refusing to restore while %s", why);
         return restore_refuse(s, err);
     }
     for (size_t i = 0; i < s->problem_count; i++)

@@ -8,7 +8,9 @@
 # runs none of them, prints them again, exit 4; run against the restarted
 # daemon each command exits 0, the snapshot dirs shrink by exactly the
 # planned bytes, a rescan finds nothing, the images are intact and a
-# container is created.
+# container is created. --quarantine moves the on-disk leftovers instead,
+# --restore puts the tree back exactly (refused while containerd is live),
+# --purge-quarantine deletes them.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/containerd.sh"
 . "$(dirname "$0")/../lib/containerd-checks.sh"
@@ -131,6 +133,34 @@ is "$(findings "$ROOT")" "" "rescan: nothing"
 is "$(cat "$T/rc")" 0 "rescan: exit 0"
 rc=0; o2 --root "$ROOT" --reap >"$T/after.txt" 2>&1 || rc=$?
 is "$rc:$(grep -c '^ctr -n ' "$T/after.txt")" "0:0" "a second --reap: exit 0, no command"
+
+# ---- --quarantine, --restore, --purge-quarantine ----------------------------------
+QD=$T/quarantine
+cd_inject_leftovers "$ROOT"
+H_INJ=$(tree_hash "$ROOT")
+rc=0; o2 --root "$ROOT" --reap --apply --quarantine "$QD" --json >"$T/q.json" 2>"$T/err" || rc=$?
+is "$rc" 1 "--apply --quarantine: exit 1 (every item moved)"
+is "$(jq_py 'print(j["mode"], j["summary"]["done"], sorted(set(s["action"] for i in j["items"] for s in i["steps"])), j["summary"]["moved_bytes"] == j["summary"]["planned_bytes"] > 0)' "$T/q.json")" \
+   "quarantine 5 ['quarantine'] True" "JSON: mode quarantine, 5 items moved, moved = planned bytes"
+is "$(reclaimable "$ROOT")" "" "rescan: nothing reclaimable"
+is "$(grep -c '"type":"move"' "$QD"/*/manifest.jsonl)" 5 "the manifest records the 5 moves"
+rc=0; o2 --root "$ROOT" --reap --apply --quarantine "$ROOT/$CD_SNAP/q" >/dev/null 2>"$T/err" || rc=$?
+is "$rc:$(grep -c 'where the daemon would see it' "$T/err"):$([ -e "$ROOT/$CD_SNAP/q" ] && echo made)" "8:1:" \
+   "a quarantine inside the snapshotter's dir is refused before it is made"
+rc=0; "$OVL2FSCK" --restore "$QD" --journal "$T/journal.jsonl" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 0 ] || diag "$(cat "$T/out")"
+is "$rc" 0 "--restore: exit 0"
+is "$(tree_hash "$ROOT")" "$H_INJ" "the root is byte for byte what it was before the quarantine"
+o2 --root "$ROOT" --reap --apply --quarantine "$QD" >/dev/null 2>&1
+ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not restart"
+rc=0; "$OVL2FSCK" --restore "$QD" --journal "$T/journal.jsonl" >/dev/null 2>"$T/err" || rc=$?
+is "$rc" 8 "--restore while containerd is live: exit 8"
+like "$(cat "$T/err")" "refusing to restore while containerd is live" "... saying why"
+ctrd_stop
+rc=0; "$OVL2FSCK" --purge-quarantine "$QD" --older-than 0 --journal "$T/journal.jsonl" >"$T/out" 2>&1 || rc=$?
+is "$rc" 0 "--purge-quarantine --older-than 0: exit 0"
+is "$(ls -A "$QD")" "" "... and the quarantine is empty"
+is "$(reclaimable "$ROOT")" "" "the leftovers are gone for good"
 
 # ---- the daemon is happy -------------------------------------------------------------
 ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not restart"
