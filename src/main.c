@@ -241,8 +241,9 @@ static int load_skips(struct session *s)
     return 0;
 }
 
-/* The reaper and repair know Docker's graphdriver store only: on any other
- * store they refuse (exit 8) before they plan anything. */
+/* Repair knows Docker's graphdriver store only, the reaper that store and a
+ * containerd root (a Docker root on the containerd image store included):
+ * on any other they refuse (exit 8) before they plan anything. */
 static int refuse_other_store(struct session *s)
 {
     char root[PATH_MAX], err[3 * PATH_MAX + 512];
@@ -254,8 +255,8 @@ static int refuse_other_store(struct session *s)
         return fail(err, code);
     if (t.kind == STORE_DOCKER)
         return 0;
-    /* a containerd root: the reaper only (src/reap_containerd.c) */
-    if (t.kind == STORE_CONTAINERD && !t.docker_root[0] && !s->o.repair)
+    /* a containerd root, or the one a Docker root used: the reaper only (src/reap_containerd.c) */
+    if (t.kind == STORE_CONTAINERD && !s->o.repair)
         return 0;
     snprintf(err, sizeof err, "--reap and --repair act on Docker graphdriver stores only; %s is a %s store (%s): "
              "check it without them", root, store_kind_name(t.kind), t.how);

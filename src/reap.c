@@ -736,11 +736,11 @@ int reap_main(const struct options *o, const struct catalog *cat, volatile sig_a
     char err[1024];
     if (o->repair)
         return act_fail("--repair is not available in this build", EXIT_USAGE);
-    /* a containerd root has a reaper of its own (main.c let only such a one through) */
+    /* a containerd root (or the one a Docker root on the containerd image
+     * store used) has a reaper of its own (main.c let only such a one through) */
     char root[PATH_MAX];
     struct store_target t;
-    if (realpath(o->root, root) && store_detect(root, o, &t, err, sizeof err) == 0 && t.kind == STORE_CONTAINERD &&
-        !t.docker_root[0])
+    if (realpath(o->root, root) && store_detect(root, o, &t, err, sizeof err) == 0 && t.kind == STORE_CONTAINERD)
         return reap_containerd_main(o, cat, stop);
     if (reap_parse_include(cat, o->include, err, sizeof err) < 0)
         return act_fail(err, EXIT_USAGE);

@@ -87,6 +87,8 @@ struct cd_refs {
 
 struct cd_reaper {
     const struct options *o;
+    struct options run_o;        /* o with root = the containerd root: what the run locks */
+    char cd_root[PATH_MAX];      /* (a Docker root on the containerd image store: the one it used) */
     struct act_run run;
     struct act_counts counts;
     struct cd_refs refs;
@@ -664,7 +666,7 @@ static int scan_and_plan(struct cd_reaper *r, struct pipeline *pl, struct cd_pla
         pipeline_close(pl);
         return act_fail(code == EXIT_INTERRUPTED ? "interrupted" : err, code);
     }
-    if (pl->store.kind != STORE_CONTAINERD || pl->store.docker_root[0]) {
+    if (pl->store.kind != STORE_CONTAINERD || strcmp(pl->store.root, r->cd_root) != 0) {
         pipeline_close(pl);
         return act_fail("the store changed kind since it was detected", EXIT_OPERATIONAL);
     }
@@ -777,7 +779,19 @@ int reap_containerd_main(const struct options *o, const struct catalog *cat, vol
     struct cd_reaper r;
     memset(&r, 0, sizeof r);
     r.o = o;
-    act_run_init(&r.run, o, &r.counts);
+    /* A Docker root on the containerd image store: the scan reads Docker's
+     * containers/ too (o), the run locks, probes and changes the containerd
+     * root it used (run_o). */
+    char err[3 * PATH_MAX + 512];
+    struct store_target t;
+    if (!realpath(o->root, r.cd_root))
+        return act_fail("cannot resolve the root", EXIT_OPERATIONAL);
+    if (store_detect(r.cd_root, o, &t, err, sizeof err) != 0 || t.kind != STORE_CONTAINERD)
+        return act_fail("the store changed kind since it was detected", EXIT_OPERATIONAL);
+    snprintf(r.cd_root, sizeof r.cd_root, "%s", t.root);
+    r.run_o = *o;
+    r.run_o.root = r.cd_root;
+    act_run_init(&r.run, &r.run_o, &r.counts);
     r.run.live = live_containerd_detect;
     r.run.daemon = "containerd";
     return o->apply ? apply(&r, cat, stop) : dry_run(&r, cat, stop);

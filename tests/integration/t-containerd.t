@@ -74,7 +74,9 @@ mkdir -p "$D/containers/$(printf 'd%.0s' $(seq 64))"
 printf '{"ID":"%s","Driver":"overlayfs","Image":"sha256:%s"}' "$(printf 'd%.0s' $(seq 64))" "$(printf 'e%.0s' $(seq 64))" \
     > "$D/containers/$(printf 'd%.0s' $(seq 64))/config.v2.json"
 got=$(findings "$D" --containerd-root "$ROOT")
-is "$(cat "$T/rc"):$got" "4:$(printf '%s\nlease-container-missing moby/%s\n' "$want" "$MOBY_LEASE" | sort)" "Docker root on containerd: the moby lease of a missing container too"
+DC=$(printf 'd%.0s' $(seq 64))
+is "$(cat "$T/rc"):$got" "4:$(printf '%s\nlease-container-missing moby/%s\ndocker-container-image-missing moby/%s\ndocker-container-snapshot-missing moby/%s\n' "$want" "$MOBY_LEASE" "$DC" "$DC" | sort)" \
+   "Docker root on containerd: the moby lease of a missing container too; the hand-made container has no rw snapshot and no image"
 is "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["store"], j["docker_root"] == sys.argv[2], j["scanned"]["docker_containers"])' "$T/out.json" "$D")" \
    "containerd True 1" "JSON: store containerd, docker_root, the Docker container counted"
 RC=0; "$OVL2FSCK" --config /dev/null --root "$D" --containerd-root "$T/nowhere" >/dev/null 2>"$T/err" || RC=$?

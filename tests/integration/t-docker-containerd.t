@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# t-docker-containerd.t — Docker 28.5 (Debian sid's docker.io, in its chroot:
+# tests/lib/docker-versions.sh) on the containerd image store
+# (--feature containerd-snapshotter=true, storage driver overlayfs): dockerd
+# runs its own containerd on ROOT/containerd/daemon.
+#
+# A real store: a busybox image from a tar (docker import), the generated
+# images of mkimage.py (docker load), a BuildKit build on busybox, containers
+# run, created and removed. ovl2fsck --root ROOT says it checked that
+# containerd root together with Docker's containers/, and finds nothing
+# (no container-image-missing: the images are containerd's).
+# --reap --apply while dockerd runs is refused (exit 8).
+# Leftovers of a removed container (its containers/<id> removed while
+# dockerd was down: lease <id> in namespace moby and the rw snapshots <id>,
+# <id>-init leaked) → exactly lease-container-missing moby/<id>; next to an
+# orphaned snapshot dir on disk. The reap frees exactly the planned bytes on
+# disk; the lease is the printed ctr command's (run against the restarted
+# dockerd's containerd, EXEC/containerd/containerd.sock); then the rescan is
+# clean, the leaked snapshots are gone, dockerd starts, every image runs and
+# the remaining containers start.
+# Runs in ~10 s once the chroot is cached (build/docker-versions, or
+# $OVL2FSCK_DOCKER_CACHE); the first run builds it (~1 min, the Debian mirror).
+# One injection per Docker-side error/warning class: a container whose rw
+# snapshot was removed (ctr snapshots rm) → docker-container-snapshot-missing;
+# a container whose image record was removed (ctr images rm) →
+# docker-container-image-missing.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/docker-versions.sh"
+
+[ "$(id -u)" = 0 ] || skip_all "not root"
+[ -x "$OVL2FSCK" ] || bail_out "$OVL2FSCK is not built (run make)"
+command -v python3 >/dev/null || skip_all "no python3"
+command -v sqlite3 >/dev/null || skip_all "no sqlite3"
+why=$(dv_prereq_missing sid)
+[ -z "$why" ] || skip_all "no Docker 28 chroot: $why"
+tap_tmpdir
+T=$TAP_TMP
+ROOT=$T/root
+EXEC=$(mktemp -d /tmp/o2dc.XXXXXX)
+at_exit "rm -rf --one-file-system -- '$EXEC'"
+CD=$ROOT/containerd/daemon
+SNAPS=$CD/io.containerd.snapshotter.v1.overlayfs/snapshots
+W=$T/work
+mkdir -p "$W/nochecks" "$W/build"
+DV_BIND=("$W")
+
+o2() { "$OVL2FSCK" --config /dev/null --checks-dir "$W/nochecks" --min-age 0 --journal "$T/journal.jsonl" "$@"; }
+start() { dv_start sid "$ROOT" "$EXEC/e" --storage-driver overlayfs --feature containerd-snapshotter=true; }
+# the chroot's ctr against dockerd's own containerd
+dctr() { nsenter -t "$DV_PID" -m -r /usr/bin/ctr -a "$EXEC/e/containerd/containerd.sock" "$@"; }
+# "severity check object" of every finding of ROOT, sorted
+findings() {
+    o2 --root "$ROOT" --json >"$T/rep.json" 2>"$T/rep.err"
+    echo $? >"$T/rep.rc"
+    python3 -c 'import json,sys
+j = json.load(open(sys.argv[1]))
+print("\n".join(sorted(f["severity"] + " " + f["check"] + " " + f["object"] for f in j["findings"])))' "$T/rep.json"
+}
+du_b() { du -s -B1 "$1" | cut -f1; }
+
+# ---- a real store ----------------------------------------------------------------------
+mkdir -p "$W/rootfs/bin" "$W/rootfs/tmp"
+start || bail_out "dockerd 28 (containerd image store) did not start"
+cp "$DV_ROOTFS/bin/busybox" "$W/rootfs/bin/busybox" || bail_out "no busybox in the chroot"
+for a in sh ls cat echo true; do ln -s busybox "$W/rootfs/bin/$a"; done
+tar --numeric-owner -C "$W/rootfs" -cf "$W/busybox.tar" . || bail_out "tar failed"
+python3 "$TAP_TOP/tests/tools/mkimage.py" "$W/img.tar" --prefix o2d >/dev/null || bail_out "mkimage.py failed"
+
+is "$(dv_docker info --format '{{.Driver}} {{index .DriverStatus 0}}')" "overlayfs [driver-type io.containerd.snapshotter.v1]" \
+    "dockerd 28 runs on the containerd image store (overlayfs snapshotter)"
+dv_docker import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' "$W/busybox.tar" o2d/busybox:latest >/dev/null ||
+    bail_out "docker import failed"
+dv_docker load -i "$W/img.tar" >/dev/null || bail_out "docker load failed"
+printf '%s\n' 'FROM o2d/busybox:latest' 'RUN echo built > /built' >"$W/build/Dockerfile"
+if DOCKER_BUILDKIT=1 dv_docker build --network none -t o2d/built:latest "$W/build" >"$T/build.log" 2>&1; then
+    pass "docker build (BuildKit, offline) on the containerd image store"
+else
+    fail "docker build (BuildKit, offline) on the containerd image store"
+    sed 's/^/#   /' "$T/build.log" | tail -n 15 >&2
+fi
+dv_docker run --network none --name c-ran o2d/busybox:latest sh -c 'echo hi > /hi' >/dev/null ||
+    bail_out "docker run failed"
+dv_docker create --network none --name c-created o2d/layers-a:latest true >/dev/null || bail_out "docker create failed"
+dv_docker create --network none --name c-gone o2d/layers-b:latest true >/dev/null || bail_out "docker create failed"
+dv_docker rm c-gone >/dev/null || bail_out "docker rm failed"
+LEAK=$(dv_docker create --network none --name c-leak o2d/layers-b:alt true) || bail_out "docker create failed"
+dv_docker images --format '{{.Repository}}:{{.Tag}}' | sort >"$T/images"
+NCONT=$(dv_docker ps -aq | wc -l)
+
+# liveness: refused while that dockerd (and its containerd) run
+o2 --root "$ROOT" --reap --apply >"$T/live.out" 2>&1
+is "$?" 8 "--reap --apply on the Docker root while dockerd runs: refused, exit 8"
+like "$(cat "$T/live.out")" "refusing to --apply while containerd is live" "it says the daemon is live"
+dv_stop
+
+# ---- the healthy store ---------------------------------------------------------------
+is "$(findings)" "" "healthy store: no finding at all (no container-image-missing either)"
+is "$(cat "$T/rep.rc")" 0 "healthy store: exit 0"
+o2 --root "$ROOT" >"$T/text.out" 2>&1
+like "$(cat "$T/text.out")" "Docker root on the containerd image store .*checking dockerd's own containerd's root $CD" \
+    "the report names the containerd root Docker used"
+like "$(cat "$T/text.out")" ", $NCONT Docker containers" "and Docker's containers/ ($NCONT containers)"
+is "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["store"], j["docker_root"], j["root"])' "$T/rep.json")" \
+    "containerd $ROOT $CD" "JSON: store containerd, docker_root, the containerd root"
+
+# ---- leftovers of a removed container, and an orphaned dir on disk ------------------
+rm -rf --one-file-system "$ROOT/containers/$LEAK"
+mkdir -p "$SNAPS/new-424242/fs/d"
+head -c 300000 /dev/urandom >"$SNAPS/new-424242/fs/d/junk"
+is "$(findings)" "$(printf '%s\n' "garbage lease-container-missing moby/$LEAK" "garbage snapshot-dir-orphaned new-424242")" \
+    "leaked container lease and orphaned dir: exactly lease-container-missing moby/<id> and snapshot-dir-orphaned"
+like "$(python3 -c 'import json,sys
+for f in json.load(open(sys.argv[1]))["findings"]:
+    if f["check"] == "lease-container-missing": print(f["detail"])' "$T/rep.json")" \
+    "holds $LEAK, $LEAK-init" "the finding names the leaked rw snapshots <id> and <id>-init"
+
+# the leaked rw snapshots' dirs (snapshots/<backend id>)
+o2 --root "$ROOT" --db "$T/leak.sqlite" >/dev/null 2>&1
+LEAKDIRS=$(sqlite3 "$T/leak.sqlite" "SELECT id FROM cd_backend WHERE name GLOB 'moby/*/$LEAK*' ORDER BY id" | paste -sd " ")
+is "$(wc -w <<<"$LEAKDIRS")" 2 "the leaked snapshots have their dirs ($LEAKDIRS)"
+o2 --root "$ROOT" --reap >"$T/plan.out" 2>&1
+is "$?" 4 "dry run: exit 4 (garbage found)"
+PLANNED=$(o2 --root "$ROOT" --reap --json --bytes 2>/dev/null |
+    python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["summary"]["planned_bytes"], " ".join(sorted(i["check"] for i in j["items"])))')
+is "${PLANNED#* }" "snapshot-dir-orphaned" "the reap plans the on-disk leftover"
+# the printed commands for the record part (the lease is containerd's to delete)
+grep -E '^[[:space:]]*ctr ' "$T/plan.out" | sed 's/^[[:space:]]*//' >"$T/cmds"
+if [ -s "$T/cmds" ]; then
+    like "$(cat "$T/cmds")" "ctr -n moby leases delete.* $LEAK" "the plan prints the ctr command deleting lease moby/$LEAK"
+else
+    skip 1 "the plan prints no ctr commands yet (src/reap_containerd.c): the test deletes lease moby/$LEAK itself"
+    echo "ctr -n moby leases delete $LEAK" >"$T/cmds"
+fi
+
+before=$(du_b "$CD")
+o2 --root "$ROOT" --reap --apply --bytes >"$T/apply.out" 2>&1
+is "$?" 5 "--reap --apply (dockerd down): exit 5 (what was planned was done; the lease is left to the printed command)"
+after=$(du_b "$CD")
+is "$((before - after))" "${PLANNED%% *}" "freed bytes (du of the containerd root) = the planned bytes (${PLANNED%% *})"
+ok "new-424242 is gone" [ ! -e "$SNAPS/new-424242" ]
+
+# the printed commands, against the restarted dockerd's containerd
+start || bail_out "dockerd did not restart after the reap"
+rc=0
+while read -r -a cmd; do
+    [ "${cmd[0]}" = ctr ] || continue
+    dctr "${cmd[@]:1}" >/dev/null || rc=1
+done <"$T/cmds"
+is "$rc" 0 "the printed ctr commands succeed against dockerd's containerd"
+# (GC runs in the background after a lease is deleted)
+for ((i = 0; i < 50; i++)); do
+    left=$(dctr -n moby snapshots ls | grep -c "$LEAK")
+    [ "$left" = 0 ] && break
+    sleep 0.1
+done
+is "$left" 0 "containerd's GC removed the leaked snapshots <id> and <id>-init"
+# (the snapshotter removes their dirs after the GC's commit)
+for ((i = 0; i < 100; i++)); do
+    left=
+    for d in $LEAKDIRS; do [ -e "$SNAPS/$d" ] && left="$left $d"; done
+    [ -z "$left" ] && break
+    sleep 0.1
+done
+is "$left" "" "and their dirs"
+dv_stop
+is "$(findings)" "" "rescan after reap + commands: clean"
+
+# dockerd is happy: every image runs, every container left starts
+start || bail_out "dockerd did not start on the reaped store"
+is "$(dv_docker images --format '{{.Repository}}:{{.Tag}}' | sort)" "$(cat "$T/images")" "dockerd lists every image"
+bad=
+while read -r img; do
+    dv_docker run --rm --network none -v /bin/busybox:/busybox:ro --entrypoint /busybox "$img" ls / >/dev/null 2>&1 ||
+        bad="$bad $img"
+done <"$T/images"
+is "$bad" "" "every image runs (docker run)"
+dv_docker start -a c-ran >/dev/null 2>&1 && ok "c-ran starts again" true || fail "c-ran starts again"
+is "$(dv_docker ps -aq | wc -l)" "$((NCONT - 1))" "dockerd lists the containers but the leaked one"
+
+# ---- Docker-side error/warning classes ----------------------------------------------
+SNAPC=$(dv_docker create --network none --name c-nosnap o2d/layers-base:1 true) || bail_out "docker create failed"
+IMGC=$(dv_docker create --network none --name c-noimg o2d/layers-empty:1 true) || bail_out "docker create failed"
+dctr -n moby snapshots rm "$SNAPC" >/dev/null || bail_out "ctr snapshots rm failed"
+dctr -n moby images rm docker.io/o2d/layers-empty:1 >/dev/null || bail_out "ctr images rm failed"
+dv_stop
+got=$(findings)
+is "$got" "$(printf '%s\n' "error docker-container-snapshot-missing moby/$SNAPC" "warning docker-container-image-missing moby/$IMGC")" \
+    "a removed rw snapshot and a removed image record: exactly their findings"
+is "$(cat "$T/rep.rc")" 4 "exit 4 (an error found)"
+start || bail_out "dockerd did not start"
+dv_docker start c-nosnap >/dev/null 2>&1
+isnt "$?" 0 "(dockerd cannot start the container whose rw snapshot is gone)"
+dv_stop
+
+done_testing
