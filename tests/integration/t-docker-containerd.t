@@ -24,6 +24,7 @@
 # $OVL2FSCK_DOCKER_CACHE); the first run builds it (~1 min, the Debian mirror).
 # One injection per Docker-side error/warning class: a container whose rw
 # snapshot was removed (ctr snapshots rm) → docker-container-snapshot-missing;
+# a container whose rw snapshot's dir was removed → snapshot-dir-missing;
 # a container whose image record was removed (ctr images rm) →
 # docker-container-image-missing.
 . "$(dirname "$0")/../lib/tap.sh"
@@ -183,14 +184,23 @@ SNAPC=$(dv_docker create --network none --name c-nosnap o2d/layers-base:1 true) 
 IMGC=$(dv_docker create --network none --name c-noimg o2d/layers-empty:1 true) || bail_out "docker create failed"
 dctr -n moby snapshots rm "$SNAPC" >/dev/null || bail_out "ctr snapshots rm failed"
 dctr -n moby images rm docker.io/o2d/layers-empty:1 >/dev/null || bail_out "ctr images rm failed"
+DIRC=$(dv_docker create --network none --name c-nodir o2d/busybox:latest true) || bail_out "docker create failed"
 dv_stop
+# the rw snapshot dir of c-nodir removed on disk
+o2 --root "$ROOT" --db "$T/dir.sqlite" >/dev/null 2>&1
+DIRID=$(sqlite3 "$T/dir.sqlite" "SELECT id FROM cd_backend WHERE name GLOB 'moby/*/$DIRC'")
+ok "c-nodir's rw snapshot has a dir (snapshots/$DIRID)" [ -n "$DIRID" -a -d "$SNAPS/$DIRID/fs" ]
+rm -rf --one-file-system "${SNAPS:?}/$DIRID"
 got=$(findings)
-is "$got" "$(printf '%s\n' "error docker-container-snapshot-missing moby/$SNAPC" "warning docker-container-image-missing moby/$IMGC")" \
-    "a removed rw snapshot and a removed image record: exactly their findings"
+is "$got" "$(printf '%s\n' "error docker-container-snapshot-missing moby/$SNAPC" "error snapshot-dir-missing $DIRID" \
+                          "warning docker-container-image-missing moby/$IMGC" | sort)" \
+    "a removed rw snapshot, its removed dir, a removed image record: exactly their findings"
 is "$(cat "$T/rep.rc")" 4 "exit 4 (an error found)"
 start || bail_out "dockerd did not start"
 dv_docker start c-nosnap >/dev/null 2>&1
 isnt "$?" 0 "(dockerd cannot start the container whose rw snapshot is gone)"
+dv_docker start c-nodir >/dev/null 2>&1
+isnt "$?" 0 "(nor the one whose rw snapshot dir is gone)"
 dv_stop
 
 done_testing
