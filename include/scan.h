@@ -12,7 +12,7 @@ struct scan_counts {
     long images, layers, mounts, containers, overlay_dirs, links, buildkit_snapshots;
     /* a containerd store (cd_* tables) */
     long cd_namespaces, cd_images, cd_blobs, cd_snapshots, cd_containers, cd_leases, cd_ingests, cd_snapshot_dirs,
-        cd_blob_files;
+        cd_blob_files, cd_sandboxes;
 };
 
 /* Where the scan's time went: thread seconds by phase, summed over its

@@ -42,6 +42,8 @@ static cJSON *containerd_scanned_object(const struct scan_counts *c)
     cJSON_AddNumberToObject(o, "containers", (double)c->cd_containers);
     cJSON_AddNumberToObject(o, "leases", (double)c->cd_leases);
     cJSON_AddNumberToObject(o, "ingests", (double)c->cd_ingests);
+    if (c->cd_sandboxes)
+        cJSON_AddNumberToObject(o, "sandboxes", (double)c->cd_sandboxes);
     if (c->containers)
         cJSON_AddNumberToObject(o, "docker_containers", (double)c->containers);
     return o;

@@ -57,6 +57,8 @@ static void print_header(FILE *out, const struct run_result *r, const struct sty
                      "%ld snapshot dirs, %ld containers, %ld leases, %ld ingests",
                 c->cd_namespaces, c->cd_images, c->cd_blobs, c->cd_blob_files, c->cd_snapshots, c->cd_snapshot_dirs,
                 c->cd_containers, c->cd_leases, c->cd_ingests);
+        if (c->cd_sandboxes)
+            fprintf(out, ", %ld sandboxes", c->cd_sandboxes);
         if (r->docker_root)
             fprintf(out, ", %ld Docker containers", c->containers);
         fprintf(out, "\n");

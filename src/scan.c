@@ -284,4 +284,5 @@ void scan_read_counts(struct db *db, struct scan_counts *c)
     c->cd_ingests = (long)db_query_int(db, "SELECT count(*) FROM cd_ingest", 0);
     c->cd_snapshot_dirs = (long)db_query_int(db, "SELECT count(*) FROM cd_snapdir", 0);
     c->cd_blob_files = (long)db_query_int(db, "SELECT count(*) FROM cd_blobfile", 0);
+    c->cd_sandboxes = (long)db_query_int(db, "SELECT count(*) FROM cd_sandbox", 0);
 }

@@ -33,8 +33,6 @@ ctrd_ctr -n default containers create docker.io/o2t/layers-a:latest c1 >/dev/nul
 TOP_A=$(ctrd_ctr -n default snapshots ls | awk '$1 == "c1" { print $2 }')
 like "$TOP_A" '^sha256:[0-9a-f]{64}$' "c1's parent is layers-a's top chainID"
 ctrd_stop
-cp -a "$ROOT/io.containerd.metadata.v1.bolt/meta.db" "$T/meta.before"
-cp -a "$ROOT/$SNAP/metadata.db" "$T/metadata.before"
 cp -a "$ROOT" "$T/healthy"
 
 got=$(findings "$T/healthy")
@@ -45,25 +43,10 @@ is "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["stor
 like "$(cat "$T/text")" 'store: containerd \(containerd root\)' "report: says which store"
 
 # ---- phase 2: faults made by containerd --------------------------------------------
-ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start again"
-ctrd_ctr -n default snapshots prepare extra "$TOP_A" >/dev/null || bail_out "prepare failed"
-ctrd_ctr -n default containers create docker.io/o2t/layers-b:latest c2 >/dev/null || bail_out "create c2 failed"
-ctrd_ctr -n default snapshots rm c2 || bail_out "snapshots rm c2 failed"
-ctrd_gc default
-ctrd_stop
-ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start a third time"
-ctrd_ctr -n default snapshots prepare "extract-1700000000000000000-AbCd $TOP_A" "$TOP_A" >/dev/null || bail_out "extract prepare failed"
-MOBY_LEASE=$(printf 'c%.0s' $(seq 64))
-ctrd_ctr -n moby leases create --id "$MOBY_LEASE" --expires 0 >/dev/null
-# last, and stopped at once: containerd's GC drops an expired lease when it
-# runs (here it did within the second); offline nothing does
-ctrd_ctr -n default leases create --id short --expires 1s >/dev/null
-ctrd_stop
-sleep 2.2   # gc.expire has whole seconds
+cd_daemon_faults "$ROOT" "$STATE" "$TOP_A" || bail_out "containerd did not make the faults"
+MOBY_LEASE=$CD_MOBY_LEASE
 got=$(findings "$ROOT")
-want="container-snapshot-missing default/c2
-lease-expired default/short
-snapshot-extract-leftover default/extract-1700000000000000000-AbCd $TOP_A"
+want=$CD_DAEMON_WANT
 is "$(cat "$T/rc"):$got" "4:$want" "containerd-made faults: exactly their findings"
 like "$(python3 -c 'import json,sys; print([f["detail"] for f in json.load(open(sys.argv[1]))["findings"] if f["check"] == "snapshot-extract-leftover"][0])' "$T/out.json")" \
      'no lease holds it|held by lease' "extract leftover: the detail says which lease holds it"
@@ -85,33 +68,8 @@ like "$(cat "$T/err")" 'has no io.containerd.metadata.v1.bolt/meta.db' "and says
 
 # ---- offline injections, one copy each --------------------------------------------
 inject() { rm -rf "$T/c"; cp -a "$T/healthy" "$T/c"; }
-SEQ=$(ls "$T/healthy/$SNAP/snapshots" | sort -n | tail -1)
 
-# the snapshot 'extra' was prepared after these copies: old meta.db / old metadata.db
-rm -rf "$T/c"; cp -a "$ROOT" "$T/c"; cp "$T/meta.before" "$T/c/io.containerd.metadata.v1.bolt/meta.db"
-EXTRA_NAME=$(findings "$T/c" --db "$T/c.sqlite" >/dev/null; sqlite3 "$T/c.sqlite" "SELECT name FROM cd_backend WHERE key = 'extra'")
-got=$(findings "$T/c" | grep -v '^content-blob-orphaned ')
-is "$got" "snapshot-backend-orphaned $EXTRA_NAME
-snapshot-backend-orphaned default/$(sqlite3 "$T/c.sqlite" "SELECT substr(name, instr(name, '/') + 1) FROM cd_backend WHERE key GLOB 'extract-*'")" \
-   "snapshot-backend-orphaned: metadata.db snapshots an older meta.db does not name"
-
-inject; ctrd_name_dangling=1
-rm -rf "$T/c"; cp -a "$ROOT" "$T/c"; cp "$T/metadata.before" "$T/c/$SNAP/metadata.db"
-for d in $(ls "$T/c/$SNAP/snapshots"); do [ "$d" -gt "$SEQ" ] && rm -rf "${T:?}/c/$SNAP/snapshots/$d"; done
-got=$(findings "$T/c" | grep -E '^snapshot-name-dangling ')
-is "$got" "snapshot-name-dangling default/extra
-snapshot-name-dangling default/extract-1700000000000000000-AbCd $TOP_A" "snapshot-name-dangling: meta.db names snapshots an older metadata.db lacks"
-
-# c1's parent in metadata.db patched to another committed snapshot (same length, in place)
-inject
-P6=$(sqlite3 "$T/c.sqlite" "SELECT name FROM cd_backend WHERE key = '$TOP_A' AND ns = 'default'")
-OTHER=$(sqlite3 "$T/c.sqlite" "SELECT name FROM cd_backend WHERE ns = 'default' AND kind = 3 AND key <> '$TOP_A' AND length(name) = length('$P6') LIMIT 1")
-n=$(patch_bytes "$T/c/$SNAP/metadata.db" "parent$P6" "parent$OTHER")
-is "$n" 1 "the parent value of c1 in metadata.db patched"
-got=$(findings "$T/c" | sort -u)
-is "$got" "$(printf 'snapshot-parent-mismatch default/c1\nsnapshot-parent-mismatch %s\n' "$(sqlite3 "$T/c.sqlite" "SELECT name FROM cd_backend WHERE key = 'c1'")" | sort)" \
-   "snapshot-parent-mismatch: meta.db vs metadata.db, and the parents bucket"
-
+cd_db_copy_injections "$T/healthy" "$ROOT" "$TOP_A"
 cd_offline_injections "$T/healthy" default other
 
 # young objects: not reported by default

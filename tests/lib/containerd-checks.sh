@@ -13,7 +13,10 @@
 #                                # CD_LEFTOVER_PATHS (relative to ROOT)
 #   cd_offline_injections HEALTHY NS... # one copy of HEALTHY per check that an offline
 #                                # edit can trigger, each asserting exactly its findings;
-#                                # NS: the namespaces every image was imported into
+#                                # NS: the namespaces every image was imported into, in
+#                                # order (CD_LAYER_NS: those that keep layer blobs; all)
+#   cd_daemon_faults ROOT STATE TOP  # faults containerd makes itself (CD_DAEMON_WANT)
+#   cd_db_copy_injections HEALTHY ROOT TOP # older meta.db / metadata.db copies, a patched parent
 #
 # Needs tap.sh loaded, T set (a temp dir), sqlite3 and python3.
 
@@ -138,7 +141,7 @@ snapshot-dir-orphaned new-123456" "snapshot-dir-orphaned: a new-* dir and a nume
         AND l.ns = '$1'")
     other_top=$(sqlite3 "$db" "SELECT key FROM cd_backend WHERE ns = '$1' AND kind = 3 AND key <> '$top_a' AND key GLOB 'sha256:*' LIMIT 1")
     n=$(patch_bytes "$c/io.containerd.metadata.v1.bolt/meta.db" "gc.ref.snapshot.overlayfs$top_a" "gc.ref.snapshot.overlayfs$other_top")
-    is "$n" "$#" "the gc.ref.snapshot label of layers-a's config patched in each namespace"
+    ok "the gc.ref.snapshot label of layers-a's config patched in each namespace ($n)" [ "$n" -ge "$#" ]
     is "$(findings "$c")" "$(_cd_each_ns snapshot-chain-mismatch docker.io/o2t/layers-a:latest "$@")" \
        "snapshot-chain-mismatch: layers-a in each namespace"
 
@@ -147,8 +150,9 @@ snapshot-dir-orphaned new-123456" "snapshot-dir-orphaned: a new-* dir and a nume
 
     empty_layer=$(sqlite3 "$db" "SELECT diff_id FROM cd_config_layer WHERE idx = 1 AND config IN (SELECT value FROM cd_label WHERE owner = (SELECT digest FROM cd_image WHERE ns = '$1' AND name = 'docker.io/o2t/layers-empty:1') AND key = 'containerd.io/gc.ref.content.config')")
     _cd_inject; rm "$c/$CD_BLOBS/${empty_layer#sha256:}"
+    # shellcheck disable=SC2086
     is "$(findings "$c")" "content-blob-missing $empty_layer
-$(_cd_each_ns image-content-missing docker.io/o2t/layers-empty:1 "$@")" "content-blob-missing + image-content-missing: layers-empty's own layer blob removed"
+$(_cd_each_ns image-content-missing docker.io/o2t/layers-empty:1 ${CD_LAYER_NS:-$*})" "content-blob-missing + image-content-missing: layers-empty's own layer blob removed"
 
     _cd_inject; truncate -s 100 "$c/$CD_BLOBS/${empty_layer#sha256:}"
     is "$(findings "$c")" "content-blob-missing $empty_layer" "content-blob-missing: a blob file of another size"
@@ -169,5 +173,81 @@ $(_cd_each_ns image-content-missing docker.io/o2t/layers-empty:1 "$@")" "content
     _cd_inject; python3 -c 'import sys; p=sys.argv[1]; d=bytearray(open(p,"rb").read()); d[2*4096:3*4096]=b"\xee"*4096; open(p,"wb").write(d)' "$c/io.containerd.metadata.v1.bolt/meta.db"
     n=$(findings "$c")
     is "$(cat "$T/rc"):$n" "4:containerd-db-invalid meta.db" "containerd-db-invalid: a page of meta.db overwritten (no blob or snapshot called garbage)"
+    rm -rf "$c" "$db"
+}
+
+# cd_daemon_faults ROOT STATE TOP: faults containerd itself makes, on the
+# stopped store at ROOT (with docker.io/o2t/layers-b:latest in namespace
+# default; TOP = a committed snapshot key there): a prepared snapshot
+# 'extra', a container c2 whose snapshot was removed, an extract-* snapshot
+# of TOP, a never-expiring Docker container lease CD_MOBY_LEASE in namespace
+# moby, and a lease 'short' that has expired. Sets CD_DAEMON_WANT (the
+# findings on a containerd root). The daemon is stopped after.
+cd_daemon_faults() {
+    local root=$1 state=$2 top=$3
+    ctrd_start "$root" "$state" || return 1
+    ctrd_ctr -n default snapshots prepare extra "$top" >/dev/null &&
+        ctrd_ctr -n default containers create docker.io/o2t/layers-b:latest c2 >/dev/null &&
+        ctrd_ctr -n default snapshots rm c2 || { ctrd_stop; return 1; }
+    ctrd_gc default
+    ctrd_stop
+    ctrd_start "$root" "$state" || return 1
+    CD_MOBY_LEASE=$(printf 'c%.0s' $(seq 64))
+    ctrd_ctr -n default snapshots prepare "extract-1700000000000000000-AbCd $top" "$top" >/dev/null &&
+        ctrd_ctr -n moby leases create --id "$CD_MOBY_LEASE" --expires 0 >/dev/null || { ctrd_stop; return 1; }
+    # last, and stopped at once: containerd's GC drops an expired lease when it
+    # runs (here it did within the second); offline nothing does
+    ctrd_ctr -n default leases create --id short --expires 1s >/dev/null
+    ctrd_stop
+    sleep 2.2   # gc.expire has whole seconds
+    CD_DAEMON_WANT="container-snapshot-missing default/c2
+lease-expired default/short
+snapshot-extract-leftover default/extract-1700000000000000000-AbCd $top"
+}
+
+# cd_db_copy_injections HEALTHY ROOT TOP: HEALTHY a copy of ROOT before
+# cd_daemon_faults, c1 a container in namespace default on TOP. An older
+# meta.db (snapshot-backend-orphaned), an older metadata.db
+# (snapshot-name-dangling), c1's parent patched in metadata.db
+# (snapshot-parent-mismatch).
+cd_db_copy_injections() {
+    local healthy=$1 root=$2 top=$3 c=$T/dbc db=$T/dbc.sqlite seq d got n p6 other extra_name
+    seq=$(ls "$healthy/$CD_SNAP/snapshots" | sort -n | tail -1)
+    rm -rf "$c"; cp -a "$root" "$c"; cp "$healthy/io.containerd.metadata.v1.bolt/meta.db" "$c/io.containerd.metadata.v1.bolt/meta.db"
+    extra_name=$(findings "$c" --db "$db" >/dev/null; sqlite3 "$db" "SELECT name FROM cd_backend WHERE key = 'extra'")
+    got=$(findings "$c" | grep -v '^content-blob-orphaned ')
+    is "$got" "snapshot-backend-orphaned $extra_name
+snapshot-backend-orphaned default/$(sqlite3 "$db" "SELECT substr(name, instr(name, '/') + 1) FROM cd_backend WHERE key GLOB 'extract-*'")" \
+       "snapshot-backend-orphaned: metadata.db snapshots an older meta.db does not name"
+
+    rm -rf "$c"; cp -a "$root" "$c"; cp "$healthy/$CD_SNAP/metadata.db" "$c/$CD_SNAP/metadata.db"
+    for d in $(ls "$c/$CD_SNAP/snapshots"); do [ "$d" -gt "$seq" ] && rm -rf "${c:?}/$CD_SNAP/snapshots/$d"; done
+    got=$(findings "$c" | grep -E '^snapshot-name-dangling ')
+    is "$got" "snapshot-name-dangling default/extra
+snapshot-name-dangling default/extract-1700000000000000000-AbCd $top" "snapshot-name-dangling: meta.db names snapshots an older metadata.db lacks"
+
+    # c1's parent in meta.db patched to another committed key of its namespace
+    # (chainIDs: always the same length, in place)
+    rm -rf "$c"; cp -a "$healthy" "$c"
+    other=$(sqlite3 "$db" "SELECT key FROM cd_snapshot WHERE ns = 'default' AND key GLOB 'sha256:*' AND key <> '$top' LIMIT 1")
+    n=$(patch_bytes "$c/io.containerd.metadata.v1.bolt/meta.db" "parent$top" "parent$other")
+    # (a freed page may still hold an older copy of a value: patched too, harmless)
+    ok "the parent of c1 in meta.db patched ($n)" [ "$n" -ge 1 ]
+    is "$(findings "$c")" "snapshot-parent-mismatch default/c1" "snapshot-parent-mismatch: meta.db vs metadata.db"
+
+    # c1's parent in metadata.db patched to another committed snapshot's name of the
+    # same length (names carry meta.db's sequence: there may be none)
+    rm -rf "$c"; cp -a "$healthy" "$c"
+    p6=$(sqlite3 "$db" "SELECT name FROM cd_backend WHERE key = '$top' AND ns = 'default'")
+    other=$(sqlite3 "$db" "SELECT name FROM cd_backend WHERE kind = 3 AND name <> '$p6' AND length(name) = length('$p6') LIMIT 1")
+    if [ -z "$other" ]; then
+        skip 2 "no committed snapshot name as long as $p6: metadata.db's parent of c1 not patched"
+    else
+        n=$(patch_bytes "$c/$CD_SNAP/metadata.db" "parent$p6" "parent$other")
+        ok "the parent value of c1 in metadata.db patched ($n)" [ "$n" -ge 1 ]
+        got=$(findings "$c" | sort -u)
+        is "$got" "$(printf 'snapshot-parent-mismatch default/c1\nsnapshot-parent-mismatch %s\n' "$(sqlite3 "$db" "SELECT name FROM cd_backend WHERE key = 'c1'")" | sort)" \
+           "snapshot-parent-mismatch: metadata.db vs meta.db, and the parents bucket"
+    fi
     rm -rf "$c" "$db"
 }

@@ -31,6 +31,7 @@ CTRD_CHROOT=
 CTRD_VERSION=1.6
 CTRD_BIND=()
 CTRD_PID=
+CTRD_NS=
 CTRD_ROOT=
 CTRD_STATE=
 CTRD_LOG=
@@ -111,6 +112,32 @@ _ctrd_spawn() {
     setsid unshare -m --propagation private /bin/sh -c "$_DV_NS_SCRIPT" sh "$CTRD_CHROOT" "${binds[@]}" -- \
         "$CTRD_BIN" --config "$CTRD_STATE/config.toml" >"$CTRD_LOG" 2>&1 </dev/null &
     CTRD_PID=$!
+    # its mount namespace once unshare made it (what _ctrd_kill_ns ends)
+    local i
+    for i in $(seq 1 50); do
+        CTRD_NS=$(readlink "/proc/$CTRD_PID/ns/mnt" 2>/dev/null)
+        [ -n "$CTRD_NS" ] && [ "$CTRD_NS" != "$(readlink /proc/self/ns/mnt)" ] && return 0
+        sleep 0.02
+    done
+    CTRD_NS=
+}
+
+# 2: kill -9 every process left in the daemon's mount namespace (the
+# container processes of a killed shim); their mounts go with it.
+_ctrd_kill_ns() {
+    [ -n "$CTRD_NS" ] || return 0
+    local p i pids
+    for i in $(seq 1 50); do
+        pids=
+        for p in /proc/[0-9]*; do
+            [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$CTRD_NS" ] && pids="$pids ${p#/proc/}"
+        done
+        [ -n "$pids" ] || break
+        # shellcheck disable=SC2086
+        kill -9 $pids 2>/dev/null || true
+        sleep 0.1
+    done
+    CTRD_NS=
 }
 
 _ctrd_hook_cleanup() {
@@ -172,6 +199,7 @@ ctrd_stop() {
         _ctrd_wait_gone
     fi
     _ctrd_kill_shims
+    _ctrd_kill_ns
     daemon_umount_under "$CTRD_STATE" "$CTRD_ROOT"
     CTRD_PID=
 }
@@ -181,6 +209,7 @@ ctrd_kill9() {
     kill -9 "$CTRD_PID" 2>/dev/null || true
     _ctrd_wait_gone
     _ctrd_kill_shims
+    _ctrd_kill_ns
     daemon_umount_under "$CTRD_STATE" "$CTRD_ROOT"
     CTRD_PID=
 }
