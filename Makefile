@@ -255,7 +255,17 @@ $(BENCH_DIR)/floor: tools/bench/floor.c
 	@mkdir -p $(BENCH_DIR)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
+$(BENCH_DIR)/floor_ctrd: tools/bench/floor_ctrd.c
+	@mkdir -p $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+# STORE=containerd: the containerd roots of issue 15 (tools/bench/run-containerd.sh).
 bench:
 	./tools/install-deps.sh bench
+ifeq ($(STORE),containerd)
+	$(MAKE) ovl2fsck $(BENCH_DIR)/floor_ctrd
+	./tools/bench/run-containerd.sh
+else
 	$(MAKE) ovl2fsck $(BENCH_DIR)/genstore $(BENCH_DIR)/floor
 	./tools/bench/run.sh
+endif

@@ -21,6 +21,11 @@
 #define CD_CONTENT "io.containerd.content.v1.content"
 #define CD_BLOBS CD_CONTENT "/blobs/sha256"
 #define CD_INGEST CD_CONTENT "/ingest"
+/* Largest meta.db/metadata.db read (whole, into memory): bbolt gives every
+ * bucket holding a bucket (an image, a labelled blob, a snapshot with
+ * children) a 4 KiB page of its own, about 27 KiB per pulled image: 830 MiB
+ * at 30k images, past bbolt.c's default cap. */
+#define CD_BOLT_MAX_BYTES ((size_t)4 << 30)
 
 struct progress;
 

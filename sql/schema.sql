@@ -343,7 +343,6 @@ CREATE TABLE cd_blob (
     size INTEGER, created INTEGER, updated INTEGER,
     PRIMARY KEY (ns, digest)
 ) WITHOUT ROWID;
-CREATE INDEX cd_blob_digest ON cd_blob (digest);
 
 -- Labels of records: kind blob | image | snapshot | container | lease |
 -- sandbox; sub = the snapshotter for snapshots, else ''. The
@@ -353,7 +352,6 @@ CREATE TABLE cd_label (
     key TEXT NOT NULL, value TEXT,
     PRIMARY KEY (ns, kind, sub, owner, key)
 ) WITHOUT ROWID;
-CREATE INDEX cd_label_key ON cd_label (key, ns, value);
 
 -- v1/<ns>/content/ingests/<ref>: an upload in progress. dir = the ingest
 -- dir it writes (sha256 hex of backend_ref).
@@ -362,7 +360,6 @@ CREATE TABLE cd_ingest (
     backend_ref TEXT, dir TEXT, expected TEXT, expire_at INTEGER,
     PRIMARY KEY (ns, ref)
 ) WITHOUT ROWID;
-CREATE INDEX cd_ingest_dir ON cd_ingest (dir);
 
 -- v1/<ns>/snapshots/<snapshotter>/<key>: name = the key in the
 -- snapshotter's own db ("<ns>/<seq>/<key>"), parent = the parent's key.
@@ -371,7 +368,6 @@ CREATE TABLE cd_snapshot (
     name TEXT, parent TEXT, created INTEGER, updated INTEGER,
     PRIMARY KEY (ns, snapshotter, key)
 ) WITHOUT ROWID;
-CREATE INDEX cd_snapshot_name ON cd_snapshot (name);
 CREATE TABLE cd_snapshot_child (
     ns TEXT NOT NULL, snapshotter TEXT NOT NULL, key TEXT NOT NULL, child TEXT NOT NULL,
     PRIMARY KEY (ns, snapshotter, key, child)
@@ -400,7 +396,6 @@ CREATE TABLE cd_lease_resource (
     ns TEXT NOT NULL, lease TEXT NOT NULL, kind TEXT NOT NULL, sub TEXT NOT NULL, id TEXT NOT NULL,
     PRIMARY KEY (ns, lease, kind, sub, id)
 ) WITHOUT ROWID;
-CREATE INDEX cd_lease_resource_id ON cd_lease_resource (kind, ns, sub, id);
 
 -- v1/<ns>/sandboxes/<id> (containerd 2.x).
 CREATE TABLE cd_sandbox (ns TEXT NOT NULL, id TEXT NOT NULL, created INTEGER, updated INTEGER,
@@ -413,8 +408,6 @@ CREATE TABLE cd_backend (
     name TEXT PRIMARY KEY, id INTEGER, kind INTEGER, parent TEXT,
     ns TEXT, key TEXT, created INTEGER, updated INTEGER
 ) WITHOUT ROWID;
-CREATE INDEX cd_backend_id ON cd_backend (id);
-CREATE INDEX cd_backend_parent_name ON cd_backend (parent);
 -- metadata.db v1/parents: key uvarint(parent id) 0x00 uvarint(child id).
 CREATE TABLE cd_backend_parent (
     parent_id INTEGER NOT NULL, child_id INTEGER NOT NULL, child_name TEXT,

@@ -129,7 +129,7 @@ static bbolt *open_bolt(int dirfd, const char *relpath, const char **state, char
     if (fstat(fd, &st) == 0)
         *mtime = (int64_t)st.st_mtime;
     bbolt *b = NULL;
-    int rc = bbolt_open_fd(fd, 0, &b, why, whylen);
+    int rc = bbolt_open_fd(fd, CD_BOLT_MAX_BYTES, &b, why, whylen);
     close(fd);
     if (rc == BBOLT_OK && (rc = bbolt_check(b, why, whylen)) != BBOLT_OK) {
         bbolt_close(b);
