@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # t-containerd-reap-records.t — record garbage on a real containerd (Debian
-# 12's 1.6, run privately) becomes printed ctr commands: an extract-*
+# 12's 1.6, run privately; CTRD_V=2: Debian sid's 2.1.9 in its chroot, as
+# t-containerd2-reap-records.t runs it) becomes printed ctr commands: an extract-*
 # snapshot with files in it, a metadata.db snapshot meta.db does not name (a
 # stop between the two databases' commits, made by putting back the meta.db
 # of before the Prepare), an expired lease. --reap prints exactly the
@@ -15,12 +16,16 @@
 . "$(dirname "$0")/../lib/containerd.sh"
 . "$(dirname "$0")/../lib/containerd-checks.sh"
 
+CTRD_V=${CTRD_V:-1.6}
 [ "$(id -u)" = 0 ] || skip_all "needs root (containerd, overlay mounts)"
-command -v containerd >/dev/null && command -v ctr >/dev/null || skip_all "no containerd/ctr (apt-get install containerd)"
+[ "$CTRD_V" != 1.6 ] || command -v containerd >/dev/null && command -v ctr >/dev/null ||
+    skip_all "no containerd/ctr (apt-get install containerd)"
 command -v sqlite3 >/dev/null || skip_all "no sqlite3"
 [ -x "$OVL2FSCK" ] || bail_out "no binary at $OVL2FSCK (run make)"
 tap_tmpdir
 T=$TAP_TMP
+ctrd_select "$CTRD_V" >"$T/why" 2>"$T/why.log" || skip_all "$(cat "$T/why")"
+CTRD_BIND=("$T")
 ROOT=$T/root
 STATE=$(mktemp -d /tmp/o2rr.XXXXXX)
 at_exit "rm -rf --one-file-system -- '$STATE'"
@@ -42,6 +47,7 @@ du_b() { du -s -B1 "$@" | awk '{ s += $1 } END { print s }'; }
 
 # ---- a healthy store, then containerd makes the records --------------------------
 ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start"
+like "$(ctrd_ctr version 2>&1 | sed -n '/Server/,$p')" "Version: +v?${CTRD_V/./\\.}" "the daemon is containerd $CTRD_V"
 ctrd_ctr -n default images import "$T/img.tar" >/dev/null || bail_out "import failed"
 ctrd_ctr -n default images ls -q | sort > "$T/images.before"
 TOP=$(ctrd_ctr -n default snapshots ls | awk 'NR > 1 && $3 == "Committed" && $2 != "" { print $1; exit }')
