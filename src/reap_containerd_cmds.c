@@ -21,8 +21,12 @@
  *      expired ingest records.
  *
  * Bytes: the GC mark is simulated in SQL (roots: images, containers,
- * unexpired leases not removed, gc.root labels; edges: gc.ref.content*,
- * gc.ref.snapshot.overlayfs* labels, snapshot parents). A snapshot record
+ * unexpired leases not removed, gc.root labels, and in containerd 2.x
+ * (meta.db version 4) what a sandbox's gc.ref labels name, images only
+ * while their gc.expire has not passed; edges: an image's target,
+ * gc.ref.content*, gc.ref.snapshot.overlayfs*, gc.ref.image* labels,
+ * gc.bref.* back references (child to parent, walked parent to child),
+ * snapshot parents; as core/metadata/gc.go of 2.1). A snapshot record
  * left unmarked frees its snapshots/<id> dir; a digest no namespace's
  * record stays marked for frees its blob. Each command gets what becomes
  * unmarked by it; the GC pass gets what is unmarked already. */
@@ -191,15 +195,27 @@ void cd_cmds_free(struct cd_cmds *c)
 static const char *const model_sql =
     "DROP TABLE IF EXISTS temp.gc_edge; DROP TABLE IF EXISTS temp.gc_gone;"
     "DROP TABLE IF EXISTS temp.gc_reach; DROP TABLE IF EXISTS temp.gc_counted;"
+    "DROP VIEW IF EXISTS temp.gc_label;"
     "CREATE TEMP TABLE gc_edge (kind1 TEXT, ns TEXT, id1 TEXT, kind2 TEXT, id2 TEXT);"
     "CREATE TEMP TABLE gc_gone (kind TEXT, ns TEXT, id TEXT, PRIMARY KEY (kind, ns, id));"
     "CREATE TEMP TABLE gc_reach (kind TEXT, ns TEXT, id TEXT, PRIMARY KEY (kind, ns, id));"
     "CREATE TEMP TABLE gc_counted (path TEXT PRIMARY KEY);"
-    "INSERT INTO gc_edge SELECT CASE kind WHEN 'blob' THEN 'content' ELSE kind END, ns, owner,"
-    "  CASE WHEN key GLOB 'containerd.io/gc.ref.content*' THEN 'content' ELSE 'snapshot' END, value"
-    "  FROM cd_label WHERE kind IN ('blob', 'snapshot', 'image', 'container') AND value IS NOT NULL"
-    "   AND (kind <> 'snapshot' OR sub = '" CTR_SNAPSHOTTER "')"
-    "   AND (key GLOB 'containerd.io/gc.ref.content*' OR key GLOB 'containerd.io/gc.ref.snapshot." CTR_SNAPSHOTTER "*');"
+    "CREATE TEMP VIEW IF NOT EXISTS gc_label AS SELECT ns, owner, value,"
+    "  CASE kind WHEN 'blob' THEN 'content' ELSE kind END AS kind,"
+    "  CASE WHEN key GLOB 'containerd.io/gc.ref.content*' THEN 'content'"
+    "       WHEN key GLOB 'containerd.io/gc.ref.image*' THEN 'image'"
+    "       WHEN key GLOB 'containerd.io/gc.ref.snapshot." CTR_SNAPSHOTTER "*' THEN 'snapshot' END AS ref,"
+    "  CASE WHEN key = 'containerd.io/gc.bref.content' OR key GLOB 'containerd.io/gc.bref.content[./]*' THEN 'content'"
+    "       WHEN key = 'containerd.io/gc.bref.image' OR key GLOB 'containerd.io/gc.bref.image[./]*' THEN 'image'"
+    "       WHEN key = 'containerd.io/gc.bref.container' OR key GLOB 'containerd.io/gc.bref.container[./]*'"
+    "       THEN 'container'"
+    "       WHEN key GLOB 'containerd.io/gc.bref.snapshot." CTR_SNAPSHOTTER "*' THEN 'snapshot' END AS bref"
+    "  FROM cd_label WHERE value IS NOT NULL AND (kind <> 'snapshot' OR sub = '" CTR_SNAPSHOTTER "');"
+    "INSERT INTO gc_edge SELECT kind, ns, owner, ref, value FROM gc_label"
+    "  WHERE kind IN ('content', 'snapshot', 'image', 'container') AND ref IS NOT NULL;"
+    "INSERT INTO gc_edge SELECT bref, ns, value, kind, owner FROM gc_label"
+    "  WHERE kind IN ('content', 'snapshot', 'image', 'container') AND bref IS NOT NULL;"
+    "INSERT INTO gc_edge SELECT 'image', ns, name, 'content', digest FROM cd_image WHERE digest IS NOT NULL;"
     "INSERT INTO gc_edge SELECT 'snapshot', ns, key, 'snapshot', parent FROM cd_snapshot"
     "  WHERE snapshotter = '" CTR_SNAPSHOTTER "' AND parent IS NOT NULL AND parent <> '';"
     "CREATE INDEX temp.gc_edge_from ON gc_edge (kind1, ns, id1);";
@@ -210,9 +226,13 @@ static const char *const reach_sql =
     "DELETE FROM gc_reach;"
     "INSERT OR IGNORE INTO gc_reach WITH RECURSIVE"
     " now(t) AS (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'scan_time'),"
+    " v4(yes) AS (SELECT EXISTS (SELECT 1 FROM cd_db WHERE name = 'meta.db' AND version >= 4)),"
     " root(kind, ns, id) AS ("
-    "  SELECT 'content', ns, digest FROM cd_image WHERE digest IS NOT NULL"
-    "  UNION SELECT 'image', ns, name FROM cd_image"
+    "  SELECT 'image', i.ns, i.name FROM cd_image i"
+    "   WHERE NOT ((SELECT yes FROM v4) AND EXISTS (SELECT 1 FROM cd_label x WHERE x.ns = i.ns AND x.kind = 'image'"
+    "              AND x.sub = '' AND x.owner = i.name AND x.key = 'containerd.io/gc.expire'"
+    "              AND CAST(strftime('%s', x.value) AS INTEGER) < (SELECT t FROM now)))"
+    "  UNION SELECT ref, ns, value FROM gc_label WHERE kind = 'sandbox' AND ref IS NOT NULL"
     "  UNION SELECT 'snapshot', ns, snapshot_key FROM cd_container"
     "   WHERE snapshotter = '" CTR_SNAPSHOTTER "' AND snapshot_key IS NOT NULL"
     "  UNION SELECT 'container', ns, id FROM cd_container"
@@ -614,7 +634,8 @@ int cd_cmds_build(struct cd_cmds *c, struct db *db, const char *root, char *err,
     findings_free(&b.f);
     char ignored[256];
     db_exec(db, "DROP TABLE IF EXISTS temp.gc_edge; DROP TABLE IF EXISTS temp.gc_gone;"
-                "DROP TABLE IF EXISTS temp.gc_reach; DROP TABLE IF EXISTS temp.gc_counted;", ignored, sizeof ignored);
+                "DROP TABLE IF EXISTS temp.gc_reach; DROP TABLE IF EXISTS temp.gc_counted;"
+                "DROP VIEW IF EXISTS temp.gc_label;", ignored, sizeof ignored);
     if (rc < 0)
         cd_cmds_free(c);
     return rc;

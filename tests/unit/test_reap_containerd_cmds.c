@@ -3,7 +3,10 @@
  * parents, and the command list for a scan database: a leaked Docker
  * container lease (moby/<id>, holding <id> and <id>-init), two extract-*
  * snapshots (child first, then their unexpired unpack lease), an expired
- * lease (only the GC pass). */
+ * lease (only the GC pass); containerd 2.x's roots: a sandbox's gc.ref
+ * label keeps an extract-* snapshot (it gets a snapshots rm), an image
+ * whose gc.expire passed is no root in meta.db version 4 (the GC pass
+ * frees its snapshot) but is in version 3. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +16,7 @@
 #include "unit_util.h"
 
 #include "reap_containerd_cmds.h"
+#include "scan_containerd.h"
 
 static void test_shell_quote(void **state)
 {
@@ -125,6 +129,91 @@ static void test_nothing_to_do(void **state)
     db_close(&db);
 }
 
+/* An extract-* snapshot no lease holds: left to the GC pass, unless a
+ * containerd 2.x sandbox's gc.ref label names it (a GC root). */
+static size_t extract_rms(const char *sandbox_label)
+{
+    struct db db;
+    char err[512];
+    assert_int_equal(db_open(&db, NULL, err, sizeof err), 0);
+    exec(&db, "INSERT INTO meta VALUES ('scan_time', '1000000');"
+              "INSERT INTO cd_db (name, path, state, version) VALUES ('meta.db', 'm', 'ok', 4);"
+              "INSERT INTO cd_snapshot (ns, snapshotter, key, name, parent) VALUES"
+              " ('default', 'overlayfs', 'extract-9 y', 'default/9/extract-9 y', NULL);"
+              "INSERT INTO cd_sandbox (ns, id) VALUES ('default', 'sb1');"
+              "INSERT INTO finding (check_name, severity, object, path) VALUES"
+              " ('snapshot-extract-leftover', 'garbage', 'default/extract-9 y', NULL);");
+    char *sql = NULL;
+    assert_true(asprintf(&sql, "INSERT INTO cd_label VALUES ('default', 'sandbox', '', 'sb1', '%s', 'extract-9 y')",
+                         sandbox_label) > 0);
+    exec(&db, sql);
+    free(sql);
+    struct cd_cmds c;
+    assert_int_equal(cd_cmds_build(&c, &db, "/nonexistent", err, sizeof err), 0);
+    size_t rms = 0;
+    for (size_t i = 0; i < c.count; i++)
+        if (strcmp(c.v[i].command, "ctr -n default snapshots --snapshotter overlayfs rm 'extract-9 y'") == 0)
+            rms++;
+    assert_string_equal(c.v[c.count - 1].command, "ctr -n default leases rm --sync ovl2fsck-gc-1000000");
+    cd_cmds_free(&c);
+    db_close(&db);
+    return rms;
+}
+
+static void test_sandbox_root(void **state)
+{
+    (void)state;
+    assert_int_equal(extract_rms("containerd.io/gc.ref.snapshot.overlayfs"), 1);
+    assert_int_equal(extract_rms("containerd.io/gc.ref.snapshot.overlayfs/extra"), 1);
+    assert_int_equal(extract_rms("example.com/not-a-gc-ref"), 0);
+}
+
+/* The bytes the GC pass frees: an image whose gc.expire passed holds, via
+ * its config's gc.ref.snapshot label, snapshot 7 (4096 bytes). */
+static int64_t expired_image_bytes(int version)
+{
+    char *root = u_mkdtemp("o2cmds");
+    assert_non_null(root);
+    u_write_big(root, CD_SNAPSHOTS "/7/fs/f", 4096, 'x');
+    struct db db;
+    char err[512];
+    assert_int_equal(db_open(&db, NULL, err, sizeof err), 0);
+    char *sql = NULL;
+    assert_true(asprintf(&sql, "INSERT INTO cd_db (name, path, state, version) VALUES ('meta.db', 'm', 'ok', %d)",
+                         version) > 0);
+    exec(&db, sql);
+    free(sql);
+    exec(&db, "INSERT INTO meta VALUES ('scan_time', '1000000');"
+              "INSERT INTO cd_image (ns, name, digest) VALUES ('default', 'img', 'sha256:aa');"
+              "INSERT INTO cd_blob (ns, digest, size) VALUES ('default', 'sha256:aa', 1);"
+              "INSERT INTO cd_label VALUES"
+              " ('default', 'image', '', 'img', 'containerd.io/gc.expire', '1970-01-01T00:00:10Z'),"
+              " ('default', 'blob', '', 'sha256:aa', 'containerd.io/gc.ref.snapshot.overlayfs', 'sha256:top');"
+              "INSERT INTO cd_snapshot (ns, snapshotter, key, name, parent) VALUES"
+              " ('default', 'overlayfs', 'sha256:top', 'default/1/sha256:top', NULL);"
+              "INSERT INTO cd_backend (name, id, kind, ns, key) VALUES"
+              " ('default/1/sha256:top', 7, 3, 'default', 'sha256:top');"
+              "INSERT INTO cd_lease (ns, id, created, expire, expire_at) VALUES"
+              " ('default', 'short', 1, '1970-01-12T12:00:00Z', 990000);"
+              "INSERT INTO finding (check_name, severity, object, path) VALUES"
+              " ('lease-expired', 'garbage', 'default/short', NULL);");
+    struct cd_cmds c;
+    assert_int_equal(cd_cmds_build(&c, &db, root, err, sizeof err), 0);
+    int64_t bytes = c.bytes;
+    cd_cmds_free(&c);
+    db_close(&db);
+    u_rmtree(root);
+    free(root);
+    return bytes;
+}
+
+static void test_expired_image(void **state)
+{
+    (void)state;
+    assert_true(expired_image_bytes(4) >= 4096);
+    assert_int_equal(expired_image_bytes(3), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +221,8 @@ int main(void)
         cmocka_unit_test(test_children_first),
         cmocka_unit_test(test_command_list),
         cmocka_unit_test(test_nothing_to_do),
+        cmocka_unit_test(test_sandbox_root),
+        cmocka_unit_test(test_expired_image),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
