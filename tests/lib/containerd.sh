@@ -151,7 +151,7 @@ _ctrd_hook_cleanup() {
 _ctrd_kill_shims() {
     local p
     for p in $(pgrep -f "containerd-shim" 2>/dev/null); do
-        if tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$CTRD_STATE/sock"; then
+        if tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline" | grep -qF -- "$CTRD_STATE/sock"; then
             kill -9 "$p" 2>/dev/null || true
         fi
     done
