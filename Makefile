@@ -259,13 +259,18 @@ $(BENCH_DIR)/floor_ctrd: tools/bench/floor_ctrd.c
 	@mkdir -p $(BENCH_DIR)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
+$(BENCH_DIR)/pfloor: tools/bench/pfloor.c
+	@mkdir -p $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lpthread
+
 # STORE=containerd: the containerd roots of issue 15 (tools/bench/run-containerd.sh).
+# COLD=1 (root): also cold rounds, the page cache dropped before every timed run.
 bench:
 	./tools/install-deps.sh bench
 ifeq ($(STORE),containerd)
 	$(MAKE) ovl2fsck $(BENCH_DIR)/floor_ctrd
 	./tools/bench/run-containerd.sh
 else
-	$(MAKE) ovl2fsck $(BENCH_DIR)/genstore $(BENCH_DIR)/floor
-	./tools/bench/run.sh
+	$(MAKE) ovl2fsck $(BENCH_DIR)/genstore $(BENCH_DIR)/floor $(BENCH_DIR)/pfloor
+	BENCH_COLD=$(COLD) ./tools/bench/run.sh
 endif

@@ -48,6 +48,7 @@ struct options {
     char **images;             /* --image REF, repeatable (owned array) */
     size_t image_count, image_cap;
     int threads;               /* --threads N; 0 = one per core */
+    int io_depth;              /* --io-depth N: scan reads in flight; 0 = DEFAULT_IO_DEPTH */
 
     /* operations (src/config.c, src/prometheus.c) */
     const char *config_path;   /* --config FILE (NULL: /etc/ovl2fsck.conf if present) */
@@ -70,11 +71,14 @@ enum {
 #define DEFAULT_JOURNAL "/var/log/ovl2fsck/journal.jsonl"
 #define DEFAULT_CONFIG "/etc/ovl2fsck.conf"
 #define DEFAULT_CHECKS_DIR "/etc/ovl2fsck/checks.d"
+#define DEFAULT_IO_DEPTH 1
 
 /* Parse argv into o. Returns 0, or -1 with a usage message in err. */
 int opts_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
 /* Worker threads for the run: --threads N, else one per core. */
 int opts_threads(const struct options *o);
+/* Reads the scan keeps in flight: --io-depth N, else DEFAULT_IO_DEPTH. */
+int opts_io_depth(const struct options *o);
 /* Re-check option combinations (also after a config file was applied). */
 int opts_validate(const struct options *o, char *err, size_t errlen);
 void opts_free(struct options *o);

@@ -34,4 +34,8 @@ int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, stru
 
 void scan_read_counts(struct db *db, struct scan_counts *c);
 
+/* --io-depth: the reads scan_root keeps in flight on a cold cache (a pool
+ * of that many I/O threads reading ahead of the parsers); 1: none. */
+void scan_set_io_depth(int depth);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "fsutil.h"
+#include "prefetch.h"
 #include "progress.h"
 
 /* Where a scan thread's time goes (the -v stages walk, parse and load). */
@@ -25,6 +26,8 @@ struct scan {
     long objects;           /* rows inserted; the main lane shows both lanes' counts */
     struct progress *progress;        /* the main lane's, else NULL */
     const long *other_objects;        /* the worker lane's count (main lane) */
+    struct prefetch *pf;              /* the read-ahead pool of both lanes, or NULL */
+    struct pf_entry *ahead;           /* the files read ahead for the entry being walked */
 };
 
 /* Charge the time since the last switch to the current phase and enter
@@ -45,8 +48,13 @@ typedef bool (*id_validator)(const char *s, size_t len);
 
 /* Read dirfd/name as an id file: trimmed content in *value (malloc'd, or
  * NULL when missing), returns one of the ST_* states. When strip_sha256 is
- * set, a valid "sha256:<hex>" value is returned as its 64 hex. */
-const char *scan_read_id(int dirfd, const char *name, id_validator valid, bool strip_sha256, char **value);
+ * set, a valid "sha256:<hex>" value is returned as its 64 hex. ahead: the
+ * walked entry's prefetched files when dirfd is that entry's dir, else NULL. */
+const char *scan_read_id(struct pf_entry *ahead, int dirfd, const char *name, id_validator valid, bool strip_sha256,
+                         char **value);
+
+/* fs_read_file, or the bytes the pool read ahead for name (see ahead above). */
+void scan_read_file(struct pf_entry *ahead, int dirfd, const char *name, size_t cap, struct file_buf *out);
 
 /* Open a sub-directory of the root along a relative path of plain
  * components, never following a symlink; -1 with errno. */
@@ -65,6 +73,10 @@ bool scan_stopped(const struct scan *s);
  * entry while *dirfd holds the dir's fd. A missing dir is empty; an
  * unreadable one is noted in scan_error. Returns 0, or fn's -1. */
 int scan_walk(struct scan *s, const char *rel, int *dirfd, fs_entry_fn fn, void *ctx);
+/* scan_walk with the pool reading each entry ahead as plan says; fn finds
+ * the entry's files in s->ahead. */
+int scan_walk_ahead(struct scan *s, const char *rel, int *dirfd, const struct pf_plan *plan, fs_entry_fn fn,
+                    void *ctx);
 
 int scan_images(struct scan *s);
 int scan_tags(struct scan *s);

@@ -15,7 +15,7 @@ enum long_only {
     OPT_SCHEMA, OPT_VERSION, OPT_BYTES, OPT_PIDFILE, OPT_REAP, OPT_REPAIR, OPT_APPLY, OPT_INCLUDE,
     OPT_QUARANTINE, OPT_RESTORE, OPT_PURGE, OPT_OLDER_THAN, OPT_JOURNAL, OPT_DEEP, OPT_LAYER, OPT_IMAGE,
     OPT_THREADS, OPT_CONFIG, OPT_CHECKS_DIR, OPT_PROMETHEUS, OPT_SKIP_LIST,
-    OPT_STORE, OPT_CONTAINERD_ROOT
+    OPT_STORE, OPT_CONTAINERD_ROOT, OPT_IO_DEPTH
 };
 
 static const struct option long_options[] = {
@@ -42,6 +42,7 @@ static const struct option long_options[] = {
     { "layer", required_argument, NULL, OPT_LAYER },
     { "image", required_argument, NULL, OPT_IMAGE },
     { "threads", required_argument, NULL, OPT_THREADS },
+    { "io-depth", required_argument, NULL, OPT_IO_DEPTH },
     { "config", required_argument, NULL, OPT_CONFIG },
     { "checks-dir", required_argument, NULL, OPT_CHECKS_DIR },
     { "prometheus", required_argument, NULL, OPT_PROMETHEUS },
@@ -80,6 +81,8 @@ void opts_usage(FILE *out)
           "  --layer CHAINID    with --deep: only this layer (repeatable)\n"
           "  --image REF        with --deep: only this image's layers (repeatable)\n"
           "  --threads N        worker threads (default: one per core)\n"
+          "  --io-depth N       reads the scan keeps in flight, 1 to 256 (default 1;\n"
+          "                     1: one at a time, for a rotating disk)\n"
           "  --prometheus FILE  also write a node_exporter textfile\n"
           "  --config FILE      config file (default " DEFAULT_CONFIG " when present)\n"
           "  --checks-dir DIR   own checks, one SQL file each (default " DEFAULT_CHECKS_DIR ")\n"
@@ -224,6 +227,12 @@ int opts_parse(int argc, char **argv, struct options *o, char *err, size_t errle
                 return -1;
             }
             break;
+        case OPT_IO_DEPTH:
+            if (parse_threads(optarg, &o->io_depth) < 0) {
+                snprintf(err, errlen, "--io-depth: '%s' is not a number from 1 to 256", optarg);
+                return -1;
+            }
+            break;
         case OPT_REAP: o->reap = true; break;
         case OPT_REPAIR: o->repair = true; break;
         case OPT_APPLY: o->apply = true; break;
@@ -324,6 +333,11 @@ void opts_free(struct options *o)
     o->ignore = o->include = NULL;
     o->layers = o->images = NULL;
     o->layer_count = o->image_count = o->layer_cap = o->image_cap = 0;
+}
+
+int opts_io_depth(const struct options *o)
+{
+    return o->io_depth > 0 ? o->io_depth : DEFAULT_IO_DEPTH;
 }
 
 int opts_threads(const struct options *o)

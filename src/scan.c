@@ -19,11 +19,18 @@
 
 static bool has_nul(const char *s, size_t len) { return memchr(s, '\0', len) != NULL; }
 
-const char *scan_read_id(int dirfd, const char *name, id_validator valid, bool strip_sha256, char **value)
+void scan_read_file(struct pf_entry *ahead, int dirfd, const char *name, size_t cap, struct file_buf *out)
+{
+    if (!pf_entry_take(ahead, name, cap, out))
+        fs_read_file(dirfd, name, cap, out);
+}
+
+const char *scan_read_id(struct pf_entry *ahead, int dirfd, const char *name, id_validator valid, bool strip_sha256,
+                         char **value)
 {
     struct file_buf b;
     *value = NULL;
-    fs_read_file(dirfd, name, CAP_ID_FILE, &b);
+    scan_read_file(ahead, dirfd, name, CAP_ID_FILE, &b);
     switch (b.status) {
     case FILE_MISSING: return ST_MISSING;
     case FILE_OK: break;
@@ -138,13 +145,19 @@ static int open_root(const char *root, char *err, size_t errlen)
 
 int scan_walk(struct scan *s, const char *rel, int *dirfd, fs_entry_fn fn, void *ctx)
 {
+    return scan_walk_ahead(s, rel, dirfd, NULL, fn, ctx);
+}
+
+int scan_walk_ahead(struct scan *s, const char *rel, int *dirfd, const struct pf_plan *plan, fs_entry_fn fn,
+                    void *ctx)
+{
     *dirfd = scan_open_path(s, rel);
     if (*dirfd < 0) {
         if (errno != ENOENT)
             scan_note_error(s, rel, errno);
         return 0;
     }
-    int rc = fs_list_dir_sorted(*dirfd, fn, ctx);
+    int rc = plan ? prefetch_walk(s->pf, *dirfd, plan, &s->ahead, fn, ctx) : fs_list_dir_sorted(*dirfd, fn, ctx);
     if (rc < 0) {
         scan_note_error(s, rel, errno);
         rc = 0;
@@ -152,6 +165,14 @@ int scan_walk(struct scan *s, const char *rel, int *dirfd, fs_entry_fn fn, void 
     close(*dirfd);
     *dirfd = -1;
     return rc > 0 && scan_stopped(s) ? 0 : rc;
+}
+
+/* --io-depth: reads the pool keeps in flight (1: the scan reads alone). */
+static int io_depth = 1;
+
+void scan_set_io_depth(int depth)
+{
+    io_depth = depth;
 }
 
 typedef int (*scan_module_fn)(struct scan *s);
@@ -239,6 +260,8 @@ int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, stru
                                 .modules = worker_lane_modules,
                                 .count = sizeof worker_lane_modules / sizeof worker_lane_modules[0] };
     main_lane.s.other_objects = &worker.s.objects;
+    struct prefetch *pf = prefetch_open(io_depth, PF_MAX_BYTES);
+    main_lane.s.pf = worker.s.pf = pf;
     pthread_t tid;
     bool threaded = pthread_create(&tid, NULL, lane_thread, &worker) == 0;
     run_lane(&main_lane);
@@ -246,6 +269,7 @@ int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, stru
         pthread_join(tid, NULL);
     else
         run_lane(&worker);
+    prefetch_close(pf);
     close(rootfd);
     db_close(&aux);
     malloc_trim(0);   /* the worker's page cache goes back to the system (peak RSS) */

@@ -41,7 +41,7 @@ static int on_container_entry(void *ctx, const char *name, unsigned char d_type)
     struct file_buf b = { 0 };
     int fd = S_ISDIR(st.st_mode) ? fs_open_dir(w->dirfd, name) : -1;
     if (fd >= 0) {
-        fs_read_file(fd, "config.v2.json", CAP_JSON_FILE, &b);
+        scan_read_file(w->s->ahead, fd, "config.v2.json", CAP_JSON_FILE, &b);
         close(fd);
         if (b.status == FILE_MISSING)
             state = ST_MISSING;
@@ -82,13 +82,17 @@ static int on_container_entry(void *ctx, const char *name, unsigned char d_type)
     return rc;
 }
 
+/* What the read-ahead pool reads for each entry of containers/. */
+static const struct pf_plan container_plan = { .kind = PF_DIR_FILES, .files = { "config.v2.json" },
+                                               .cap = CAP_JSON_FILE };
+
 int scan_containers(struct scan *s)
 {
     struct container_walk w = { .s = s };
     if (db_prepare(s->db, "INSERT OR REPLACE INTO container(id, name_ok, config_state, image, driver, name, dead,"
                           " removing, mtime) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)", &w.ins, s->err, sizeof s->err) < 0)
         return -1;
-    int rc = scan_walk(s, "containers", &w.dirfd, on_container_entry, &w);
+    int rc = scan_walk_ahead(s, "containers", &w.dirfd, &container_plan, on_container_entry, &w);
     sqlite3_finalize(w.ins);
     return rc;
 }

@@ -80,7 +80,7 @@ static int insert_image(struct image_walk *w, const char *name, const struct fil
 static int scan_one_image(struct image_walk *w, const char *name)
 {
     struct file_buf b;
-    fs_read_file(w->dirfd, name, CAP_JSON_FILE, &b);
+    scan_read_file(w->s->ahead, w->dirfd, name, CAP_JSON_FILE, &b);
     if (b.status == FILE_MISSING)
         return 0;   /* vanished since listed: not corruption */
     char why[160] = "", digest[HEX64_LEN + 1];
@@ -146,7 +146,7 @@ static int on_metadata_entry(void *ctx, const char *name, unsigned char d_type)
         return 0;
     struct stat st;
     char *parent = NULL;
-    const char *state = scan_read_id(fd, "parent", id_is_digest, true, &parent);
+    const char *state = scan_read_id(w->s->ahead, fd, "parent", id_is_digest, true, &parent);
     int rc = 0;
     if (fstat(fd, &st) == 0 && strcmp(state, ST_MISSING) != 0) {
         db_bind_text(w->ins_parent, 1, name);
@@ -159,6 +159,10 @@ static int on_metadata_entry(void *ctx, const char *name, unsigned char d_type)
     close(fd);
     return rc;
 }
+
+/* What the read-ahead pool reads for each entry of content/ and metadata/. */
+static const struct pf_plan content_plan = { .kind = PF_FILE, .cap = CAP_JSON_FILE };
+static const struct pf_plan metadata_plan = { .kind = PF_DIR_FILES, .files = { "parent" }, .cap = CAP_ID_FILE };
 
 int scan_images(struct scan *s)
 {
@@ -174,9 +178,9 @@ int scan_images(struct scan *s)
         db_prepare(db, "INSERT OR REPLACE INTO image_parent(image_id, parent, parent_state, mtime) VALUES (?1, ?2, ?3, ?4)",
                    &w.ins_parent, s->err, sizeof s->err) < 0)
         goto out;
-    rc = scan_walk(s, IMAGEDB "/content/sha256", &w.dirfd, on_content_entry, &w);
+    rc = scan_walk_ahead(s, IMAGEDB "/content/sha256", &w.dirfd, &content_plan, on_content_entry, &w);
     if (rc == 0)
-        rc = scan_walk(s, IMAGEDB "/metadata/sha256", &w.dirfd, on_metadata_entry, &w);
+        rc = scan_walk_ahead(s, IMAGEDB "/metadata/sha256", &w.dirfd, &metadata_plan, on_metadata_entry, &w);
 out:
     sqlite3_finalize(w.ins_image);
     sqlite3_finalize(w.ins_layer);

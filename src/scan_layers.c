@@ -59,10 +59,10 @@ static int insert_layer(struct layer_walk *w, const char *name, int fd, const st
     int entries = -1;   /* counted only when metadata is missing */
     bool tarsplit = false;
     if (fd >= 0) {
-        diff_st = scan_read_id(fd, "diff", id_is_digest, true, &diff);
-        parent_st = scan_read_id(fd, "parent", id_is_digest, true, &parent);
-        cache_st = scan_read_id(fd, "cache-id", valid_cache_id, false, &cache);
-        size_st = scan_read_id(fd, "size", valid_size, false, &size);
+        diff_st = scan_read_id(w->s->ahead, fd, "diff", id_is_digest, true, &diff);
+        parent_st = scan_read_id(w->s->ahead, fd, "parent", id_is_digest, true, &parent);
+        cache_st = scan_read_id(w->s->ahead, fd, "cache-id", valid_cache_id, false, &cache);
+        size_st = scan_read_id(w->s->ahead, fd, "size", valid_size, false, &size);
         struct stat ts;
         tarsplit = fs_lstat(fd, "tar-split.json.gz", &ts) && S_ISREG(ts.st_mode);
     }
@@ -118,7 +118,7 @@ static int insert_leftover(struct layer_walk *w, sqlite3_stmt *q, const char *na
     char *cache = NULL;
     int fd = S_ISDIR(st->st_mode) ? fs_open_dir(w->dirfd, name) : -1;
     if (fd >= 0) {
-        const char *cs = scan_read_id(fd, "cache-id", valid_cache_id, false, &cache);
+        const char *cs = scan_read_id(w->s->ahead, fd, "cache-id", valid_cache_id, false, &cache);
         if (strcmp(cs, ST_OK) != 0) {
             free(cache);
             cache = NULL;
@@ -170,16 +170,17 @@ static int on_tmp_entry(void *ctx, const char *name, unsigned char d_type)
 /* Read a mount entry's files (dirfd: its dir, or -1 when it is not a dir)
  * and insert its row; image_ref names the image of an image mount (then
  * name is its path below mounts/, whose first 64 chars are its container),
- * else NULL. leaf: the entry's name in parentfd. */
+ * else NULL. leaf: the entry's name in parentfd. ahead: the files read
+ * ahead for fd (the walked entry), or NULL. */
 static int insert_mount(struct layer_walk *w, int parentfd, const char *leaf, const struct stat *st, int fd,
-                        const char *name, const char *image_ref)
+                        const char *name, const char *image_ref, struct pf_entry *ahead)
 {
     char *mid = NULL, *iid = NULL, *parent = NULL;
     const char *mst = ST_MISSING, *ist = ST_MISSING, *pst = ST_MISSING;
     if (fd >= 0) {
-        mst = scan_read_id(fd, "mount-id", valid_mount_id, false, &mid);
-        ist = scan_read_id(fd, "init-id", valid_init_id, false, &iid);
-        pst = scan_read_id(fd, "parent", id_is_digest, true, &parent);
+        mst = scan_read_id(ahead, fd, "mount-id", valid_mount_id, false, &mid);
+        ist = scan_read_id(ahead, fd, "init-id", valid_init_id, false, &iid);
+        pst = scan_read_id(ahead, fd, "parent", id_is_digest, true, &parent);
     }
     int rc = 0;
     if (strcmp(mst, ST_OK) == 0 || scan_still_there(parentfd, leaf, st)) {
@@ -305,7 +306,7 @@ static int walk_image_mount(struct layer_walk *w, int parentfd, const char *leaf
         /* an empty level (an entry whose files are gone): an entry, with
          * its files missing */
     }
-    return insert_mount(w, parentfd, leaf, st, fd, path, path + HEX64_LEN + 1);
+    return insert_mount(w, parentfd, leaf, st, fd, path, path + HEX64_LEN + 1, NULL);
 }
 
 static int on_mount_entry(void *ctx, const char *name, unsigned char d_type)
@@ -322,11 +323,18 @@ static int on_mount_entry(void *ctx, const char *name, unsigned char d_type)
     if (fd >= 0 && is_image_mount_name(name))
         rc = walk_image_mount(w, w->dirfd, name, &st, fd, name, 1);
     else
-        rc = insert_mount(w, w->dirfd, name, &st, fd, name, NULL);
+        rc = insert_mount(w, w->dirfd, name, &st, fd, name, NULL, w->s->ahead);
     if (fd >= 0)
         close(fd);
     return rc;
 }
+
+/* What the read-ahead pool reads for each entry of sha256/, tmp/ and mounts/. */
+static const struct pf_plan layer_plan = { .kind = PF_DIR_FILES, .files = { "diff", "parent", "cache-id", "size" },
+                                           .cap = CAP_ID_FILE, .warm = "tar-split.json.gz" };
+static const struct pf_plan leftover_plan = { .kind = PF_DIR_FILES, .files = { "cache-id" }, .cap = CAP_ID_FILE };
+static const struct pf_plan mount_plan = { .kind = PF_DIR_FILES, .files = { "mount-id", "init-id", "parent" },
+                                           .cap = CAP_ID_FILE };
 
 static int prepare_all(struct layer_walk *w)
 {
@@ -361,9 +369,9 @@ int scan_layers(struct scan *s)
     struct layer_walk w = { .s = s };
     int rc = prepare_all(&w);
     if (rc == 0)
-        rc = scan_walk(s, LAYERDB "/sha256", &w.dirfd, on_layer_entry, &w);
+        rc = scan_walk_ahead(s, LAYERDB "/sha256", &w.dirfd, &layer_plan, on_layer_entry, &w);
     if (rc == 0)
-        rc = scan_walk(s, LAYERDB "/tmp", &w.dirfd, on_tmp_entry, &w);
+        rc = scan_walk_ahead(s, LAYERDB "/tmp", &w.dirfd, &leftover_plan, on_tmp_entry, &w);
     finalize_all(&w);
     return rc;
 }
@@ -373,7 +381,7 @@ int scan_mounts(struct scan *s)
     struct layer_walk w = { .s = s };
     int rc = prepare_all(&w);
     if (rc == 0)
-        rc = scan_walk(s, LAYERDB "/mounts", &w.dirfd, on_mount_entry, &w);
+        rc = scan_walk_ahead(s, LAYERDB "/mounts", &w.dirfd, &mount_plan, on_mount_entry, &w);
     finalize_all(&w);
     return rc;
 }

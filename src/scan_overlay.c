@@ -187,8 +187,8 @@ static int scan_dir(struct overlay_walk *w, const char *name, const struct stat 
     struct dir_facts f;
     list_dir_facts(fd, &f);
     char *link = NULL, *lower = NULL;
-    const char *link_st = f.link ? scan_read_id(fd, "link", id_is_link_name, false, &link) : ST_MISSING;
-    const char *lower_st = f.lower ? scan_read_id(fd, "lower", always_valid, false, &lower) : ST_MISSING;
+    const char *link_st = f.link ? scan_read_id(w->s->ahead, fd, "link", id_is_link_name, false, &link) : ST_MISSING;
+    const char *lower_st = f.lower ? scan_read_id(w->s->ahead, fd, "lower", always_valid, false, &lower) : ST_MISSING;
     int rc = 0;   /* a dir that vanished meanwhile is skipped */
     bool complete = strcmp(link_st, ST_OK) == 0 && f.diff;
     if (!complete && !scan_still_there(w->dirfd, name, st))
@@ -256,6 +256,10 @@ static int on_link_entry(void *ctx, const char *name, unsigned char d_type)
     return scan_insert(w->s, q);
 }
 
+/* What the read-ahead pool does for each entry of overlay2/ and of l/. */
+static const struct pf_plan dir_plan = { .kind = PF_DIR_FILES, .files = { "link", "lower" }, .cap = CAP_ID_FILE };
+static const struct pf_plan link_plan = { .kind = PF_LINK };
+
 static int scan_links(struct overlay_walk *w)
 {
     w->linkfd = fs_open_dir(w->dirfd, "l");
@@ -264,7 +268,7 @@ static int scan_links(struct overlay_walk *w)
             scan_note_error(w->s, "overlay2/l", errno);
         return 0;
     }
-    int rc = fs_list_dir_sorted(w->linkfd, on_link_entry, w);
+    int rc = prefetch_walk(w->s->pf, w->linkfd, &link_plan, &w->s->ahead, on_link_entry, w);
     if (rc < 0) {
         scan_note_error(w->s, "overlay2/l", errno);
         rc = 0;
@@ -300,7 +304,7 @@ int scan_overlay(struct scan *s)
                    &w.ins_stray, s->err, sizeof s->err) < 0 ||
         db_prepare(s->db, "INSERT OR REPLACE INTO overlay_tmp(dir, name, type, size, mtime) VALUES (?1,?2,?3,?4,?5)", &w.ins_tmp, s->err, sizeof s->err) < 0)
         goto out;
-    rc = scan_walk(s, "overlay2", &w.dirfd, on_overlay_entry, &w);
+    rc = scan_walk_ahead(s, "overlay2", &w.dirfd, &dir_plan, on_overlay_entry, &w);
 out:
     sqlite3_finalize(w.ins_dir);
     sqlite3_finalize(w.ins_stray);

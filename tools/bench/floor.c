@@ -5,6 +5,9 @@
  *
  *   floor ROOT       prints key=value lines: entries, files_read, bytes_read,
  *                    links_read, seconds
+ *   floor --list ROOT  prints, instead of reading them, "F <path>" for each
+ *                    file it would read and "L <path>" for each link (the
+ *                    list the parallel floor, pfloor.c, reads cold)
  *
  * What it reads (paths relative to ROOT), mirroring src/scan*.c:
  *   image/overlay2/repositories.json
@@ -39,11 +42,17 @@
 static uint64_t entries, files_read, bytes_read, links_read, errors;
 static size_t root_len;
 static char buf[1 << 16];
+static bool list_only;   /* --list */
 
 /* Reads the whole file; like the scanner, a short read of a regular file
  * whose size nftw already gave is taken as EOF (no extra read() for it). */
 static void read_file(const char *path, const struct stat *st)
 {
+    if (list_only) {
+        printf("F %s\n", path);
+        files_read++;
+        return;
+    }
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
     if (fd < 0 && errno == EPERM)
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -98,7 +107,9 @@ static int visit(const char *path, const struct stat *st, int flag, struct FTW *
         if (n == 3 && is(c[1], "l")) {
             if (flag == FTW_SL) {
                 char target[PATH_MAX];
-                if (readlink(path, target, sizeof target) >= 0)
+                if (list_only)
+                    printf("L %s\n", path);
+                if (list_only || readlink(path, target, sizeof target) >= 0)
                     links_read++;
                 else
                     errors++;
@@ -155,8 +166,13 @@ static int visit(const char *path, const struct stat *st, int flag, struct FTW *
 
 int main(int argc, char **argv)
 {
+    if (argc == 3 && is(argv[1], "--list")) {
+        list_only = true;
+        argv++;
+        argc--;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: floor ROOT\n");
+        fprintf(stderr, "usage: floor [--list] ROOT\n");
         return 2;
     }
     char root[PATH_MAX];
@@ -172,6 +188,8 @@ int main(int argc, char **argv)
         return 1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (list_only)
+        return errors ? 1 : 0;
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     printf("entries=%llu\nfiles_read=%llu\nbytes_read=%llu\nlinks_read=%llu\nerrors=%llu\nseconds=%.3f\n",
            (unsigned long long)entries, (unsigned long long)files_read, (unsigned long long)bytes_read,

@@ -25,6 +25,14 @@
 #   BENCH_GARBAGE=1            genstore --garbage PCT (a sprinkling of leftovers)
 #   BENCH_STORES=build/bench/stores   where stores are generated (same disk)
 #   BENCH_KEEP_STORES=1        0: delete the stores at the end
+#   BENCH_COLD=1               (make bench COLD=1; root) also cold rounds: the page
+#                              cache is dropped (sync; echo 3 >/proc/sys/vm/drop_caches)
+#                              before every timed run of ovl2fsck, the floor and the
+#                              parallel floor (build/bench/pfloor: every file of
+#                              `floor --list` read by BENCH_PFLOOR_THREADS threads)
+#   BENCH_COLD_RUNS=3          cold rounds
+#   BENCH_PFLOOR_THREADS=64
+#   BENCH_IO_DEPTH             passed to ovl2fsck as --io-depth (default: its own)
 #   OVL2FSCK=./ovl2fsck
 set -euo pipefail
 
@@ -32,6 +40,13 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP"
 GENSTORE=$TOP/build/bench/genstore
 FLOOR=$TOP/build/bench/floor
+PFLOOR=$TOP/build/bench/pfloor
+COLD=${BENCH_COLD:-}
+[ "$COLD" = 0 ] && COLD=
+COLD_RUNS=${BENCH_COLD_RUNS:-3}
+PTHREADS=${BENCH_PFLOOR_THREADS:-64}
+IODEPTH=()
+[ -n "${BENCH_IO_DEPTH:-}" ] && IODEPTH=(--io-depth "$BENCH_IO_DEPTH")
 OVL2FSCK=${OVL2FSCK:-$TOP/ovl2fsck}
 SIZES=${BENCH_SIZES:-10000 30000}
 RUNS=${BENCH_RUNS:-5}
@@ -44,6 +59,10 @@ TIME=/usr/bin/time
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
+if [ -n "$COLD" ]; then
+    [ "$(id -u)" = 0 ] || die "COLD=1 drops the page cache: run as root"
+    [ -x "$PFLOOR" ] || die "$PFLOOR is missing (run: make bench)"
+fi
 for b in "$GENSTORE" "$FLOOR" "$OVL2FSCK"; do
     [ -x "$b" ] || die "$b is missing (run: make bench)"
 done
@@ -129,7 +148,7 @@ run_once() {
     t1=$(now_ns)
     secs "$t0" "$t1" >>"$o/floor.wall"
     t0=$(now_ns)
-    "$TIME" -v -o "$o/time.$r" "$OVL2FSCK" --root "$d" --json --min-age 0 -v >"$o/json.$r" 2>"$o/err.$r" || rc=$?
+    "$TIME" -v -o "$o/time.$r" "$OVL2FSCK" "${IODEPTH[@]}" --root "$d" --json --min-age 0 -v >"$o/json.$r" 2>"$o/err.$r" || rc=$?
     t1=$(now_ns)
     [ $((rc & ~4)) = 0 ] || { cat "$o/err.$r" >&2; die "ovl2fsck exited $rc on $d"; }
     secs "$t0" "$t1" >>"$o/ovl.wall"
@@ -154,6 +173,49 @@ for ((r = 1; r <= RUNS; r++)); do
         run_once "$n" "$r"
     done
 done
+
+# ---- cold rounds (COLD=1) ----------------------------------------------------
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+# time_cold FILE CMD...: drop the page cache, run CMD, append its wall time to FILE
+time_cold() {
+    local f=$1 t0 t1 rc=0
+    shift
+    drop_caches
+    t0=$(now_ns)
+    "$@" >/dev/null 2>&1 || rc=$?
+    t1=$(now_ns)
+    secs "$t0" "$t1" >>"$f"
+    return $rc
+}
+# One cold round on store n: the floor, the parallel floor, ovl2fsck, each
+# on an empty page cache, with the load average before each.
+cold_once() {
+    local n=$1 r=$2 d=${STORE[$1]} o=$WORK/$1 rc=0
+    load >>"$o/cold.load"
+    time_cold "$o/cold.floor" "$FLOOR" "$d" || true
+    time_cold "$o/cold.pfloor" "$PFLOOR" -j "$PTHREADS" "$o/files.list" || true
+    time_cold "$o/cold.ovl" "$OVL2FSCK" "${IODEPTH[@]}" --root "$d" --json --min-age 0 || rc=$?
+    [ $((rc & ~4)) = 0 ] || die "ovl2fsck exited $rc on $d (cold)"
+    say "store $n cold run $r/$COLD_RUNS: floor $(tail -n 1 "$o/cold.floor") s," \
+        "parallel floor $(tail -n 1 "$o/cold.pfloor") s, ovl2fsck $(tail -n 1 "$o/cold.ovl") s (load $(tail -n 1 "$o/cold.load"))"
+}
+if [ -n "$COLD" ]; then
+    for n in $SIZES; do
+        "$FLOOR" --list "${STORE[$n]}" >"$WORK/$n/files.list"   # the parallel floor's list, made beforehand
+    done
+    for ((r = 1; r <= COLD_RUNS; r++)); do
+        for n in $SIZES; do
+            cold_once "$n" "$r"
+        done
+    done
+    for n in $SIZES; do
+        o=$WORK/$n
+        MED[$n.cfloor]=$(median <"$o/cold.floor")
+        MED[$n.cpfloor]=$(median <"$o/cold.pfloor")
+        MED[$n.covl]=$(median <"$o/cold.ovl")
+        MED[$n.cload]=$(cut -d' ' -f1 "$o/cold.load" | median)
+    done
+fi
 
 for n in $SIZES; do
     d=${STORE[$n]}
@@ -242,6 +304,20 @@ line "du wall (s)" duwall
 f_szr() { ratio "${MED[$1.sizes]:-0}" "${MED[$1.duwall]}"; }
 fline "sizes / du" f_szr "<= 1.10"
 echo
+if [ -n "$COLD" ]; then
+    echo
+    echo "cold (page cache dropped before every run; $COLD_RUNS rounds, medians):"
+    line "floor cold (s)" cfloor
+    line "parallel floor cold, $PTHREADS threads (s)" cpfloor
+    line "ovl2fsck cold (s)" covl
+    f_cratio() { ratio "${MED[$1.covl]}" "${MED[$1.cpfloor]}"; }
+    f_cfratio() { ratio "${MED[$1.covl]}" "${MED[$1.cfloor]}"; }
+    fline "ratio ovl2fsck/parallel floor" f_cratio "<= 1.10"
+    fline "ratio ovl2fsck/floor (cold)" f_cfratio
+    line "load average (1 min, median)" cload
+    echo "cold verdict at the smallest store: $(verdict "$(f_cratio "$small")" 1.1)"
+    echo
+fi
 if [ "$small" != "$large" ]; then
     g=$(ratio "${MED[$large.ovl]}" "${MED[$small.ovl]}")
     gns=$(ratio "${MED[$large.nosizes]}" "${MED[$small.nosizes]}")
