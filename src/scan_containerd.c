@@ -39,15 +39,10 @@ static int64_t mtime_of(const struct stat *st) { return (int64_t)st->st_mtime; }
 
 /* ---- snapshots/<name> ---------------------------------------------------- */
 
-static bool sub_is_dir(int dirfd, const char *name, const char *sub)
+static bool is_dir_at(int fd, const char *sub)
 {
-    int fd = fs_open_dir(dirfd, name);
-    if (fd < 0)
-        return false;
     struct stat st;
-    bool ok = fs_lstat(fd, sub, &st) && S_ISDIR(st.st_mode);
-    close(fd);
-    return ok;
+    return fs_lstat(fd, sub, &st) && S_ISDIR(st.st_mode);
 }
 
 static int on_snapdir(void *ctx, const char *name, unsigned char d_type)
@@ -59,12 +54,15 @@ static int on_snapdir(void *ctx, const char *name, unsigned char d_type)
         return 1;
     if (!fs_lstat(c->dirfd, name, &st))
         return 0;
-    bool dir = S_ISDIR(st.st_mode);
+    /* one open of the dir for both of its subdirs */
+    int fd = S_ISDIR(st.st_mode) ? fs_open_dir(c->dirfd, name) : -1;
     db_bind_text(c->ins, 1, name);
     db_bind_text(c->ins, 2, fs_type_name(st.st_mode));
-    db_bind_int(c->ins, 3, dir && sub_is_dir(c->dirfd, name, "fs"));
-    db_bind_int(c->ins, 4, dir && sub_is_dir(c->dirfd, name, "work"));
+    db_bind_int(c->ins, 3, fd >= 0 && is_dir_at(fd, "fs"));
+    db_bind_int(c->ins, 4, fd >= 0 && is_dir_at(fd, "work"));
     db_bind_int(c->ins, 5, mtime_of(&st));
+    if (fd >= 0)
+        close(fd);
     return scan_insert(&c->s, c->ins);
 }
 
