@@ -18,6 +18,7 @@
 #include "grow.h"
 #include "derive.h"
 #include "progress.h"
+#include "scan_containerd.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -220,12 +221,12 @@ static void *reader_thread(void *arg)
 }
 
 /* A query-only connection of its own on the scan database file. */
-static sqlite3 *open_reader(const char *path)
+static sqlite3 *open_reader(const char *path, enum store_kind store)
 {
     sqlite3 *h = NULL;
-    char pragma[128];
-    snprintf(pragma, sizeof pragma, "PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY; PRAGMA query_only=ON;",
-             READER_CACHE_KIB);
+    char pragma[192];
+    snprintf(pragma, sizeof pragma, "PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY; PRAGMA query_only=ON;%s",
+             READER_CACHE_KIB, store == STORE_CONTAINERD ? " " CD_SCANDB_MMAP_PRAGMA : "");
     /* read-write only so that it may map the WAL index; query_only forbids writes */
     if (!path || sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
         sqlite3_busy_timeout(h, BUSY_TIMEOUT_MS) != SQLITE_OK || sqlite3_exec(h, pragma, NULL, NULL, NULL) != SQLITE_OK) {
@@ -272,7 +273,7 @@ static int derive_and_collect(struct db *db, struct check_pool *p, int threads, 
         extra = MAX_CHECK_THREADS;
     for (int t = 0; t < extra; t++) {
         readers[t].pool = p;
-        readers[t].h = open_reader(db_path(db));
+        readers[t].h = open_reader(db_path(db), p->store);
         readers[t].started = readers[t].h && pthread_create(&readers[t].tid, NULL, reader_thread, &readers[t]) == 0;
     }
     int rc = derive_and_commit(db, p->store, run, err, errlen);

@@ -373,6 +373,8 @@ int scan_containerd_root(struct db *db, const char *cd_root, const char *docker_
     c.s.phase_mark = clock_now();
     char now[32];
     snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    char ignore[256];
+    db_exec(db, CD_SCANDB_MMAP_PRAGMA, ignore, sizeof ignore);   /* a speed-up only: its failure is ignored */
     int rc = db_exec(db, "BEGIN", err, errlen);
     if (rc == 0) {
         rc = scan_all(&c, docker_root);
@@ -384,7 +386,6 @@ int scan_containerd_root(struct db *db, const char *cd_root, const char *docker_
             rc = -1;
         else if (rc != 0) {
             snprintf(err, errlen, "%s", rc == -2 ? "interrupted" : c.s.err[0] ? c.s.err : "scan failed");
-            char ignore[256];
             db_exec(db, "ROLLBACK", ignore, sizeof ignore);
         }
     }
