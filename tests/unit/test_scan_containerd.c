@@ -1,7 +1,9 @@
 /* test_scan_containerd.c — the containerd scanner's pieces: the value
- * decoders (varints, Go times, RFC 3339) and a hostile meta.db or
+ * decoders (varints, Go times, RFC 3339), a hostile meta.db or
  * metadata.db (garbage, truncated): a cd_db row with state invalid and no
- * record loaded. */
+ * record loaded, and the buckets only containerd 2.x writes (v1/version 4,
+ * a sandbox with its labels, a lease's images bucket), in a meta.db built
+ * here: `ctr` cannot make a lease hold an image. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,6 +122,149 @@ static void test_missing_file(void **state)
     db_close(&db);
 }
 
+/* ---- a meta.db of nested inline buckets, built here ------------------------ */
+
+struct el {
+    const char *key;
+    const unsigned char *val;   /* a bucket value (bucket_val) when bucket */
+    size_t vlen;
+    int bucket;
+};
+
+static void put32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
+
+/* A bucket value holding an inline leaf page of the n elements (keys in
+ * order); malloc'd, length in *len. */
+static unsigned char *bucket_val(const struct el *e, size_t n, size_t *len)
+{
+    size_t total = 16 + 16 + 16 * n;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(e[i].key) + e[i].vlen;
+    unsigned char *b = calloc(1, total);
+    assert_non_null(b);
+    unsigned char *page = b + 16;              /* bucket header {root 0, sequence 0} */
+    page[8] = 0x02;                            /* leaf */
+    page[10] = (unsigned char)n;
+    size_t off = 16 + 16 * n;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *h = page + 16 + 16 * i;
+        size_t kl = strlen(e[i].key);
+        put32(h, e[i].bucket ? 1 : 0);
+        put32(h + 4, (uint32_t)(off - (16 + 16 * i)));
+        put32(h + 8, (uint32_t)kl);
+        put32(h + 12, (uint32_t)e[i].vlen);
+        memcpy(page + off, e[i].key, kl);
+        memcpy(page + off + kl, e[i].val, e[i].vlen);
+        off += kl + e[i].vlen;
+    }
+    *len = total;
+    return b;
+}
+
+#define STR(k, v) { k, (const unsigned char *)(v), sizeof(v) - 1, 0 }
+#define BKT(k, v, n) { k, v, n, 1 }
+
+static uint64_t fnv1a64(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* 4 pages: two metas, an empty freelist (2), the root leaf (3) holding v1. */
+static unsigned char *meta_db_v4(size_t *len)
+{
+    size_t n1, n2, n3, n4, n5, n6, n7, n8, n9;
+    struct el lease_labels[] = { STR("containerd.io/gc.expire", "2099-01-01T00:00:00Z") };
+    unsigned char *b1 = bucket_val(lease_labels, 1, &n1);
+    struct el lease_images[] = { STR("docker.io/o2t/pinned:1", "") };
+    unsigned char *b2 = bucket_val(lease_images, 1, &n2);
+    struct el lease[] = { BKT("images", b2, n2), BKT("labels", b1, n1) };
+    unsigned char *b3 = bucket_val(lease, 2, &n3);
+    struct el leases[] = { BKT("pull-1", b3, n3) };
+    unsigned char *b4 = bucket_val(leases, 1, &n4);
+    struct el sb_labels[] = { STR("containerd.io/gc.ref.snapshot.overlayfs", "sha256:top") };
+    unsigned char *b5 = bucket_val(sb_labels, 1, &n5);
+    struct el sb[] = { BKT("labels", b5, n5), STR("sandboxer", "podsandbox") };
+    unsigned char *b6 = bucket_val(sb, 2, &n6);
+    struct el sandboxes[] = { BKT("sb1", b6, n6) };
+    unsigned char *b7 = bucket_val(sandboxes, 1, &n7);
+    struct el ns[] = { BKT("leases", b4, n4), BKT("sandboxes", b7, n7) };
+    unsigned char *b8 = bucket_val(ns, 2, &n8);
+    struct el v1[] = { BKT("default", b8, n8), STR("version", "\x08") };   /* varint 4 */
+    unsigned char *b9 = bucket_val(v1, 2, &n9);
+    const size_t ps = 4096;
+    unsigned char *f = calloc(4, ps);
+    assert_non_null(f);
+    unsigned char *fl = f + 2 * ps, *root = f + 3 * ps;
+    put64(fl, 2);
+    fl[8] = 0x10;
+    put64(root, 3);
+    root[8] = 0x02;
+    root[10] = 1;
+    put32(root + 16, 1);                       /* v1: a bucket */
+    put32(root + 20, 16);
+    put32(root + 24, 2);
+    put32(root + 28, (uint32_t)n9);
+    assert_true(32 + 2 + n9 <= ps);
+    memcpy(root + 32, "v1", 2);
+    memcpy(root + 34, b9, n9);
+    for (int m = 0; m < 2; m++) {
+        unsigned char *p = f + (size_t)m * ps, *body = p + 16;
+        put64(p, (uint64_t)m);
+        p[8] = 0x04;
+        put32(body, 0xED0CDAEDu);
+        put32(body + 4, 2);
+        put32(body + 8, (uint32_t)ps);
+        put64(body + 16, 3);                   /* root bucket's page */
+        put64(body + 32, 2);                   /* freelist */
+        put64(body + 40, 4);                   /* high water mark */
+        put64(body + 48, (uint64_t)m + 1);     /* txid */
+        put64(body + 56, fnv1a64(body, 56));
+    }
+    free(b1), free(b2), free(b3), free(b4), free(b5), free(b6), free(b7), free(b8), free(b9);
+    *len = 4 * ps;
+    return f;
+}
+
+static void test_containerd2_buckets(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/o2t-cd2.XXXXXX", path[64], err[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/meta.db", dir);
+    size_t len;
+    unsigned char *bytes = meta_db_v4(&len);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+    free(bytes);
+    struct db db;
+    assert_int_equal(db_open(&db, NULL, err, sizeof err), 0);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    assert_int_equal(scan_cd_meta_db(&db, dfd, "meta.db", err, sizeof err), 0);
+    assert_int_equal(db_query_int(&db, "SELECT count(*) FROM cd_db WHERE name = 'meta.db' AND state = 'ok'"
+                                       " AND version = 4", -1), 1);
+    assert_int_equal(db_query_int(&db, "SELECT count(*) FROM cd_sandbox WHERE ns = 'default' AND id = 'sb1'", -1), 1);
+    assert_int_equal(db_query_int(&db, "SELECT count(*) FROM cd_label WHERE ns = 'default' AND kind = 'sandbox'"
+                                       " AND owner = 'sb1' AND key = 'containerd.io/gc.ref.snapshot.overlayfs'"
+                                       " AND value = 'sha256:top'", -1), 1);
+    assert_int_equal(db_query_int(&db, "SELECT count(*) FROM cd_lease_resource WHERE ns = 'default'"
+                                       " AND lease = 'pull-1' AND kind = 'image' AND id = 'docker.io/o2t/pinned:1'",
+                                  -1), 1);
+    assert_int_equal(db_query_int(&db, "SELECT count(*) FROM cd_lease WHERE id = 'pull-1'"
+                                       " AND expire = '2099-01-01T00:00:00Z' AND expire_at = 4070908800", -1), 1);
+    db_close(&db);
+    close(dfd);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -127,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_hostile_files),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_containerd2_buckets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
