@@ -416,6 +416,7 @@ struct builder {
     struct model m;
     struct findings f;
     bool *rm;          /* extract snapshot i gets a snapshots rm */
+    bool *kept;        /* extract snapshot i is marked now (the GC pass alone does not remove it) */
     char gc_id[64];
     const char *ns;    /* where the throwaway lease and snapshot go */
 };
@@ -433,9 +434,11 @@ static int step_bytes(struct builder *b, struct cd_cmd *m, char *err, size_t err
 static int add_snapshot_rms(struct builder *b, char *err, size_t errlen)
 {
     size_t n = b->f.count;
-    for (size_t i = 0; i < n; i++)
-        b->rm[i] = strcmp(b->f.v[i].check, "snapshot-extract-leftover") == 0 &&
-                   marked_now(b->m.db, b->f.v[i].ns, b->f.v[i].id);
+    for (size_t i = 0; i < n; i++) {
+        b->kept[i] = strcmp(b->f.v[i].check, "snapshot-extract-leftover") == 0 &&
+                     marked_now(b->m.db, b->f.v[i].ns, b->f.v[i].id);
+        b->rm[i] = b->kept[i];
+    }
     for (size_t i = 0; i < n; i++)
         if (b->rm[i] && has_other_child(b->m.db, b->f.v[i].ns, b->f.v[i].id, &b->f, b->rm)) {
             cmds_note(b->c, "snapshot-extract-leftover %s/%s: a snapshot outside the plan is its child; "
@@ -580,7 +583,7 @@ static int add_gc_pass(struct builder *b, int64_t unmarked, char *err, size_t er
     for (size_t i = 0; i < b->f.count; i++) {
         const struct finding *x = &b->f.v[i];
         bool by_pass = strcmp(x->check, "lease-expired") == 0 || strcmp(x->check, "ingest-leftover") == 0 ||
-                       (strcmp(x->check, "snapshot-extract-leftover") == 0 && !b->rm[i]);
+                       (strcmp(x->check, "snapshot-extract-leftover") == 0 && !b->kept[i]);
         if (by_pass)
             serve(b->c, m, x->check, x->object);
     }
@@ -610,7 +613,8 @@ int cd_cmds_build(struct cd_cmds *c, struct db *db, const char *root, char *err,
         return 0;
     }
     b.rm = calloc(b.f.count, sizeof *b.rm);
-    if (!b.rm)
+    b.kept = calloc(b.f.count, sizeof *b.kept);
+    if (!b.rm || !b.kept)
         abort();
     b.ns = b.f.v[0].ns;
     snprintf(b.gc_id, sizeof b.gc_id, "ovl2fsck-gc-%lld",
@@ -631,6 +635,7 @@ int cd_cmds_build(struct cd_cmds *c, struct db *db, const char *root, char *err,
     }
     c->bytes = total_bytes(c);
     free(b.rm);
+    free(b.kept);
     findings_free(&b.f);
     char ignored[256];
     db_exec(db, "DROP TABLE IF EXISTS temp.gc_edge; DROP TABLE IF EXISTS temp.gc_gone;"

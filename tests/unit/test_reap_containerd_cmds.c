@@ -113,6 +113,54 @@ static void test_command_list(void **state)
     db_close(&db);
 }
 
+/* An extract snapshot a container was built on is not removed (a note says
+ * why); one only an expired lease held goes with the GC pass; a backend
+ * orphan gets the throwaway snapshot; an expired ingest record the GC pass. */
+static void test_other_cases(void **state)
+{
+    (void)state;
+    struct db db;
+    char err[512];
+    assert_int_equal(db_open(&db, NULL, err, sizeof err), 0);
+    exec(&db, "INSERT INTO meta VALUES ('scan_time', '1000000')");
+    exec(&db,
+         "INSERT INTO cd_lease (ns, id, created, expire, expire_at) VALUES"
+         " ('default', 'old', 1, '1970-01-12T12:00:00Z', 990000);"
+         "INSERT INTO cd_lease_resource VALUES ('default', 'old', 'snapshot', 'overlayfs', 'extract-9 y');"
+         "INSERT INTO cd_snapshot (ns, snapshotter, key, name, parent) VALUES"
+         " ('default', 'overlayfs', 'extract-8 x', 'default/3/extract-8 x', NULL),"
+         " ('default', 'overlayfs', 'c1', 'default/4/c1', 'extract-8 x'),"
+         " ('default', 'overlayfs', 'extract-9 y', 'default/5/extract-9 y', NULL);"
+         "INSERT INTO cd_container (ns, id, snapshotter, snapshot_key) VALUES ('default', 'c1', 'overlayfs', 'c1');"
+         "INSERT INTO cd_ingest (ns, ref, dir, expire_at) VALUES ('default', 'r1', 'abcd', 990000);"
+         "INSERT INTO finding (check_name, severity, object, path) VALUES"
+         " ('snapshot-extract-leftover', 'garbage', 'default/extract-8 x', NULL),"
+         " ('snapshot-extract-leftover', 'garbage', 'default/extract-9 y', NULL),"
+         " ('snapshot-backend-orphaned', 'garbage', 'other/7/gone', 'io.containerd.snapshotter.v1.overlayfs/snapshots/7'),"
+         " ('ingest-leftover', 'garbage', 'abcd', 'io.containerd.content.v1.content/ingest/abcd');");
+    struct cd_cmds c;
+    assert_int_equal(cd_cmds_build(&c, &db, "/nonexistent", err, sizeof err), 0);
+    const char *want[] = {
+        "ctr -n default snapshots --snapshotter overlayfs prepare ovl2fsck-gc-1000000",
+        "ctr -n default snapshots --snapshotter overlayfs rm ovl2fsck-gc-1000000",
+        "ctr -n default leases create --id ovl2fsck-gc-1000000",
+        "ctr -n default leases rm --sync ovl2fsck-gc-1000000",
+    };
+    assert_int_equal(c.count, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < c.count; i++)
+        assert_string_equal(c.v[i].command, want[i]);
+    assert_int_equal(c.v[1].findings, 1);
+    assert_string_equal(c.v[1].objects[0], "other/7/gone");
+    assert_int_equal(c.v[3].findings, 2);
+    assert_string_equal(c.v[3].objects[0], "default/extract-9 y");
+    assert_string_equal(c.v[3].checks[1], "ingest-leftover");
+    assert_int_equal(c.note_count, 1);
+    assert_non_null(strstr(c.notes[0], "extract-8 x"));
+    assert_int_equal(c.findings, 3);
+    cd_cmds_free(&c);
+    db_close(&db);
+}
+
 static void test_nothing_to_do(void **state)
 {
     (void)state;
@@ -220,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_shell_quote),
         cmocka_unit_test(test_children_first),
         cmocka_unit_test(test_command_list),
+        cmocka_unit_test(test_other_cases),
         cmocka_unit_test(test_nothing_to_do),
         cmocka_unit_test(test_sandbox_root),
         cmocka_unit_test(test_expired_image),
