@@ -53,7 +53,7 @@ ctrd_select() {
         1.6)
             CTRD_BIN=$(command -v containerd || echo /usr/bin/containerd)
             CTR_BIN=$(command -v ctr || echo /usr/bin/ctr)
-            CTRD_CHROOT= CTRD_VERSION=1.6
+            CTRD_CHROOT='' CTRD_VERSION=1.6
             ;;
         2)
             local why
