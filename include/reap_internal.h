@@ -28,6 +28,7 @@
 #include "catalog.h"
 #include "db.h"
 #include "opts.h"
+#include "reap_quarantine.h"
 
 /* Names the reaper writes inside the store (its lock and trash are the
  * apply engine's: act.h). */
@@ -185,36 +186,7 @@ int reap_tags_restore(int rootfd, const cJSON *removed, const char *before, size
  * fsync dir), copying mode and owner from the old file when there is one. */
 int reap_tags_write_atomic(int rootfd, const char *relpath, const char *data, size_t len, char *err, size_t errlen);
 
-/* ---- quarantine -------------------------------------------------------- */
-
-struct quarantine {
-    int dirfd;          /* DIR */
-    int runfd;          /* DIR/<run> */
-    int itemsfd;        /* DIR/<run>/items */
-    int manifest_fd;
-    int lock_fd;
-    char run[128];
-    unsigned long seq;
-};
-
-/* Read-only: may DIR (or, when missing, the dir it would be made in) hold a
- * quarantine of the root? (same file system, not inside the store) */
-int reap_quarantine_check_place(const char *dir, int rootfd, const char *root, char *err, size_t errlen);
-/* Open DIR (created 0700 if missing), refuse another file system than
- * rootfd's, lock it, make a new run dir and write the manifest header. */
-int reap_quarantine_open(struct quarantine *q, const char *dir, int rootfd, const char *root,
-                    char *err, size_t errlen);
-void reap_quarantine_close(struct quarantine *q);
-/* Append one manifest record (fsync'd); obj is not freed. */
-int reap_quarantine_record(struct quarantine *q, const cJSON *obj);
-/* {"type":"done","seq":seq}: the action of record seq completed. */
-int reap_quarantine_done(struct quarantine *q, double seq);
-/* Move dirfd/base (root-relative path, lstat'ed just now as st) into
- * DIR/<run>/items: a "move" record, the journaled rename (run_dir names
- * DIR/<run> in the journal), then "done". Any store's reaper. */
-int reap_quarantine_move(struct quarantine *q, struct act_run *run, const char *run_dir, const char *check,
-                         const char *object, int64_t bytes, const char *path, int dirfd, const char *base,
-                         const struct stat *st, char *err, size_t errlen);
+/* ---- quarantine: include/reap_quarantine.h (shared with the containerd reaper) */
 
 /* ---- output ------------------------------------------------------------ */
 
@@ -234,8 +206,5 @@ void reap_print_json(FILE *out, const char *root, const struct reap_plan *plan, 
 /* The JSON object reap_print_json prints (caller frees). */
 cJSON *reap_json(const char *root, const struct reap_plan *plan, const struct reap_summary *s);
 
-/* Entry points of reap_quarantine.c (called from reap.c). */
-int reap_quarantine_restore_main(const struct options *o, volatile sig_atomic_t *stop);
-int reap_quarantine_purge_main(const struct options *o, volatile sig_atomic_t *stop);
 
 #endif

@@ -30,7 +30,7 @@
  * instead of the trash; --restore and --purge-quarantine work on it. */
 #include "reap_containerd.h"
 #include "reap_containerd_cmds.h"
-#include "reap_internal.h"
+#include "reap_quarantine.h"
 #include "act.h"
 #include "db.h"
 #include "exit_codes.h"
