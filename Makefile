@@ -108,10 +108,12 @@ test-versions: ovl2fsck
 # test-crash: kill -9 of dockerd 20.10, 26.1 and 28.5 during load, builds,
 # rmi and system prune, 10+ timed kills each (tests/integration/t-crash.t):
 # ovl2fsck finds what an independent walk finds, the reaper clears it, the
-# daemon restarts and every image saves and runs. Not part of make test.
+# daemon restarts and every image saves and runs; kill -9 of containerd
+# during ctr images import (tests/integration/t-containerd-crash.t, its own
+# walk tests/tools/ctrdwalk.py). Not part of make test.
 test-crash: ovl2fsck
 	./tools/install-deps.sh test versions
-	OVL2FSCK_CRASH=1 ./tests/run-all tests/integration/t-crash.t
+	OVL2FSCK_CRASH=1 ./tests/run-all tests/integration/t-crash.t tests/integration/t-containerd-crash.t
 
 # demo: ovl2fsck --report on /var/lib/docker, or on the bundled demo store when
 # that has no layers. Installs only what building needs. --make: exit 4

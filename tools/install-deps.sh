@@ -29,7 +29,7 @@ TEST_PKGS=(
 BENCH_PKGS=(time python3)        # peak RSS via /usr/bin/time -v
 FUZZ_PKGS=(clang)
 DEB_PKGS=(debhelper dpkg-dev fakeroot lintian)
-VERSIONS_PKGS=(debootstrap zstd)   # make test-versions, test-crash: Docker 26/28 in Debian chroots
+VERSIONS_PKGS=(debootstrap zstd faketime)   # make test-versions, test-crash: Docker 26/28 in Debian chroots; faketime: t-containerd-crash.t
 
 usage() {
     echo "usage: $0 [build|test|bench|fuzz|deb|versions]..." >&2
