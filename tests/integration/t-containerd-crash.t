@@ -286,14 +286,26 @@ for i in j["items"]:
     errs_before=$(grep '^error ' <<<"$A")
     # (du of snapshots/ and blobs/: starting containerd changes its databases)
     du1=$(du_b "$S/$SNAP/snapshots" "$S/$CONTENT/blobs")
+    # content records nothing marks (a kill before the import's image and
+    # unpack took them over): containerd's GC at its start removes them, and
+    # ovl2fsck has no check for them: with no ctr command planned, the walk's
+    # bytes for them are what the restart frees
+    local unref
+    unref=$("$PY" "$WALK" --unreferenced-bytes 1 "$S")
     ctrd_start "$S" "$STATE" || { fail "$L: containerd restarts on the reaped root"; diag "$(tail -n 5 "$CTRD_LOG")"; return; }
     while IFS= read -r line; do
         eval "ctrd_ctr $line" >>"$S.cmds.out" 2>&1 || cfail+="$line; "
     done <"$S.cmds"
+    ctrd_gc; sleep 0.5      # the start's GC cleans the content store in the background
     ctrd_stop
     du0=$(du_b "$S/$SNAP/snapshots" "$S/$CONTENT/blobs")
     is "$cfail" "" "$L: the $cmds printed ctr commands exit 0" || diag "$(tail -n 3 "$S.cmds.out")"
-    is "$((du1 - du0))" "$ctrb" "$L: containerd's GC freed what the plan said ($ctrb bytes)"
+    if [ "$cmds" -gt 0 ]; then
+        is "$((du1 - du0))" "$ctrb" "$L: containerd's GC freed what the plan said ($ctrb bytes)"
+    else
+        is "$((du1 - du0))" "$unref" "$L: no ctr command: the restart freed only the unreferenced content records ($unref bytes)"
+        [ "$unref" = 0 ] || UNREF=$((UNREF + 1))
+    fi
     o2 --root "$S" --json >"$S.json4" 2>/dev/null
     A=$(bad "$S.json4")
     is "$(grep -v '^error ' <<<"$A"; comm -13 <(echo "$errs_before") <(grep '^error ' <<<"$A"))" "" \
@@ -327,7 +339,7 @@ okv() { ok "$2" [ "$1" = 1 ]; }
 
 run_version() {
     local k c T0=$SECONDS
-    KILLS=0
+    KILLS=0 UNREF=0
     SEEN=()
     base_store || return
     for k in $(seq 0 $((TRIALS - 1))); do
@@ -344,10 +356,11 @@ run_version() {
         ok "$V: class seen: $c (${SEEN[$c]:-0} trials)" [ "${SEEN[$c]:-0}" -gt 0 ]
     done
     note "$V: every class found: $(for c in "${!SEEN[@]}"; do printf '%s x%d ' "$c" "${SEEN[$c]}"; done)"
-    note "$V: $TRIALS trials in $((SECONDS - T0))s"
+    note "$V: $TRIALS trials in $((SECONDS - T0))s; $UNREF left unreferenced content records that ovl2fsck does not report (containerd's GC removes them at its start)"
     [ "${OVL2FSCK_KEEP_TMP:-0}" = 1 ] || rm -rf --one-file-system "${T:?}/$V"
 }
 
+# shellcheck disable=SC2034  # read by tests/lib/containerd.sh
 CTRD_BIND=("$T")    # 2.x: the daemon and ctr see the archives
 for V in $VERSIONS; do
     if ! ctrd_select "$V" >"$T/why" 2>&1; then

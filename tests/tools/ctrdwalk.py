@@ -8,6 +8,9 @@ tests/tools/boltdump.py).
     ctrdwalk.py ROOT [--now EPOCH]
         one "severity check object" line per finding, sorted; EPOCH (default
         the clock) decides which leases and ingests have expired
+    ctrdwalk.py --unreferenced-bytes 1 ROOT [--now EPOCH]
+        du bytes of the blobs whose content records containerd's GC leaves
+        unmarked (it removes them at its next GC, e.g. at its start)
     ctrdwalk.py --trigger MODE:ARG --pid PID --big HEX --big-size N ROOT
         used by tests/integration/t-containerd-crash.t to time a kill -9 of
         containerd PID during `ctr images import` of the layer HEX (N bytes
@@ -391,6 +394,40 @@ def check_chain(out, meta, root, ns, name, target):
             out.add(("error", "snapshot-chain-mismatch", ns + "/" + name))
 
 
+def unreferenced_bytes(root, now):
+    """Bytes (du) of the blob files whose every content record is left
+    unmarked by containerd's GC: roots are images, unexpired leases' content
+    and gc.root labels, edges the gc.ref.content* labels of blobs and
+    snapshots. containerd removes them at its next GC (its start)."""
+    meta = read_meta(root)
+    if meta is None:
+        return 0
+    todo = [(ns, t) for ns, _, t in meta["images"] if t]
+    todo += [(l[0], r[2]) for l in meta["leases"] if l[3] is None or l[3] >= now for r in l[4] if r[0] == "content"]
+    todo += [k for k, lab in meta["labels"].items() if "containerd.io/gc.root" in lab]
+    t = bolt_tree(os.path.join(root, "io.containerd.metadata.v1.bolt", "meta.db"))
+    for nsb, nsv in sub(t, "v1").items():
+        for snb in sub(nsv, "snapshots").values():
+            for s in (snb.values() if isinstance(snb, dict) else []):
+                for k, v in sub(s, "labels").items():
+                    if k.decode().startswith("containerd.io/gc.ref.content") and isinstance(v, bytes):
+                        todo.append((nsb.decode(), v.decode()))
+    marked = set()
+    while todo:
+        ns, dg = todo.pop()
+        if (ns, dg) in marked:
+            continue
+        marked.add((ns, dg))
+        todo += [(ns, v) for k, v in meta["labels"].get((ns, dg), {}).items()
+                 if k.startswith("containerd.io/gc.ref.content")]
+    n = 0
+    for dg in {d for (_, d) in meta["blobs"]}:
+        if dg.startswith("sha256:") and not any((ns, dg) in marked for (ns, d) in meta["blobs"] if d == dg):
+            st = lstat(os.path.join(root, CONTENT, "blobs", "sha256", dg[7:]))
+            n += st.st_blocks * 512 if st else 0
+    return n
+
+
 # ---- the kill trigger -----------------------------------------------------------------
 
 def fs_bytes(path):
@@ -543,6 +580,9 @@ def main(argv):
     if "--trigger" in opts:
         return trigger(args[0], opts["--trigger"], int(opts["--pid"]), opts["--big"], int(opts["--big-size"]))
     now = int(opts.get("--now", int(time.time())))
+    if "--unreferenced-bytes" in opts:
+        print(unreferenced_bytes(args[0], now))
+        return 0
     for sev, check, obj in sorted(walk(args[0], now)):
         print(sev, check, obj)
     return 0
