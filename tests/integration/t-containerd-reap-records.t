@@ -11,7 +11,8 @@
 # planned bytes, a rescan finds nothing, the images are intact and a
 # container is created. --quarantine moves the on-disk leftovers instead,
 # --restore puts the tree back exactly (refused while containerd is live),
-# --purge-quarantine deletes them. Last, containerd killed with -9 in the
+# --purge-quarantine deletes them; kill -9 after any move of a quarantine
+# run and --restore still puts the root back exactly. Last, containerd killed with -9 in the
 # middle of an unpack (tests/tools/mkbigimage.py: a 120 MB layer): the
 # extract-* snapshot its import's lease keeps gets `snapshots rm` then that
 # lease's `leases rm --sync`; run, they free exactly the planned bytes (on
@@ -157,6 +158,7 @@ is "$rc:$(grep -c '^ctr -n ' "$T/after.txt")" "0:0" "a second --reap: exit 0, no
 
 # ---- --quarantine, --restore, --purge-quarantine ----------------------------------
 QD=$T/quarantine
+cp -a "$ROOT" "$T/qpristine"
 cd_inject_leftovers "$ROOT"
 H_INJ=$(tree_hash "$ROOT")
 rc=0; o2 --root "$ROOT" --reap --apply --quarantine "$QD" --json >"$T/q.json" 2>"$T/err" || rc=$?
@@ -182,6 +184,23 @@ rc=0; "$OVL2FSCK" --purge-quarantine "$QD" --older-than 0 --journal "$T/journal.
 is "$rc" 0 "--purge-quarantine --older-than 0: exit 0"
 is "$(ls -A "$QD")" "" "... and the quarantine is empty"
 is "$(reclaimable "$ROOT")" "" "the leftovers are gone for good"
+
+# kill -9 after every journaled move: --restore still puts back exactly what moved
+k=1
+while :; do
+    rm -rf "$T/qc" "$T/qdk"
+    cp -a "$T/qpristine" "$T/qc"
+    cd_inject_leftovers "$T/qc"
+    h=$(tree_hash "$T/qc")
+    rc=0; OVL2FSCK_TEST_CRASH_AFTER=$k o2 --root "$T/qc" --reap --apply --quarantine "$T/qdk" >/dev/null 2>&1 || rc=$?
+    [ "$rc" = 137 ] || break
+    rc2=0; "$OVL2FSCK" --restore "$T/qdk" --journal "$T/journal.jsonl" >"$T/out" 2>&1 || rc2=$?
+    is "$rc2:$(tree_hash "$T/qc")" "0:$h" "crash after action $k of a quarantine run: --restore puts the root back exactly"
+    k=$((k + 1))
+    [ "$k" -lt 20 ] || break
+done
+okv "$([ "$k" -gt 5 ] && echo 1)" "every journaled move was a crash point ($((k - 1)))"
+rm -rf "$T/qc" "$T/qdk" "$T/qpristine"
 
 # ---- the daemon is happy -------------------------------------------------------------
 ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not restart"
