@@ -16,7 +16,7 @@ SELECT 'moby/' || c.id AS object,
        || ' is no image of namespace moby' AS detail,
        c.mtime AS mtime
 FROM container c
-WHERE c.config_state = 'ok' AND c.removing = 0 AND c.image IS NOT NULL
+WHERE c.config_state = 'ok' AND NOT c.dead AND NOT c.removing AND c.image IS NOT NULL
   AND EXISTS (SELECT 1 FROM meta WHERE key = 'docker_root')
   AND NOT EXISTS (SELECT 1 FROM cd_image i WHERE i.ns = 'moby' AND i.digest = 'sha256:' || c.image)
   AND NOT EXISTS (SELECT 1 FROM scan_error);

@@ -6,14 +6,15 @@
 -- Docker on the containerd image store keeps each container's rw layer as
 -- snapshot <container id> (parent <id>-init) of its snapshotter in
 -- namespace moby; without it the container cannot start. Only checked for
--- a Docker root (its containers/ is scanned too). Object: moby/<container id>.
+-- a Docker root (its containers/ is scanned too); a container dockerd was
+-- removing is docker-container-removal-leftover's. Object: moby/<container id>.
 SELECT 'moby/' || c.id AS object,
        NULL AS path,
        'container ' || coalesce(nullif(ltrim(c.name, '/'), ''), c.id) || ': its rw snapshot ' || c.id
        || ' of snapshotter ' || coalesce(nullif(c.driver, ''), 'overlayfs') || ' does not exist' AS detail,
        c.mtime AS mtime
 FROM container c
-WHERE c.config_state = 'ok' AND c.removing = 0
+WHERE c.config_state = 'ok' AND NOT c.dead AND NOT c.removing
   AND EXISTS (SELECT 1 FROM meta WHERE key = 'docker_root')
   AND NOT EXISTS (SELECT 1 FROM cd_snapshot s
                   WHERE s.ns = 'moby' AND s.snapshotter = coalesce(nullif(c.driver, ''), 'overlayfs') AND s.key = c.id)

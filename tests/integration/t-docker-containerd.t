@@ -22,6 +22,8 @@
 # containers start.
 # Runs in ~10 s once the chroot is cached (build/docker-versions, or
 # $OVL2FSCK_DOCKER_CACHE); the first run builds it (~1 min, the Debian mirror).
+# kill -9 of dockerd during docker rm, after the Dead mark and the lease's
+# deletion: exactly docker-container-removal-leftover moby/<id>.
 # One injection per Docker-side error/warning class: a container whose rw
 # snapshot was removed (ctr snapshots rm) → docker-container-snapshot-missing;
 # a container whose rw snapshot's dir was removed → snapshot-dir-missing;
@@ -178,6 +180,55 @@ done <"$T/images"
 is "$bad" "" "every image runs (docker run)"
 dv_docker start -a c-ran >/dev/null 2>&1 && ok "c-ran starts again" true || fail "c-ran starts again"
 is "$(dv_docker ps -aq | wc -l)" "$((NCONT - 1))" "dockerd lists the containers but the leaked one"
+dv_stop
+
+# ---- kill -9 of dockerd during docker rm ------------------------------------------------
+# docker rm marks the container Dead (config.v2.json), deletes its lease,
+# then containers/<id>. Killed after the lease went, a Dead container with
+# no rw snapshot (once containerd's GC ran) stays: dockerd no longer loads
+# it. Tried with growing delays until a kill lands there.
+lease_of() {   # lease_of ID: 1 when namespace moby has lease ID
+    rm -f "$T/k.sqlite"
+    o2 --root "$ROOT" --db "$T/k.sqlite" >/dev/null 2>&1
+    sqlite3 "$T/k.sqlite" "SELECT count(*) FROM cd_lease WHERE ns = 'moby' AND id = '$1'"
+}
+is_dead() { python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["State"].get("Dead") else 1)' \
+    "$ROOT/containers/$1/config.v2.json" 2>/dev/null; }
+KID= tries=0
+for delay in 0.03 0.05 0.07 0.09 0.11 0.13 0.15 0.18 0.21 0.25 0.3 0.35; do
+    start || bail_out "dockerd did not start"
+    id=$(dv_docker create --network none o2d/layers-a:latest true) || bail_out "docker create failed"
+    dv_docker rm "$id" >/dev/null 2>&1 &
+    rmpid=$!
+    sleep "$delay"
+    { kill -KILL "$DV_PID"; wait "$rmpid"; dv_stop; } 2>/dev/null   # (no "Killed" job notice)
+    tries=$((tries + 1))
+    if is_dead "$id" && [ "$(lease_of "$id")" = 0 ]; then
+        KID=$id
+        break
+    fi
+    # killed before Dead or before the lease went (or after it all): docker rm finishes it
+    if [ -d "$ROOT/containers/$id" ]; then
+        start || bail_out "dockerd did not start"
+        dv_docker rm -f "$id" >/dev/null 2>&1 || bail_out "docker rm of $id after the kill failed"
+        dv_stop
+    fi
+done
+if [ -z "$KID" ]; then
+    skip 3 "no kill -9 in $tries tries landed between the Dead mark and the removal of containers/<id>"
+else
+    # containerd's GC runs when something is deleted: a container created and removed
+    start || bail_out "dockerd did not start"
+    dv_docker rm "$(dv_docker create --network none o2d/layers-a:latest true)" >/dev/null || bail_out "docker rm failed"
+    dv_docker rm "$KID" >"$T/krm.out" 2>&1
+    like "$(cat "$T/krm.out")" "No such container" "kill -9 during docker rm (try $tries): dockerd no longer knows the Dead container"
+    dv_stop
+    is "$(findings)" "garbage docker-container-removal-leftover moby/$KID" \
+        "exactly docker-container-removal-leftover moby/<id>"
+    rm -rf --one-file-system "${ROOT:?}/containers/$KID"
+    is "$(findings)" "" "its containers/<id> removed with dockerd stopped: clean"
+fi
+start || bail_out "dockerd did not start"
 
 # ---- Docker-side error/warning classes ----------------------------------------------
 SNAPC=$(dv_docker create --network none --name c-nosnap o2d/layers-base:1 true) || bail_out "docker create failed"
