@@ -53,6 +53,17 @@ o2() { "$OVL2FSCK" --config /dev/null --checks-dir "$W/nochecks" --min-age 0 --j
 start() { dv_start sid "$ROOT" "$EXEC/e" --storage-driver overlayfs --feature containerd-snapshotter=true; }
 # the chroot's ctr against dockerd's own containerd
 dctr() { nsenter -t "$DV_PID" -m -r /usr/bin/ctr -a "$EXEC/e/containerd/containerd.sock" "$@"; }
+# stop: a waited GC pass first (a throwaway lease removed with --sync):
+# containerd removes the dirs of snapshots a deletion freed in the
+# background, and a daemon stopped before that leaves them orphaned (true
+# garbage, but not what a test step made)
+GCN=0
+stop() {
+    GCN=$((GCN + 1))
+    dctr -n moby leases create --id "o2-settle-$GCN" >/dev/null && dctr -n moby leases rm --sync "o2-settle-$GCN" >/dev/null ||
+        diag "the GC pass before stopping dockerd failed"
+    dv_stop
+}
 # "severity check object" of every finding of ROOT, sorted
 findings() {
     o2 --root "$ROOT" --json >"$T/rep.json" 2>"$T/rep.err"
@@ -96,12 +107,12 @@ NCONT=$(dv_docker ps -aq | wc -l)
 o2 --root "$ROOT" --reap --apply >"$T/live.out" 2>&1
 is "$?" 8 "--reap --apply on the Docker root while dockerd runs: refused, exit 8"
 like "$(cat "$T/live.out")" "refusing to --apply while containerd is live" "it says the daemon is live"
-dv_stop
+stop
 # BuildKit drops its temporary leases (the build's -view snapshot) when
 # dockerd starts again: a restart here, so that the store the checks see
 # is one a restart does not change
 start || bail_out "dockerd did not restart"
-dv_stop
+stop
 
 # ---- the healthy store ---------------------------------------------------------------
 is "$(findings)" "" "healthy store: no finding at all (no container-image-missing either)"
@@ -165,7 +176,7 @@ is "$(dctr -n moby snapshots ls | grep -c "$LEAK")" 0 "containerd's GC removed t
 left=
 for d in $LEAKDIRS; do [ -e "$SNAPS/$d" ] && left="$left $d"; done
 is "$left" "" "and their dirs"
-dv_stop
+stop
 is "$((before - $(snap_bytes)))" "$CTR_BYTES" "snapshots + content shrank by exactly the commands' bytes"
 is "$(findings)" "" "rescan after reap + commands: clean"
 
@@ -180,7 +191,7 @@ done <"$T/images"
 is "$bad" "" "every image runs (docker run)"
 dv_docker start -a c-ran >/dev/null 2>&1 && ok "c-ran starts again" true || fail "c-ran starts again"
 is "$(dv_docker ps -aq | wc -l)" "$((NCONT - 1))" "dockerd lists the containers but the leaked one"
-dv_stop
+stop
 
 # ---- kill -9 of dockerd during docker rm ------------------------------------------------
 # docker rm marks the container Dead (config.v2.json), deletes its lease,
@@ -211,7 +222,7 @@ for delay in 0.03 0.05 0.07 0.09 0.11 0.13 0.15 0.18 0.21 0.25 0.3 0.35; do
     if [ -d "$ROOT/containers/$id" ]; then
         start || bail_out "dockerd did not start"
         dv_docker rm -f "$id" >/dev/null 2>&1 || bail_out "docker rm of $id after the kill failed"
-        dv_stop
+        stop
     fi
 done
 if [ -z "$KID" ]; then
@@ -222,7 +233,7 @@ else
     dv_docker rm "$(dv_docker create --network none o2d/layers-a:latest true)" >/dev/null || bail_out "docker rm failed"
     dv_docker rm "$KID" >"$T/krm.out" 2>&1
     like "$(cat "$T/krm.out")" "No such container" "kill -9 during docker rm (try $tries): dockerd no longer knows the Dead container"
-    dv_stop
+    stop
     is "$(findings)" "garbage docker-container-removal-leftover moby/$KID" \
         "exactly docker-container-removal-leftover moby/<id>"
     rm -rf --one-file-system "${ROOT:?}/containers/$KID"
@@ -236,7 +247,7 @@ IMGC=$(dv_docker create --network none --name c-noimg o2d/layers-empty:1 true) |
 dctr -n moby snapshots rm "$SNAPC" >/dev/null || bail_out "ctr snapshots rm failed"
 dctr -n moby images rm docker.io/o2d/layers-empty:1 >/dev/null || bail_out "ctr images rm failed"
 DIRC=$(dv_docker create --network none --name c-nodir o2d/busybox:latest true) || bail_out "docker create failed"
-dv_stop
+stop
 # the rw snapshot dir of c-nodir removed on disk
 o2 --root "$ROOT" --db "$T/dir.sqlite" >/dev/null 2>&1
 DIRID=$(sqlite3 "$T/dir.sqlite" "SELECT id FROM cd_backend WHERE name GLOB 'moby/*/$DIRC'")
@@ -252,6 +263,6 @@ dv_docker start c-nosnap >/dev/null 2>&1
 isnt "$?" 0 "(dockerd cannot start the container whose rw snapshot is gone)"
 dv_docker start c-nodir >/dev/null 2>&1
 isnt "$?" 0 "(nor the one whose rw snapshot dir is gone)"
-dv_stop
+stop
 
 done_testing
