@@ -189,6 +189,7 @@ while read -r img; do
         bad="$bad $img"
 done <"$T/images"
 is "$bad" "" "every image runs (docker run)"
+kill -0 "$DV_PID" 2>/dev/null || { diag "dockerd $DV_PID is gone; its log:"; tail -n 20 "$EXEC/e.log" | sed 's/^/#   /' >&2; }
 dv_docker start -a c-ran >/dev/null 2>&1 && ok "c-ran starts again" true || fail "c-ran starts again"
 is "$(dv_docker ps -aq | wc -l)" "$((NCONT - 1))" "dockerd lists the containers but the leaked one"
 stop
@@ -197,7 +198,7 @@ stop
 # docker rm marks the container Dead (config.v2.json), deletes its lease,
 # then containers/<id>. Killed after the lease went, a Dead container with
 # no rw snapshot (once containerd's GC ran) stays: dockerd no longer loads
-# it. Tried with growing delays until a kill lands there.
+# it.
 lease_of() {   # lease_of ID: 1 when namespace moby has lease ID
     rm -f "$T/k.sqlite"
     o2 --root "$ROOT" --db "$T/k.sqlite" >/dev/null 2>&1
@@ -205,34 +206,40 @@ lease_of() {   # lease_of ID: 1 when namespace moby has lease ID
 }
 is_dead() { python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["State"].get("Dead") else 1)' \
     "$ROOT/containers/$1/config.v2.json" 2>/dev/null; }
-KID= tries=0
-for delay in 0.03 0.05 0.07 0.09 0.11 0.13 0.15 0.18 0.21 0.25 0.3 0.35; do
+# The delay is bisected (ms): a kill before the lease went moves it later, a
+# kill after containers/<id> went moves it earlier.
+KID= tries=0 lo=0 hi=400
+while [ "$tries" -lt 14 ] && [ -z "$KID" ]; do
+    delay_ms=$(((lo + hi) / 2))
     start || bail_out "dockerd did not start"
     id=$(dv_docker create --network none o2d/layers-a:latest true) || bail_out "docker create failed"
     dv_docker rm "$id" >/dev/null 2>&1 &
     rmpid=$!
-    sleep "$delay"
+    sleep "$(printf '0.%03d' "$delay_ms")"
     { kill -KILL "$DV_PID"; wait "$rmpid"; dv_stop; } 2>/dev/null   # (no "Killed" job notice)
     tries=$((tries + 1))
-    if is_dead "$id" && [ "$(lease_of "$id")" = 0 ]; then
+    if [ ! -d "$ROOT/containers/$id" ]; then
+        hi=$delay_ms        # removed whole: earlier
+        [ "$hi" -gt "$lo" ] || lo=0
+    elif is_dead "$id" && [ "$(lease_of "$id")" = 0 ]; then
         KID=$id
-        break
-    fi
-    # killed before Dead or before the lease went (or after it all): docker rm finishes it
-    if [ -d "$ROOT/containers/$id" ]; then
+    else
+        lo=$delay_ms        # not Dead yet, or the lease still there: later
+        [ "$lo" -lt "$hi" ] || hi=400
+        # docker rm finishes it
         start || bail_out "dockerd did not start"
         dv_docker rm -f "$id" >/dev/null 2>&1 || bail_out "docker rm of $id after the kill failed"
         stop
     fi
 done
 if [ -z "$KID" ]; then
-    skip 3 "no kill -9 in $tries tries landed between the Dead mark and the removal of containers/<id>"
+    skip 3 "no kill -9 in $tries tries (bisected delay) landed between the lease's deletion and the removal of containers/<id>"
 else
     # containerd's GC runs when something is deleted: a container created and removed
     start || bail_out "dockerd did not start"
     dv_docker rm "$(dv_docker create --network none o2d/layers-a:latest true)" >/dev/null || bail_out "docker rm failed"
     dv_docker rm "$KID" >"$T/krm.out" 2>&1
-    like "$(cat "$T/krm.out")" "No such container" "kill -9 during docker rm (try $tries): dockerd no longer knows the Dead container"
+    like "$(cat "$T/krm.out")" "No such container" "kill -9 during docker rm (try $tries, ${delay_ms} ms): dockerd no longer knows the Dead container"
     stop
     is "$(findings)" "garbage docker-container-removal-leftover moby/$KID" \
         "exactly docker-container-removal-leftover moby/<id>"
