@@ -100,10 +100,11 @@ integration: ovl2fsck
 # test-versions: the Docker version matrix (tests/integration/t-versions.t):
 # stores written by Docker 26.1 (trixie), 28.5 (sid) and a 20.10 store
 # upgraded by 28.5, each daemon in a minbase chroot built once from the
-# Debian mirror (build/docker-versions/, ~1 min each). Not part of make test.
+# Debian mirror (build/docker-versions/, ~1 min each). Not part of make test;
+# nor is the timed kill -9 during docker rm of t-docker-containerd.t.
 test-versions: ovl2fsck
 	./tools/install-deps.sh test versions
-	OVL2FSCK_VERSIONS=1 ./tests/run-all tests/integration/t-versions.t
+	OVL2FSCK_VERSIONS=1 ./tests/run-all tests/integration/t-versions.t tests/integration/t-docker-containerd.t
 
 # test-crash: kill -9 of dockerd 20.10, 26.1 and 28.5 during load, builds,
 # rmi and system prune, 10+ timed kills each (tests/integration/t-crash.t):
