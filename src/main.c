@@ -258,8 +258,8 @@ static int refuse_other_store(struct session *s)
     /* a containerd root, or the one a Docker root used: the reaper only (src/reap_containerd.c) */
     if (t.kind == STORE_CONTAINERD && !s->o.repair)
         return 0;
-    snprintf(err, sizeof err, "--reap and --repair act on Docker graphdriver stores only; %s is a %s store (%s): "
-             "check it without them", root, store_kind_name(t.kind), t.how);
+    snprintf(err, sizeof err, "--repair acts on Docker graphdriver stores only (meta.db and metadata.db are never "
+             "written); %s is a %s store (%s): check it, or --reap it", root, store_kind_name(t.kind), t.how);
     return fail(err, EXIT_OPERATIONAL);
 }
 

@@ -125,6 +125,9 @@ like "$(cat "$T/text.out")" "Docker root on the containerd image store .*checkin
 like "$(cat "$T/text.out")" ", $NCONT Docker containers" "and Docker's containers/ ($NCONT containers)"
 is "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["store"], j["docker_root"], j["root"])' "$T/rep.json")" \
     "containerd $ROOT $CD" "JSON: store containerd, docker_root, the containerd root"
+o2 --root "$ROOT" --repair >/dev/null 2>"$T/repair.err"
+is "$?" 8 "--repair on the Docker root on containerd: refused, exit 8"
+like "$(cat "$T/repair.err")" "--repair acts on Docker graphdriver stores only" "and says why"
 
 # ---- leftovers of a removed container, and an orphaned dir on disk ------------------
 rm -rf --one-file-system "$ROOT/containers/$LEAK"
