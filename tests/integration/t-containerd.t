@@ -62,6 +62,13 @@ is "$(cat "$T/rc"):$got" "4:$(printf '%s\nlease-container-missing moby/%s\ndocke
    "Docker root on containerd: the moby lease of a missing container too; the hand-made container has no rw snapshot and no image"
 is "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["store"], j["docker_root"] == sys.argv[2], j["scanned"]["docker_containers"])' "$T/out.json" "$D")" \
    "containerd True 1" "JSON: store containerd, docker_root, the Docker container counted"
+DEADC=$(printf 'f%.0s' $(seq 64))
+mkdir -p "$D/containers/$DEADC"
+printf '{"ID":"%s","Driver":"overlayfs","Image":"sha256:%s","State":{"Dead":true}}' "$DEADC" "$(printf 'e%.0s' $(seq 64))" \
+    > "$D/containers/$DEADC/config.v2.json"
+is "$(findings "$D" --containerd-root "$ROOT" | grep -F "moby/$DEADC")" "docker-container-removal-leftover moby/$DEADC" \
+   "a Dead Docker container with no rw snapshot: docker-container-removal-leftover (not snapshot- or image-missing)"
+rm -rf "${D:?}/containers/$DEADC"
 RC=0; "$OVL2FSCK" --config /dev/null --root "$D" --containerd-root "$T/nowhere" >/dev/null 2>"$T/err" || RC=$?
 is "$RC" 8 "Docker root on containerd with no meta.db at the containerd root: exit 8"
 like "$(cat "$T/err")" 'has no io.containerd.metadata.v1.bolt/meta.db' "and says what it looked for"
