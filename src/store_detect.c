@@ -7,7 +7,10 @@
  *   Docker on containerd no image/overlay2, and a container whose
  *                        config.v2.json names a snapshotter (Driver
  *                        "overlayfs"), or dockerd's own containerd root
- *                        ROOT/containerd/daemon with a meta.db: the
+ *                        ROOT/containerd/daemon with a meta.db, or what
+ *                        only that store makes (rootfs/overlayfs, the
+ *                        containers' mount points; buildkit's
+ *                        history_c8d.db and containerd-overlayfs/): the
  *                        containerd root it used is checked (--containerd-root,
  *                        else ROOT/containerd/daemon when it has a meta.db,
  *                        else /var/lib/containerd), with ROOT/containers.
@@ -111,6 +114,20 @@ static int dir_is_empty(const char *root)
     return empty;
 }
 
+/* Entries dockerd makes only on the containerd image store (Docker 28.5:
+ * its containers' mount points, its BuildKit worker's). */
+static const char *const containerd_store_entries[] = {
+    "rootfs/overlayfs", "buildkit/history_c8d.db", "buildkit/containerd-overlayfs",
+};
+
+static const char *containerd_store_entry(const char *root)
+{
+    for (size_t i = 0; i < sizeof containerd_store_entries / sizeof containerd_store_entries[0]; i++)
+        if (exists_at(root, containerd_store_entries[i], 0))
+            return containerd_store_entries[i];
+    return NULL;
+}
+
 static bool has_docker_entry(const char *root)
 {
     for (size_t i = 0; i < sizeof docker_entries / sizeof docker_entries[0]; i++)
@@ -180,6 +197,12 @@ int store_detect(const char *root, const struct options *o, struct store_target 
             return docker_on_containerd(root, o, t, "its containers name the overlayfs snapshotter", err, errlen);
         if (has_meta_db(own))
             return docker_on_containerd(root, o, t, "no image/overlay2, dockerd's own containerd root", err, errlen);
+        const char *entry = containerd_store_entry(root);
+        if (entry) {
+            char why[128];
+            snprintf(why, sizeof why, "no image/overlay2, and %s", entry);
+            return docker_on_containerd(root, o, t, why, err, errlen);
+        }
         if (o->containerd_root)
             return docker_on_containerd(root, o, t, "no image/overlay2, --containerd-root given", err, errlen);
     }

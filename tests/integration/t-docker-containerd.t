@@ -125,6 +125,16 @@ like "$(cat "$T/text.out")" "Docker root on the containerd image store .*checkin
 like "$(cat "$T/text.out")" ", $NCONT Docker containers" "and Docker's containers/ ($NCONT containers)"
 is "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["store"], j["docker_root"], j["root"])' "$T/rep.json")" \
     "containerd $ROOT $CD" "JSON: store containerd, docker_root, the containerd root"
+# a Docker root that used the system containerd and has no container: what
+# only this store makes tells it (never a clean graphdriver root of 0 images)
+mkdir -p "$T/sysroot"
+cp -a "$ROOT/engine-id" "$ROOT/buildkit" "$ROOT/volumes" "$ROOT/network" "$T/sysroot/"
+mkdir -p "$T/sysroot/containers"
+o2 --root "$T/sysroot" --containerd-root "$T/nowhere" >/dev/null 2>"$T/sys.err"
+is "$?" 8 "no containers, no containerd/daemon (the system containerd's root missing): exit 8, not a clean graphdriver root"
+like "$(cat "$T/sys.err")" "Docker root on the containerd image store .*buildkit/" "and says what told it"
+o2 --root "$T/sysroot" --containerd-root "$CD" >"$T/sys.out" 2>&1
+like "$(cat "$T/sys.out")" "checking .* $CD" "with --containerd-root it checks that root"
 o2 --root "$ROOT" --repair >/dev/null 2>"$T/repair.err"
 is "$?" 8 "--repair on the Docker root on containerd: refused, exit 8"
 like "$(cat "$T/repair.err")" "--repair acts on Docker graphdriver stores only" "and says why"
