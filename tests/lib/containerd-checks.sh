@@ -215,7 +215,9 @@ cd_db_copy_injections() {
     seq=$(ls "$healthy/$CD_SNAP/snapshots" | sort -n | tail -1)
     rm -rf "$c"; cp -a "$root" "$c"; cp "$healthy/io.containerd.metadata.v1.bolt/meta.db" "$c/io.containerd.metadata.v1.bolt/meta.db"
     extra_name=$(findings "$c" --db "$db" >/dev/null; sqlite3 "$db" "SELECT name FROM cd_backend WHERE key = 'extra'")
-    got=$(findings "$c" | grep -v '^content-blob-orphaned ')
+    # the older meta.db's content records against today's blobs: which blobs
+    # containerd's GC deleted between the two depends on when it ran
+    got=$(findings "$c" | grep -v -E '^(content-blob-orphaned|content-blob-missing|image-content-missing) ')
     is "$got" "snapshot-backend-orphaned $extra_name
 snapshot-backend-orphaned default/$(sqlite3 "$db" "SELECT substr(name, instr(name, '/') + 1) FROM cd_backend WHERE key GLOB 'extract-*'")" \
        "snapshot-backend-orphaned: metadata.db snapshots an older meta.db does not name"
