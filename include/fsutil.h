@@ -51,6 +51,19 @@ int fs_list_dir(int dirfd, fs_entry_fn fn, void *ctx);
  * keys: appending to a b-tree is far cheaper than inserting at random).
  * When the listing fails part way, fn still gets what was read, then -1. */
 int fs_list_dir_sorted(int dirfd, fs_entry_fn fn, void *ctx);
+/* The names of a dir with their d_type, sorted as fs_list_dir_sorted calls
+ * them: 0, or -1 with errno and what was read before the error in *out.
+ * Free with fs_names_free either way. */
+struct fs_name {
+    char *name;
+    unsigned char d_type;
+};
+struct fs_names {
+    struct fs_name *v;
+    size_t n, cap;
+};
+int fs_names_read(int dirfd, struct fs_names *out);
+void fs_names_free(struct fs_names *l);
 
 /* readlinkat into buf (NUL-terminated); -1 with errno. */
 long fs_readlink(int dirfd, const char *name, char *buf, size_t buflen);

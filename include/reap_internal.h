@@ -193,7 +193,7 @@ int reap_tags_write_atomic(int rootfd, const char *relpath, const char *data, si
 struct reap_summary {
     struct act_counts counts;       /* done, failed, skipped, not reached; interrupted, refused */
     bool quarantine;
-    const char *quarantine_dir;     /* DIR/<run> when quarantining */
+    char *quarantine_dir;           /* DIR/<run> when quarantining */
     int64_t planned_bytes, freed_bytes, moved_bytes, trash_finished_bytes;
     size_t trash_finished, trash_pending;
     size_t full_retried;            /* items retried once space was freed */

@@ -34,6 +34,11 @@ int reap_quarantine_check_place(const char *dir, int rootfd, const char *root, c
 int reap_quarantine_open(struct quarantine *q, const char *dir, int rootfd, const char *root,
                     char *err, size_t errlen);
 void reap_quarantine_close(struct quarantine *q);
+/* The start of any reaper's --apply: open run's root, refuse a quarantine
+ * (dir, NULL for none) that cannot be used before anything is written, take
+ * the run's lock, open the quarantine into q; *run_dir gets DIR/<run>
+ * (malloc'd) when there is one. 0 or an exit code (message printed). */
+int reap_quarantine_begin_apply(struct act_run *run, const char *dir, struct quarantine *q, char **run_dir);
 /* Append one manifest record (fsync'd); obj is not freed. */
 int reap_quarantine_record(struct quarantine *q, const cJSON *obj);
 /* {"type":"done","seq":seq}: the action of record seq completed. */

@@ -181,18 +181,9 @@ int fs_list_dir(int dirfd, fs_entry_fn fn, void *ctx)
     return rc;
 }
 
-/* Names of a dir with their d_type, for fs_list_dir_sorted. */
-struct name_list {
-    struct fs_name {
-        char *name;
-        unsigned char d_type;
-    } *v;
-    size_t n, cap;
-};
-
 static int keep_name(void *ctx, const char *name, unsigned char d_type)
 {
-    struct name_list *l = ctx;
+    struct fs_names *l = ctx;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 256;
         void *v = realloc(l->v, cap * sizeof *l->v);
@@ -212,19 +203,34 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(((const struct fs_name *)a)->name, ((const struct fs_name *)b)->name);
 }
 
+int fs_names_read(int dirfd, struct fs_names *out)
+{
+    memset(out, 0, sizeof *out);
+    int listed = fs_list_dir(dirfd, keep_name, out);   /* on an error: what was read, then -1 */
+    int e = errno;
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof *out->v, cmp_names);
+    errno = e;
+    return listed ? -1 : 0;
+}
+
+void fs_names_free(struct fs_names *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].name);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
 int fs_list_dir_sorted(int dirfd, fs_entry_fn fn, void *ctx)
 {
-    struct name_list l = { 0 };
-    int listed = fs_list_dir(dirfd, keep_name, &l);   /* on an error: what was read, then -1 */
+    struct fs_names l;
+    int listed = fs_names_read(dirfd, &l);
     int e = errno;
-    if (l.n > 1)
-        qsort(l.v, l.n, sizeof *l.v, cmp_names);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < l.n; i++)
         rc = fn(ctx, l.v[i].name, l.v[i].d_type);
-    for (size_t i = 0; i < l.n; i++)
-        free(l.v[i].name);
-    free(l.v);
+    fs_names_free(&l);
     if (rc == 0 && listed != 0) {
         errno = e;
         return -1;

@@ -35,15 +35,10 @@ struct pf_entry {
     size_t reserved;    /* reserved while reading (fetch_one), replaced by bytes when done */
 };
 
-struct pf_name {
-    char *name;
-    unsigned char d_type;
-};
-
 struct pf_walk {
     int dirfd;
     const struct pf_plan *plan;
-    struct pf_name *names;
+    struct fs_name *names;
     size_t n;
     size_t next;        /* the entry the module is at; those before are released */
     size_t claim;       /* the first entry nobody has claimed */
@@ -270,28 +265,6 @@ void prefetch_close(struct prefetch *pf)
 
 /* ---- a walk ---- */
 
-struct name_list {
-    struct pf_name *v;
-    size_t n, cap;
-};
-
-static int keep_name(void *ctx, const char *name, unsigned char d_type)
-{
-    struct name_list *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        void *v = realloc(l->v, cap * sizeof *l->v);
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
-    if (!(l->v[l->n].name = strdup(name)))
-        return -1;
-    l->v[l->n++].d_type = d_type;
-    return 0;
-}
-
 /* Wake the idle workers (mu held). */
 static void wake_workers(struct prefetch *pf)
 {
@@ -384,8 +357,8 @@ static int call_each(struct prefetch *pf, struct pf_walk *w, struct pf_entry **c
 int prefetch_walk(struct prefetch *pf, int dirfd, const struct pf_plan *plan, struct pf_entry **cur,
                   fs_entry_fn fn, void *ctx)
 {
-    struct name_list l = { 0 };
-    int listed = fs_list_dir_sorted(dirfd, keep_name, &l);   /* sorted; on an error, what was read, then -1 */
+    struct fs_names l;
+    int listed = fs_names_read(dirfd, &l);   /* sorted; on an error, what was read, then -1 */
     int e = errno;
     struct pf_walk w = { .dirfd = dirfd, .plan = plan, .names = l.v, .n = l.n };
     if (pf && l.n > 1) {
@@ -400,9 +373,7 @@ int prefetch_walk(struct prefetch *pf, int dirfd, const struct pf_plan *plan, st
     if (pf)
         walk_unregister(pf, &w);
     free(w.ring);
-    for (size_t i = 0; i < l.n; i++)
-        free(l.v[i].name);
-    free(l.v);
+    fs_names_free(&l);
     if (rc == 0 && listed != 0) {
         errno = e;
         return -1;

@@ -674,22 +674,12 @@ static int dry_run(struct reaper *r, const struct catalog *cat, volatile sig_ato
 /* Steps 1-4 of --apply. Returns 0 or an exit code (message printed). */
 static int prepare_apply(struct reaper *r)
 {
-    char err[1024];
-    int code = act_run_open_root(&r->run);
+    int code = reap_quarantine_begin_apply(&r->run, r->o->quarantine, &r->q, &r->sum.quarantine_dir);
     if (code)
         return code;
-    /* a quarantine that cannot be used is refused before anything is written */
-    if (r->o->quarantine &&
-        reap_quarantine_check_place(r->o->quarantine, r->run.rootfd, r->run.root, err, sizeof err) < 0)
-        return act_fail(err, EXIT_OPERATIONAL);
-    if ((code = act_run_lock(&r->run)) != 0)
-        return code;
     if (r->o->quarantine) {
-        if (reap_quarantine_open(&r->q, r->o->quarantine, r->run.rootfd, r->run.root, err, sizeof err) < 0)
-            return act_fail(err, EXIT_OPERATIONAL);
         r->quarantine = true;
         r->sum.quarantine = true;
-        r->sum.quarantine_dir = act_printf("%s/%s", r->o->quarantine, r->q.run);
     }
     finish_interrupted(r);
     if (r->run.journal_broken)
@@ -704,7 +694,7 @@ static void release(struct reaper *r)
     if (r->quarantine)
         reap_quarantine_close(&r->q);
     act_run_close(&r->run);
-    free((char *)r->sum.quarantine_dir);
+    free(r->sum.quarantine_dir);
 }
 
 static int apply(struct reaper *r, const struct catalog *cat, volatile sig_atomic_t *stop)

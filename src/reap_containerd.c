@@ -704,22 +704,10 @@ static int dry_run(struct cd_reaper *r, const struct catalog *cat, volatile sig_
  * is written, lock, open the quarantine. 0 or an exit code. */
 static int open_run(struct cd_reaper *r)
 {
-    char err[1024];
-    int code = act_run_open_root(&r->run);
-    if (code)
-        return code;
-    if (r->o->quarantine &&
-        reap_quarantine_check_place(r->o->quarantine, r->run.rootfd, r->run.root, err, sizeof err) < 0)
-        return act_fail(err, EXIT_OPERATIONAL);
-    if ((code = act_run_lock(&r->run)) != 0)
-        return code;
-    if (r->o->quarantine) {
-        if (reap_quarantine_open(&r->q, r->o->quarantine, r->run.rootfd, r->run.root, err, sizeof err) < 0)
-            return act_fail(err, EXIT_OPERATIONAL);
+    int code = reap_quarantine_begin_apply(&r->run, r->o->quarantine, &r->q, &r->quarantine_dir);
+    if (code == 0 && r->o->quarantine)
         r->quarantine = true;
-        r->quarantine_dir = act_printf("%s/%s", r->o->quarantine, r->q.run);
-    }
-    return 0;
+    return code;
 }
 
 static void close_run(struct cd_reaper *r)

@@ -230,6 +230,24 @@ int reap_quarantine_open(struct quarantine *q, const char *dir, int rootfd, cons
     return 0;
 }
 
+int reap_quarantine_begin_apply(struct act_run *run, const char *dir, struct quarantine *q, char **run_dir)
+{
+    char err[1024];
+    int code = act_run_open_root(run);
+    if (code)
+        return code;
+    if (dir && reap_quarantine_check_place(dir, run->rootfd, run->root, err, sizeof err) < 0)
+        return act_fail(err, EXIT_OPERATIONAL);
+    if ((code = act_run_lock(run)) != 0)
+        return code;
+    if (dir) {
+        if (reap_quarantine_open(q, dir, run->rootfd, run->root, err, sizeof err) < 0)
+            return act_fail(err, EXIT_OPERATIONAL);
+        *run_dir = act_printf("%s/%s", dir, q->run);
+    }
+    return 0;
+}
+
 void reap_quarantine_close(struct quarantine *q)
 {
     if (q->manifest_fd >= 0)
