@@ -29,20 +29,13 @@ GARBAGE=${BENCH_GARBAGE:-1}
 STORES=${BENCH_STORES:-$TOP/build/bench/stores}
 TIME=/usr/bin/time
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 for b in "$FLOOR" "$OVL2FSCK"; do [ -x "$b" ] || die "$b is missing (run: make bench STORE=containerd)"; done
 [ -x "$TIME" ] || die "/usr/bin/time missing: apt-get install time"
 
 mkdir -p "$STORES"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ovl2bench-ctrd.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-now_ns() { date +%s%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
-                           if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "nan"; else printf "%.2f", a / b }'; }
-verdict() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "nan") print "?"; else print (v + 0 <= t + 0 ? "ok" : "MISSED") }'; }
 
 # ---- stores ------------------------------------------------------------------
 GEN_HASH=$(cat "$GEN" tools/bench/bbolt_io.py | sha256sum | cut -c1-16)
