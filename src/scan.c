@@ -4,6 +4,7 @@
 #include "scan.h"
 #include "clock.h"
 #include "scan_internal.h"
+#include "grow.h"
 #include "ids.h"
 
 #include <errno.h>
@@ -239,6 +240,50 @@ static void fill_times(struct scan_times *t, const struct scan_lane *a, const st
     t->threads = threaded ? 2 : 1;
 }
 
+/* A layer dockerd removes while the scan runs: its layerdb dir is renamed to
+ * <chainID>-<rand>-removing, then its overlay2 dir goes (moby's layer store
+ * order). When the layer lane read the dir before the rename and the main
+ * lane listed overlay2 after the removal, the layer would look dangling.
+ * Such a layer's layerdb dir is gone by now: drop its row, as if the scan
+ * had run a moment later. On a store nothing changes, the dir is still
+ * there and the row stays. Returns 0 or -1 (err set). */
+static int drop_layers_removed_meanwhile(struct db *db, int rootfd, char *err, size_t errlen)
+{
+    static const char *const suspects =
+        "SELECT chain_id FROM layer l WHERE l.cache_id_state = 'ok' AND l.name_ok = 1"
+        " AND NOT EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = l.cache_id)";
+    sqlite3_stmt *q;
+    if (db_prepare(db, suspects, &q, err, errlen) < 0)
+        return -1;
+    char (*gone)[65] = NULL;   /* chainIDs (name_ok: 64 hex), read before any delete */
+    size_t n = 0, cap = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        char path[128];
+        struct stat st;
+        const char *chain = (const char *)sqlite3_column_text(q, 0);
+        snprintf(path, sizeof path, "image/overlay2/layerdb/sha256/%s", chain);
+        if (fstatat(rootfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+            continue;
+        gone = grow_array_or_die(gone, &cap, n + 1, sizeof *gone);
+        snprintf(gone[n++], sizeof *gone, "%s", chain);
+    }
+    sqlite3_finalize(q);
+    int rc = 0;
+    if (n) {
+        if (db_prepare(db, "DELETE FROM layer WHERE chain_id = ?1", &q, err, errlen) < 0) {
+            free(gone);
+            return -1;
+        }
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            db_bind_text(q, 1, gone[i]);
+            rc = db_step_reset(q, err, errlen);
+        }
+        sqlite3_finalize(q);
+    }
+    free(gone);
+    return rc;
+}
+
 int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, struct progress *progress,
               struct scan_times *times, char *err, size_t errlen)
 {
@@ -270,7 +315,6 @@ int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, stru
     else
         run_lane(&worker);
     prefetch_close(pf);
-    close(rootfd);
     db_close(&aux);
     malloc_trim(0);   /* the worker's page cache goes back to the system (peak RSS) */
     if (progress_due(progress))
@@ -283,8 +327,10 @@ int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, stru
         rc = lane_error(&worker, err, errlen);
     else if (db_merge_aux(db, aux_path, err, errlen) < 0 || db_exec(db, "BEGIN", err, errlen) < 0 ||
              db_set_meta(db, "root", root) < 0 || db_set_meta(db, "scan_time", now) < 0 ||
-             db_create_indexes(db, err, errlen) < 0 || db_exec(db, "COMMIT", err, errlen) < 0)
+             db_create_indexes(db, err, errlen) < 0 || drop_layers_removed_meanwhile(db, rootfd, err, errlen) < 0 ||
+             db_exec(db, "COMMIT", err, errlen) < 0)
         rc = -1;
+    close(rootfd);
     unlink(aux_path);
     fill_times(times, &main_lane, &worker, threaded, clock_now() - m0);
     return rc;
