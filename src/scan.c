@@ -240,48 +240,89 @@ static void fill_times(struct scan_times *t, const struct scan_lane *a, const st
     t->threads = threaded ? 2 : 1;
 }
 
-/* A layer dockerd removes while the scan runs: its layerdb dir is renamed to
- * <chainID>-<rand>-removing, then its overlay2 dir goes (moby's layer store
- * order). When the layer lane read the dir before the rename and the main
- * lane listed overlay2 after the removal, the layer would look dangling.
- * Such a layer's layerdb dir is gone by now: drop its row, as if the scan
- * had run a moment later. On a store nothing changes, the dir is still
- * there and the row stays. Returns 0 or -1 (err set). */
-static int drop_layers_removed_meanwhile(struct db *db, int rootfd, char *err, size_t errlen)
+/* What dockerd removed while the scan ran. The two lanes read the store at
+ * different moments: a layer dockerd deletes (layerdb dir renamed to
+ * <chainID>-<rand>-removing, then its overlay2 dir removed: moby's layer
+ * store order) can be read by the layer lane before the rename while the
+ * main lane lists overlay2 after the removal: it would look dangling; an
+ * image deleted meanwhile (its config file goes before its layers) can be
+ * read before and its layers listed after: image-layer-missing. Such an
+ * object's file is gone by the end of the scan: its rows are dropped, as if
+ * the scan had run a moment later. On a store nothing changes the file is
+ * still there and the finding stays. Layers first: dropping one makes the
+ * images that name it suspects. */
+struct vanished {
+    const char *suspects;   /* ids (64 hex: name_ok) of rows that look broken */
+    const char *dir;        /* root-relative dir holding the object's file or dir, named by the id */
+    const char *drop[3];    /* DELETE statements, ?1 = the id */
+};
+
+static const struct vanished vanished_objects[] = {
+    { "SELECT chain_id FROM layer l WHERE l.cache_id_state = 'ok' AND l.name_ok = 1"
+      " AND NOT EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = l.cache_id)",
+      "image/overlay2/layerdb/sha256",
+      { "DELETE FROM layer WHERE chain_id = ?1" } },
+    { "SELECT DISTINCT il.image_id FROM image_layer il JOIN image i ON i.id = il.image_id AND i.name_ok = 1"
+      " WHERE il.chain_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM layer l WHERE l.chain_id = il.chain_id)",
+      "image/overlay2/imagedb/content/sha256",
+      { "DELETE FROM image_layer WHERE image_id = ?1", "DELETE FROM image_parent WHERE image_id = ?1",
+        "DELETE FROM image WHERE id = ?1" } },
+};
+
+/* The suspects of v whose file is gone now (ENOENT), into *ids. */
+static int find_vanished(struct db *db, int rootfd, const struct vanished *v, char (**ids)[65], size_t *n,
+                         char *err, size_t errlen)
 {
-    static const char *const suspects =
-        "SELECT chain_id FROM layer l WHERE l.cache_id_state = 'ok' AND l.name_ok = 1"
-        " AND NOT EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = l.cache_id)";
     sqlite3_stmt *q;
-    if (db_prepare(db, suspects, &q, err, errlen) < 0)
+    size_t cap = 0;
+    *ids = NULL;
+    *n = 0;
+    if (db_prepare(db, v->suspects, &q, err, errlen) < 0)
         return -1;
-    char (*gone)[65] = NULL;   /* chainIDs (name_ok: 64 hex), read before any delete */
-    size_t n = 0, cap = 0;
     while (sqlite3_step(q) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(q, 0);
         char path[128];
         struct stat st;
-        const char *chain = (const char *)sqlite3_column_text(q, 0);
-        snprintf(path, sizeof path, "image/overlay2/layerdb/sha256/%s", chain);
+        if (!id || strlen(id) != 64)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", v->dir, id);
         if (fstatat(rootfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
             continue;
-        gone = grow_array_or_die(gone, &cap, n + 1, sizeof *gone);
-        snprintf(gone[n++], sizeof *gone, "%s", chain);
+        *ids = grow_array_or_die(*ids, &cap, *n + 1, sizeof **ids);
+        memcpy((*ids)[(*n)++], id, 65);
     }
     sqlite3_finalize(q);
+    return 0;
+}
+
+static int drop_rows(struct db *db, const char *sql, char (*ids)[65], size_t n, char *err, size_t errlen)
+{
+    sqlite3_stmt *q;
+    if (db_prepare(db, sql, &q, err, errlen) < 0)
+        return -1;
     int rc = 0;
-    if (n) {
-        if (db_prepare(db, "DELETE FROM layer WHERE chain_id = ?1", &q, err, errlen) < 0) {
-            free(gone);
-            return -1;
-        }
-        for (size_t i = 0; rc == 0 && i < n; i++) {
-            db_bind_text(q, 1, gone[i]);
-            rc = db_step_reset(q, err, errlen);
-        }
-        sqlite3_finalize(q);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        db_bind_text(q, 1, ids[i]);
+        rc = db_step_reset(q, err, errlen);
     }
-    free(gone);
+    sqlite3_finalize(q);
     return rc;
+}
+
+static int drop_removed_meanwhile(struct db *db, int rootfd, char *err, size_t errlen)
+{
+    for (size_t k = 0; k < sizeof vanished_objects / sizeof vanished_objects[0]; k++) {
+        const struct vanished *v = &vanished_objects[k];
+        char(*ids)[65];
+        size_t n;
+        int rc = find_vanished(db, rootfd, v, &ids, &n, err, errlen);
+        for (size_t d = 0; rc == 0 && n && d < 3 && v->drop[d]; d++)
+            rc = drop_rows(db, v->drop[d], ids, n, err, errlen);
+        free(ids);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
 }
 
 int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, struct progress *progress,
@@ -327,7 +368,7 @@ int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, stru
         rc = lane_error(&worker, err, errlen);
     else if (db_merge_aux(db, aux_path, err, errlen) < 0 || db_exec(db, "BEGIN", err, errlen) < 0 ||
              db_set_meta(db, "root", root) < 0 || db_set_meta(db, "scan_time", now) < 0 ||
-             db_create_indexes(db, err, errlen) < 0 || drop_layers_removed_meanwhile(db, rootfd, err, errlen) < 0 ||
+             db_create_indexes(db, err, errlen) < 0 || drop_removed_meanwhile(db, rootfd, err, errlen) < 0 ||
              db_exec(db, "COMMIT", err, errlen) < 0)
         rc = -1;
     close(rootfd);
