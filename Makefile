@@ -104,7 +104,7 @@ integration: ovl2fsck
 # nor is the timed kill -9 during docker rm of t-docker-containerd.t.
 test-versions: ovl2fsck
 	./tools/install-deps.sh test versions
-	OVL2FSCK_VERSIONS=1 ./tests/run-all tests/integration/t-versions.t tests/integration/t-docker-containerd.t
+	OVL2FSCK_VERSIONS=1 OVL2FSCK_JOBS=1 ./tests/run-all tests/integration/t-versions.t tests/integration/t-docker-containerd.t
 
 # test-crash: kill -9 of dockerd 20.10, 26.1 and 28.5 during load, builds,
 # rmi and system prune, 10+ timed kills each (tests/integration/t-crash.t):
