@@ -38,7 +38,7 @@ o2() { "$OVL2FSCK" --config /dev/null --checks-dir "$T/nochecks" --min-age 0 --j
 
 # ---- a real store ------------------------------------------------------------------
 ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start"
-ctrd_ctr -n default images import "$T/img.tar" >/dev/null || bail_out "import failed"
+ctrd_import default "$T/img.tar" || bail_out "import failed"
 ctrd_ctr -n default containers create docker.io/o2r/layers-a:latest c1 >/dev/null || bail_out "container create failed"
 ctrd_ctr -n default images ls -q | sort > "$T/images.before"
 ctrd_stop

@@ -4,6 +4,7 @@
 #   ctrd_ctr [-n NS] ARGS...        # ctr against it (default namespace: default)
 #   ctrd_stop                       # stop (SIGTERM, then SIGKILL), wait, unmount below ROOT/STATE
 #   ctrd_kill9                      # kill -9, wait, unmount (for crash leftovers)
+#   ctrd_import NS ARGS...          # ctr -n NS images import ARGS (set-up: one retry, told)
 #
 #   ctrd_select 1.6|2               # which containerd (before ctrd_start): 1.6 = the
 #                                   # host's (default); 2 = 2.1.9 of the cached Debian sid
@@ -125,7 +126,7 @@ _ctrd_spawn() {
 # 2: kill -9 every process left in the daemon's mount namespace (the
 # container processes of a killed shim); their mounts go with it.
 _ctrd_kill_ns() {
-    [ -n "$CTRD_NS" ] || return 0
+    [ -n "$CTRD_NS" ] && [ "$CTRD_NS" != "$(readlink /proc/self/ns/mnt)" ] || return 0
     local p i pids
     for i in $(seq 1 50); do
         pids=
@@ -212,6 +213,34 @@ ctrd_kill9() {
     _ctrd_kill_ns
     daemon_umount_under "$CTRD_STATE" "$CTRD_ROOT"
     CTRD_PID=
+}
+
+# ctrd_import NS ARGS...: `ctr -n NS images import ARGS...` for a test's
+# set-up. containerd's import can fail once with "error reading from server:
+# EOF" (a known flake: minikube#22309; the final CI run of 2026-12-05 had it
+# once, in t-containerd2's second import): the failure, whether the daemon
+# still runs and its log tail go to stderr, the daemon is restarted on the
+# same root if it died, and the import is tried once more.
+ctrd_import() {
+    local ns=$1 err
+    shift
+    err=$(ctrd_ctr -n "$ns" images import "$@" 2>&1 >/dev/null) && return 0
+    {
+        echo "ctrd_import: ctr -n $ns images import $*: $err"
+        if kill -0 "$CTRD_PID" 2>/dev/null; then
+            echo "ctrd_import: containerd ($CTRD_PID) still runs; its log ends:"
+        else
+            echo "ctrd_import: containerd ($CTRD_PID) is gone; its log ends:"
+        fi
+        tail -n 30 "$CTRD_LOG"
+    } >&2
+    if ! kill -0 "$CTRD_PID" 2>/dev/null; then
+        local root=$CTRD_ROOT state=$CTRD_STATE
+        ctrd_stop
+        ctrd_start "$root" "$state" || return 1
+    fi
+    echo "ctrd_import: trying once more" >&2
+    ctrd_ctr -n "$ns" images import "$@" >/dev/null
 }
 
 # Wait until containerd's background GC ran: a throwaway lease removed with

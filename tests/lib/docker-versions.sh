@@ -240,9 +240,11 @@ dv_start() {
             DV_PID=
             return 1
         fi
-        [ -n "$DV_NS" ] || DV_NS=$(readlink "/proc/$DV_PID/ns/mnt" 2>/dev/null)
+        # its own mount namespace once unshare made it: before that the pid
+        # is still in ours, and dv_stop kills every process of DV_NS
+        [ -n "$DV_NS" ] || DV_NS=$(_dv_own_ns "$DV_PID")
         if [ -S "$DV_EXEC/sock" ] && dv_docker version >/dev/null 2>&1; then
-            DV_NS=$(readlink "/proc/$DV_PID/ns/mnt")
+            DV_NS=$(_dv_own_ns "$DV_PID")
             return 0
         fi
         sleep 0.1
@@ -276,10 +278,18 @@ dv_docker() {
 
 dv_version() { dv_docker version --format '{{.Server.Version}}'; }
 
+# _dv_own_ns PID: PID's mount namespace if it is not ours (else nothing).
+_dv_own_ns() {
+    local ns
+    ns=$(readlink "/proc/$1/ns/mnt" 2>/dev/null) || return 0
+    [ "$ns" != "$(readlink /proc/self/ns/mnt)" ] && echo "$ns"
+    return 0
+}
+
 # The pids in the daemon's mount namespace (dockerd, containerd, shims).
 _dv_ns_pids() {
     local p
-    [ -n "$DV_NS" ] || return 0
+    [ -n "$DV_NS" ] && [ "$DV_NS" != "$(readlink /proc/self/ns/mnt)" ] || return 0
     for p in /proc/[0-9]*; do
         [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$DV_NS" ] && echo "${p#/proc/}"
     done
@@ -289,7 +299,7 @@ _dv_ns_pids() {
 dv_stop() {
     local pid=$DV_PID i pids
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        [ -n "$DV_NS" ] || DV_NS=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)
+        [ -n "$DV_NS" ] || DV_NS=$(_dv_own_ns "$pid")
         daemon_stop_pid "$pid" "dv_stop: dockerd"
     fi
     # containerd and shims: every process left in the namespace we created
