@@ -33,6 +33,7 @@ CTRD_VERSION=1.6
 CTRD_BIND=()
 CTRD_PID=
 CTRD_NS=
+CTRD_NS_FD=
 CTRD_ROOT=
 CTRD_STATE=
 CTRD_LOG=
@@ -113,11 +114,11 @@ _ctrd_spawn() {
     setsid unshare -m --propagation private /bin/sh -c "$_DV_NS_SCRIPT" sh "$CTRD_CHROOT" "${binds[@]}" -- \
         "$CTRD_BIN" --config "$CTRD_STATE/config.toml" >"$CTRD_LOG" 2>&1 </dev/null &
     CTRD_PID=$!
-    # its mount namespace once unshare made it (what _ctrd_kill_ns ends)
+    # its mount namespace once unshare made it, pinned (what _ctrd_kill_ns ends;
+# tests/lib/daemon.sh says why it is pinned)
     local i
     for i in $(seq 1 50); do
-        CTRD_NS=$(readlink "/proc/$CTRD_PID/ns/mnt" 2>/dev/null)
-        [ -n "$CTRD_NS" ] && [ "$CTRD_NS" != "$(readlink /proc/self/ns/mnt)" ] && return 0
+        daemon_ns_pin "$CTRD_PID" CTRD_NS CTRD_NS_FD 2>/dev/null && return 0
         sleep 0.02
     done
     CTRD_NS=
@@ -126,19 +127,17 @@ _ctrd_spawn() {
 # 2: kill -9 every process left in the daemon's mount namespace (the
 # container processes of a killed shim); their mounts go with it.
 _ctrd_kill_ns() {
-    [ -n "$CTRD_NS" ] && [ "$CTRD_NS" != "$(readlink /proc/self/ns/mnt)" ] || return 0
-    local p i pids
+    [ -n "$CTRD_NS" ] || return 0
+    local i pids
     for i in $(seq 1 50); do
-        pids=
-        for p in /proc/[0-9]*; do
-            [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$CTRD_NS" ] && pids="$pids ${p#/proc/}"
-        done
+        pids=$(daemon_ns_pids "$CTRD_NS")
         [ -n "$pids" ] || break
         # shellcheck disable=SC2086
         kill -9 $pids 2>/dev/null || true
         sleep 0.1
     done
-    CTRD_NS=
+    daemon_ns_unpin "$CTRD_NS_FD"
+    CTRD_NS= CTRD_NS_FD=
 }
 
 _ctrd_hook_cleanup() {

@@ -6,6 +6,17 @@
 #   daemon_on_exit CMD           # run CMD at exit: tap.sh's at_exit when loaded,
 #                                # else an EXIT trap that keeps the caller's own trap
 #   daemon_stop_pid PID NAME     # SIGTERM, wait up to 30 s, then SIGKILL (says so), reap
+#   daemon_ns_pin PID NSVAR FDVAR  # pin PID's mount namespace if it is not ours (see below)
+#   daemon_ns_pids NS            # the pids whose mount namespace is NS
+#   daemon_ns_unpin FD           # close the pin
+#
+# A daemon run in its own mount namespace (unshare -m) is stopped by killing
+# every process left in that namespace. Its name (mnt:[inode]) is only safe to
+# match while the namespace lives: once its last process is gone the kernel
+# frees it and gives the inode number to the next namespace made, maybe by a
+# test running side by side, whose daemon would then be killed (make
+# test-versions lost a dockerd mid-probe to a kill -9 trial next to it). An
+# open fd on /proc/PID/ns/mnt keeps the namespace, and so its number, ours.
 
 daemon_umount_under() {
     local d m
@@ -44,4 +55,29 @@ daemon_stop_pid() {
         kill -KILL "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true
+}
+
+daemon_ns_pin() {
+    local pid=$1 fd ns
+    exec {fd}<"/proc/$pid/ns/mnt" || return 1
+    ns=$(readlink "/proc/self/fd/$fd" 2>/dev/null)
+    if [ -z "$ns" ] || [ "$ns" = "$(readlink /proc/self/ns/mnt)" ]; then
+        eval "exec $fd<&-"
+        return 1
+    fi
+    printf -v "$2" %s "$ns"
+    printf -v "$3" %s "$fd"
+}
+
+daemon_ns_pids() {
+    local p
+    [ -n "$1" ] && [ "$1" != "$(readlink /proc/self/ns/mnt)" ] || return 0
+    for p in /proc/[0-9]*; do
+        [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
+    done
+    return 0
+}
+
+daemon_ns_unpin() {
+    [ -z "$1" ] || eval "exec $1<&-"
 }

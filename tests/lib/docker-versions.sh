@@ -37,7 +37,7 @@ DV_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DV_TOP=$(cd "$DV_LIB_DIR/../.." && pwd)
 . "$DV_LIB_DIR/daemon.sh"
 DV_CACHE=${OVL2FSCK_DOCKER_CACHE:-$DV_TOP/build/docker-versions}
-DV_SUITE= DV_ROOTFS= DV_PID= DV_NS= DV_DATA= DV_EXEC= DV_LOG= DV_DOCKER=
+DV_SUITE= DV_ROOTFS= DV_PID= DV_NS= DV_NS_FD= DV_DATA= DV_EXEC= DV_LOG= DV_DOCKER=
 DV_BIND=()
 _DV_HOOKED=0
 
@@ -242,9 +242,9 @@ dv_start() {
         fi
         # its own mount namespace once unshare made it: before that the pid
         # is still in ours, and dv_stop kills every process of DV_NS
-        [ -n "$DV_NS" ] || DV_NS=$(_dv_own_ns "$DV_PID")
+        [ -n "$DV_NS" ] || daemon_ns_pin "$DV_PID" DV_NS DV_NS_FD 2>/dev/null
         if [ -S "$DV_EXEC/sock" ] && dv_docker version >/dev/null 2>&1; then
-            DV_NS=$(_dv_own_ns "$DV_PID")
+            [ -n "$DV_NS" ] || daemon_ns_pin "$DV_PID" DV_NS DV_NS_FD
             return 0
         fi
         sleep 0.1
@@ -278,28 +278,13 @@ dv_docker() {
 
 dv_version() { dv_docker version --format '{{.Server.Version}}'; }
 
-# _dv_own_ns PID: PID's mount namespace if it is not ours (else nothing).
-_dv_own_ns() {
-    local ns
-    ns=$(readlink "/proc/$1/ns/mnt" 2>/dev/null) || return 0
-    [ "$ns" != "$(readlink /proc/self/ns/mnt)" ] && echo "$ns"
-    return 0
-}
-
 # The pids in the daemon's mount namespace (dockerd, containerd, shims).
-_dv_ns_pids() {
-    local p
-    [ -n "$DV_NS" ] && [ "$DV_NS" != "$(readlink /proc/self/ns/mnt)" ] || return 0
-    for p in /proc/[0-9]*; do
-        [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$DV_NS" ] && echo "${p#/proc/}"
-    done
-    return 0
-}
+_dv_ns_pids() { daemon_ns_pids "$DV_NS"; }
 
 dv_stop() {
     local pid=$DV_PID i pids
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        [ -n "$DV_NS" ] || DV_NS=$(_dv_own_ns "$pid")
+        [ -n "$DV_NS" ] || daemon_ns_pin "$pid" DV_NS DV_NS_FD 2>/dev/null
         daemon_stop_pid "$pid" "dv_stop: dockerd"
     fi
     # containerd and shims: every process left in the namespace we created
@@ -319,7 +304,8 @@ dv_stop() {
             sleep 0.1
         done
     fi
-    DV_PID= DV_NS=
+    daemon_ns_unpin "$DV_NS_FD"
+    DV_PID= DV_NS= DV_NS_FD=
     return 0
 }
 
