@@ -38,6 +38,8 @@
 #include "report.h"
 #include "scan.h"
 #include "scan_internal.h"
+#include "sizes.h"
+#include "store.h"
 
 /* A scratch store: <base>/root, created once per process on tmpfs. */
 struct fuzz_store {
@@ -227,6 +229,40 @@ FUZZ_HELPER void fuzz_pick_report(const uint8_t *data, size_t size)
     fuzz_report_this = h % FUZZ_REPORT_EVERY == 0;
 }
 
+/* The checks of STORE on db (every check must run: a failing one is a bug),
+ * the sizes of what they found, and both reports into /dev/null. */
+FUZZ_HELPER void fuzz_checks_and_reports(struct db *db, enum store_kind store)
+{
+    char err[512];
+    struct check_run run;
+    if (checks_run_store(db, &fuzz_g.cat, store, INT64_MAX, 1, NULL, &run, err, sizeof err) < 0) {
+        fprintf(stderr, "fuzz harness: checks failed: %s\n", err);
+        abort();
+    }
+    if (run.failure_count) {
+        fprintf(stderr, "fuzz harness: check %s failed: %s\n", run.failures[0].source, run.failures[0].message);
+        abort();
+    }
+    struct run_result r;
+    memset(&r, 0, sizeof r);
+    r.root = fuzz_g.root;
+    r.store = store;
+    r.catalog = &fuzz_g.cat;
+    r.checks = &run;
+    r.reclaimable = sizes_fill_garbage(db, fuzz_g.root);
+    scan_read_counts(db, &r.scanned);
+    result_count_findings(db, &r);
+    struct options o;
+    memset(&o, 0, sizeof o);
+    FILE *null = fopen("/dev/null", "we");
+    if (null) {
+        report_json(null, db, &r);
+        report_text(null, db, &r, &o);
+        fclose(null);
+    }
+    check_run_free(&run);
+}
+
 /* Run scan modules over the scratch root, then (see fuzz_pick_report) the
  * whole check catalog and both report renderings (to /dev/null), as the
  * pipeline does. */
@@ -251,31 +287,7 @@ FUZZ_HELPER void fuzz_scan_and_report(const fuzz_scan_fn *mods, size_t n)
     }
     if (!fuzz_report_this)
         return;
-    struct check_run run;
-    if (checks_run(db, &fuzz_g.cat, INT64_MAX, 1, NULL, &run, err, sizeof err) < 0) {
-        fprintf(stderr, "fuzz harness: checks failed: %s\n", err);
-        abort();
-    }
-    if (run.failure_count) {
-        fprintf(stderr, "fuzz harness: check %s failed: %s\n", run.failures[0].source, run.failures[0].message);
-        abort();
-    }
-    struct run_result r;
-    memset(&r, 0, sizeof r);
-    r.root = fuzz_g.root;
-    r.catalog = &fuzz_g.cat;
-    r.checks = &run;
-    scan_read_counts(db, &r.scanned);
-    result_count_findings(db, &r);
-    struct options o;
-    memset(&o, 0, sizeof o);
-    FILE *null = fopen("/dev/null", "we");
-    if (null) {
-        report_json(null, db, &r);
-        report_text(null, db, &r, &o);
-        fclose(null);
-    }
-    check_run_free(&run);
+    fuzz_checks_and_reports(db, STORE_DOCKER);
 }
 
 /* An fd holding data (a memfd: no file system involved), at offset 0. */

@@ -12,8 +12,6 @@
  * ingest and a blob, so the checks that join the disk have rows. */
 #include "fuzz_common.h"
 #include "scan_containerd.h"
-#include "sizes.h"
-#include "store.h"
 
 #define CTRD_NO_META 0xffffffffu
 
@@ -61,38 +59,6 @@ static struct db *ctrd_db_fresh(void)
     return &ctrd_db;
 }
 
-static void ctrd_checks_and_reports(struct db *db)
-{
-    char err[512];
-    struct check_run run;
-    if (checks_run_store(db, &fuzz_g.cat, STORE_CONTAINERD, INT64_MAX, 1, NULL, &run, err, sizeof err) < 0) {
-        fprintf(stderr, "fuzz harness: checks failed: %s\n", err);
-        abort();
-    }
-    if (run.failure_count) {
-        fprintf(stderr, "fuzz harness: check %s failed: %s\n", run.failures[0].source, run.failures[0].message);
-        abort();
-    }
-    struct run_result r;
-    memset(&r, 0, sizeof r);
-    r.root = fuzz_g.root;
-    r.store = STORE_CONTAINERD;
-    r.catalog = &fuzz_g.cat;
-    r.checks = &run;
-    r.reclaimable = sizes_fill_garbage(db, fuzz_g.root);
-    scan_read_counts(db, &r.scanned);
-    result_count_findings(db, &r);
-    struct options o;
-    memset(&o, 0, sizeof o);
-    FILE *null = fopen("/dev/null", "we");
-    if (null) {
-        report_json(null, db, &r);
-        report_text(null, db, &r, &o);
-        fclose(null);
-    }
-    check_run_free(&run);
-}
-
 static int fuzz_ctrd_one(const uint8_t *data, size_t size)
 {
     fuzz_pick_report(data, size);
@@ -120,7 +86,7 @@ static int fuzz_ctrd_one(const uint8_t *data, size_t size)
         abort();
     }
     if (fuzz_report_this)
-        ctrd_checks_and_reports(db);
+        fuzz_checks_and_reports(db, STORE_CONTAINERD);
     return 0;
 }
 
