@@ -148,7 +148,7 @@ base_store() {
     mkdir -p "$T/$V"
     ctrd_start "$BASE" "$STATE" || { fail "$V: containerd starts"; return 1; }
     ctrd_ctr images import "$T/base.tar" >/dev/null || { fail "$V: import of the base images"; ctrd_stop; return 1; }
-    out=$(ctrd_ctr run --rm docker.io/o2cc/small:1 o2cc-probe /tiny 2>&1)
+    out=$(ctrd_run_rm default docker.io/o2cc/small:1 o2cc-probe /tiny)
     is "$out" "tiny was here" "$V: base store: an image of the base store runs (ctr run --rm)"
     ctrd_gc
     ctrd_stop
@@ -180,11 +180,7 @@ images_run() {
     local i n=0 out rc
     for i in $(ctrd_ctr images ls -q); do
         n=$((n + 1))
-        out=$(ctrd_ctr run --rm "$i" "o2cc-run-$n" /tiny 2>&1); rc=$?
-        # ctr run may lose the output of a task that exits at once: once more
-        if [ "$rc" = 0 ] && [ -z "$out" ]; then
-            out=$(ctrd_ctr run --rm "$i" "o2cc-run-$n" /tiny 2>&1); rc=$?
-        fi
+        out=$(ctrd_run_rm default "$i" "o2cc-run-$n" /tiny); rc=$?
         [ "$rc" = 0 ] && [ "$out" = "tiny was here" ] || echo "$i: exit $rc: $(head -n 2 <<<"$out")"
     done
     echo "$n" >&3
@@ -321,7 +317,7 @@ for i in j["items"]:
         ctrd_ctr images import "$T/big.tar" >"$S.imp2" 2>&1; rc=$?
         is "$rc" 0 "$L: restarted: the interrupted import succeeds" ||
             { diag "$(tail -n 3 "$S.imp2")"; diag "containerd's log: $(tail -n 30 "$CTRD_LOG")"; }
-        out=$(ctrd_ctr run --rm "$IMG_BIG" o2cc-big /tiny 2>&1)
+        out=$(ctrd_run_rm default "$IMG_BIG" o2cc-big /tiny)
         is "$out" "tiny was here" "$L: restarted: the big image runs"
         ctrd_gc
         ctrd_stop

@@ -44,12 +44,12 @@ o2() { "$OVL2FSCK" --config /dev/null --checks-dir "$T/nochecks" --min-age 0 --j
 
 # run_all_images NS...: `ctr run --rm` of every image in each namespace; prints what failed
 run_all_images() {
-    local ns img i=0
+    local ns img i=0 out rc
     for ns in "$@"; do
         for img in $IMAGES; do
             i=$((i + 1))
-            ctrd_ctr -n "$ns" run --rm "$img" "o2t-run-$i" /bin/sh -c 'cat /etc/os-release' 2>&1 | grep -q 'ovl2fsck test base' ||
-                echo "$ns $img"
+            out=$(ctrd_run_rm "$ns" "$img" "o2t-run-$i" /bin/sh -c 'cat /etc/os-release'); rc=$?
+            grep -q 'ovl2fsck test base' <<<"$out" || echo "$ns $img: exit $rc: $(head -n 2 <<<"$out")"
         done
     done
 }
@@ -62,7 +62,7 @@ ctrd_import other --local "$T/img.tar" || bail_out "import (other, --local) fail
 ctrd_import third --local --discard-unpacked-layers "$T/img.tar" || bail_out "import (third, discard) failed"
 is "$(ctrd_ctr -n default run docker.io/o2t/layers-a:latest c1 /bin/sh -c 'cat /opt/app/a.txt; echo c1 > /c1.txt' 2>&1)" \
    "a v2 (changed in top-a)" "ctr run: c1 (runc) sees layers-a's top layer"
-is "$(ctrd_ctr -n other run --rm docker.io/o2t/layers-b:alt r1 /bin/cat /srv/data.hard 2>&1 | head -1)" "b data" "ctr run --rm in namespace other"
+is "$(ctrd_run_rm other docker.io/o2t/layers-b:alt r1 /bin/cat /srv/data.hard | head -1)" "b data" "ctr run --rm in namespace other"
 is "$(ctrd_ctr -n third run docker.io/o2t/layers-empty:1 c3 /bin/cat /etc/hostname 2>&1)" "base" "ctr run in the namespace whose layer blobs were discarded"
 # a sandbox: ctr 2.x writes its record, but starting it needs the pod sandbox
 # controller of the CRI plugin (off here): only the record and a container in it
