@@ -1,6 +1,7 @@
 /* bbolt.h — a small read-only reader for bbolt (BoltDB) v2 files, as written
- * by go.etcd.io/bbolt. It owns nothing but parsing: the whole file is read
- * into memory (never mmap'd: a file truncated under us would SIGBUS), and
+ * by go.etcd.io/bbolt. It owns nothing but parsing: a file is read with
+ * pread, page by page as a walk reaches each page (never mmap'd: a file
+ * truncated under us would SIGBUS; a short read is BBOLT_ERR_IO), and
  * every page id, offset, length, count and nesting level is checked against
  * the file before use. Hostile input gives an error code, never a crash,
  * never a hang: each page is visited at most once per walk and the number of
@@ -34,7 +35,8 @@ enum bbolt_error {
     BBOLT_ERR_STOPPED        /* the visitor returned non-zero */
 };
 
-/* A view into the database's buffer; valid until bbolt_close(). */
+/* A view into a page the walk holds: key and val are valid during the
+ * visitor's call, path[i] while the walk is below that bucket. */
 typedef struct {
     const unsigned char *data;
     size_t len;
@@ -42,12 +44,13 @@ typedef struct {
 
 typedef struct bbolt bbolt;
 
-/* Reads the regular file behind fd from its current offset to EOF (refusing
- * more than max_bytes; 0 = BBOLT_DEFAULT_MAX_BYTES) and checks its metas.
- * The fd is not closed. */
+/* Opens the regular file behind fd, from its current offset to EOF
+ * (refusing more than max_bytes; 0 = BBOLT_DEFAULT_MAX_BYTES): reads its
+ * metas and checks them; walks read the pages they reach. The handle keeps
+ * a duplicate of fd; the caller's fd is not closed. */
 int bbolt_open_fd(int fd, size_t max_bytes, bbolt **out, char *err, size_t errlen);
 
-/* Same on a buffer, which is copied. */
+/* Same on a buffer, which is copied (and walked in memory). */
 int bbolt_open_mem(const void *buf, size_t len, bbolt **out, char *err, size_t errlen);
 
 void bbolt_close(bbolt *db);

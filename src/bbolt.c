@@ -1,8 +1,11 @@
 /* bbolt.c — read-only, hostile-input-safe reader of bbolt (BoltDB) files.
  *
- * Owns: reading the file into memory under a size cap, choosing a meta page,
- * and walking every bucket's B+tree with bounds checks on every page id,
- * element offset and length. Layout (all little-endian, go.etcd.io/bbolt v1):
+ * Owns: reading the file under a size cap, choosing a meta page, and walking
+ * every bucket's B+tree with bounds checks on every page id, element offset
+ * and length. A file opened by fd is read page by page as the walk reaches
+ * each page (pread into one buffer per recursion level: no copy of the
+ * whole file in memory, and a page is read only when reached); a buffer
+ * given to bbolt_open_mem is walked in place. Layout (all little-endian, go.etcd.io/bbolt v1):
  *
  *   page header (16): id u64, flags u16, count u16, overflow u32
  *   meta (after header, 64): magic u32, version u32, pageSize u32, flags u32,
@@ -22,6 +25,7 @@
 #include "bbolt.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +51,10 @@
 #define MAX_PAGE_SIZE (1u << 20)
 
 struct bbolt {
-    unsigned char *buf;
-    size_t len;
+    unsigned char *buf;          /* the whole file (mem), or its first bytes (fd: the metas) */
+    size_t len;                  /* the file's length */
+    int fd;                      /* -1: everything is in buf */
+    off_t base;                  /* fd: the file offset of byte 0 */
     uint32_t page_size;
     uint64_t high_water;
     uint64_t root;
@@ -269,17 +275,23 @@ static int choose_meta(bbolt *db, char *err, size_t errlen)
 
 /* ---- open / close ------------------------------------------------------ */
 
-static int open_owned(unsigned char *buf, size_t len, bbolt **out, char *err,
-                      size_t errlen)
+/* fd >= 0: buf holds the file's first bytes (enough for both metas), len
+ * is the file's length, fd is owned. */
+static int open_owned(unsigned char *buf, size_t len, int fd, off_t base, bbolt **out,
+                      char *err, size_t errlen)
 {
     *out = NULL;
     bbolt *db = calloc(1, sizeof *db);
     if (!db) {
         free(buf);
+        if (fd >= 0)
+            close(fd);
         return fail(err, errlen, BBOLT_ERR_NOMEM, "allocating handle");
     }
     db->buf = buf;
     db->len = len;
+    db->fd = fd;
+    db->base = base;
     int rc = choose_meta(db, err, errlen);
     if (rc != BBOLT_OK) {
         bbolt_close(db);
@@ -297,54 +309,44 @@ int bbolt_open_mem(const void *buf, size_t len, bbolt **out, char *err, size_t e
         return fail(err, errlen, BBOLT_ERR_NOMEM, "copying %zu bytes", len);
     if (len)
         memcpy(copy, buf, len);
-    return open_owned(copy, len, out, err, errlen);
+    return open_owned(copy, len, -1, 0, out, err, errlen);
 }
 
-/* Reads at most max_bytes + 1 so a file growing under us is still refused. */
-static int read_all(int fd, size_t max_bytes, size_t hint, unsigned char **out,
-                    size_t *outlen, char *err, size_t errlen)
+/* pread of exactly n bytes at off (a short read is an I/O error: the
+ * file shrank under us). */
+static int read_exact(int fd, off_t off, unsigned char *buf, size_t n, char *err, size_t errlen)
 {
-    size_t cap = hint < 65536 ? 65536 : hint + 1;
-    if (cap > max_bytes + 1)
-        cap = max_bytes + 1;
-    unsigned char *buf = malloc(cap);
-    size_t len = 0;
-    if (!buf)
-        return fail(err, errlen, BBOLT_ERR_NOMEM, "allocating %zu bytes", cap);
-    for (;;) {
-        if (len == cap) {
-            if (len > max_bytes) {
-                free(buf);
-                return fail(err, errlen, BBOLT_ERR_TOO_LARGE,
-                            "more than %zu bytes", max_bytes);
-            }
-            size_t ncap = cap > max_bytes / 2 ? max_bytes + 1 : cap * 2;
-            unsigned char *nb = realloc(buf, ncap);
-            if (!nb) {
-                free(buf);
-                return fail(err, errlen, BBOLT_ERR_NOMEM, "allocating %zu bytes", ncap);
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n < 0 && errno == EINTR)
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, buf + got, n - got, off + (off_t)got);
+        if (r < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            int e = errno;
-            free(buf);
-            return fail(err, errlen, BBOLT_ERR_IO, "read: %s", strerror(e));
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
+        if (r < 0)
+            return fail(err, errlen, BBOLT_ERR_IO, "read at %lld: %s", (long long)(off + (off_t)got),
+                        strerror(errno));
+        if (r == 0)
+            return fail(err, errlen, BBOLT_ERR_IO, "read at %lld: the file ended early (%zu bytes short)",
+                        (long long)(off + (off_t)got), n - got);
+        got += (size_t)r;
     }
-    if (len > max_bytes) {
+    return BBOLT_OK;
+}
+
+/* The first bytes of the file: both metas lie inside them (meta 1 sits at
+ * offset pageSize <= MAX_PAGE_SIZE). */
+static int read_head(int fd, off_t base, size_t len, unsigned char **out, char *err, size_t errlen)
+{
+    size_t n = len < (size_t)MAX_PAGE_SIZE + PAGE_HEADER_SIZE + META_SIZE ? len
+                                                                          : (size_t)MAX_PAGE_SIZE + PAGE_HEADER_SIZE + META_SIZE;
+    unsigned char *buf = malloc(n ? n : 1);
+    if (!buf)
+        return fail(err, errlen, BBOLT_ERR_NOMEM, "allocating %zu bytes", n);
+    int rc = read_exact(fd, base, buf, n, err, errlen);
+    if (rc != BBOLT_OK) {
         free(buf);
-        return fail(err, errlen, BBOLT_ERR_TOO_LARGE, "more than %zu bytes", max_bytes);
+        return rc;
     }
     *out = buf;
-    *outlen = len;
     return BBOLT_OK;
 }
 
@@ -363,12 +365,20 @@ int bbolt_open_fd(int fd, size_t max_bytes, bbolt **out, char *err, size_t errle
     if (st.st_size < 0 || (uint64_t)st.st_size > max_bytes)
         return fail(err, errlen, BBOLT_ERR_TOO_LARGE, "%lld bytes, limit %zu",
                     (long long)st.st_size, max_bytes);
+    off_t base = lseek(fd, 0, SEEK_CUR);
+    if (base < 0 || base > st.st_size)
+        return fail(err, errlen, BBOLT_ERR_IO, "seek: %s", base < 0 ? strerror(errno) : "offset past the end");
+    size_t len = (size_t)(st.st_size - base);
     unsigned char *buf = NULL;
-    size_t len = 0;
-    int rc = read_all(fd, max_bytes, (size_t)st.st_size, &buf, &len, err, errlen);
+    int rc = read_head(fd, base, len, &buf, err, errlen);
     if (rc != BBOLT_OK)
         return rc;
-    return open_owned(buf, len, out, err, errlen);
+    int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0) {
+        free(buf);
+        return fail(err, errlen, BBOLT_ERR_IO, "dup: %s", strerror(errno));
+    }
+    return open_owned(buf, len, own, base, out, err, errlen);
 }
 
 void bbolt_close(bbolt *db)
@@ -376,6 +386,8 @@ void bbolt_close(bbolt *db)
     if (!db)
         return;
     free(db->buf);
+    if (db->fd >= 0)
+        close(db->fd);
     free(db);
 }
 
@@ -391,6 +403,14 @@ void bbolt_get_info(const bbolt *db, bbolt_info *info)
 
 /* ---- the walk ---------------------------------------------------------- */
 
+/* A page read from the file (fd mode): one per recursion level, so the
+ * pages of the branches and buckets above stay valid below them. */
+struct page_buf {
+    unsigned char *p;
+    size_t cap;
+};
+#define MAX_LEVELS (BBOLT_MAX_NESTING * BBOLT_MAX_HEIGHT)
+
 struct walker {
     const bbolt *db;
     bbolt_visit_fn fn;
@@ -400,14 +420,19 @@ struct walker {
     unsigned char *visited;      /* one bit per page id below high_water */
     uint64_t element_budget;
     bbolt_slice path[BBOLT_MAX_NESTING];
+    struct page_buf *bufs;       /* fd mode: MAX_LEVELS of them */
+    int level;                   /* pages being walked (fd mode: the buffer in use) */
 };
 
-/* Key-order state of one bucket: keys must come strictly increasing. */
+/* Key-order state of one bucket: keys must come strictly increasing. In fd
+ * mode the last key of a leaf is copied (the next leaf reuses its buffer). */
 struct bucket_pos {
     int depth;                   /* depth of this bucket's keys */
     const unsigned char *last;
     size_t last_len;
     int have_last;
+    unsigned char *own;          /* fd mode: the copy of the last key */
+    size_t own_cap;
 };
 
 static int walk_bucket(struct walker *w, int depth, const unsigned char *val,
@@ -433,7 +458,25 @@ static int spend_element(struct walker *w)
 
 /* Finds page pgid, checks it lies inside the file and was not reached
  * before, and marks every page it spans. */
-static int load_page(struct walker *w, uint64_t pgid, const unsigned char **page,
+/* fd mode: n bytes at file offset off into the level's buffer, whose
+ * first have bytes are already there. */
+static int read_into_level(struct walker *w, int level, uint64_t off, size_t have, size_t n,
+                           const unsigned char **out)
+{
+    struct page_buf *b = &w->bufs[level];
+    if (b->cap < n) {
+        unsigned char *np = realloc(b->p, n);
+        if (!np)
+            return fail(w->err, w->errlen, BBOLT_ERR_NOMEM, "allocating %zu bytes", n);
+        b->p = np;
+        b->cap = n;
+    }
+    int rc = read_exact(w->db->fd, w->db->base + (off_t)(off + have), b->p + have, n - have, w->err, w->errlen);
+    *out = b->p;
+    return rc;
+}
+
+static int load_page(struct walker *w, int level, uint64_t pgid, const unsigned char **page,
                      size_t *span)
 {
     const bbolt *db = w->db;
@@ -442,6 +485,9 @@ static int load_page(struct walker *w, uint64_t pgid, const unsigned char **page
                     "page %llu, valid ids are 2..%llu", (unsigned long long)pgid,
                     (unsigned long long)db->high_water - 1);
     const unsigned char *p = db->buf + pgid * db->page_size;
+    int rc;
+    if (db->fd >= 0 && (rc = read_into_level(w, level, pgid * db->page_size, 0, db->page_size, &p)) != BBOLT_OK)
+        return rc;
     uint64_t overflow = get_u32(p + 12);
     if (overflow >= db->high_water - pgid)
         return fail(w->err, w->errlen, BBOLT_ERR_PAGE_RANGE,
@@ -459,6 +505,10 @@ static int load_page(struct walker *w, uint64_t pgid, const unsigned char **page
     }
     for (uint64_t i = pgid; i <= pgid + overflow; i++)
         w->visited[i / 8] |= (unsigned char)(1u << (i % 8));
+    if (db->fd >= 0 && overflow &&
+        (rc = read_into_level(w, level, pgid * db->page_size, db->page_size,
+                              (size_t)((overflow + 1) * db->page_size), &p)) != BBOLT_OK)
+        return rc;
     *page = p;
     *span = (size_t)((overflow + 1) * db->page_size);
     return BBOLT_OK;
@@ -506,6 +556,25 @@ static int visit_leaf_element(struct walker *w, struct bucket_pos *b, uint32_t f
     return walk_bucket(w, b->depth + 1, v, vlen, "bucket");
 }
 
+/* fd mode: the next leaf of the bucket reuses this leaf's buffer, so the
+ * last key moves to the bucket's own copy. */
+static int keep_last_key(struct walker *w, struct bucket_pos *b)
+{
+    if (!b->have_last || b->last == b->own)
+        return BBOLT_OK;
+    if (b->own_cap < b->last_len) {
+        unsigned char *np = realloc(b->own, b->last_len);
+        if (!np)
+            return fail(w->err, w->errlen, BBOLT_ERR_NOMEM, "allocating %zu bytes", b->last_len);
+        b->own = np;
+        b->own_cap = b->last_len;
+    }
+    if (b->last_len)
+        memcpy(b->own, b->last, b->last_len);
+    b->last = b->own;
+    return BBOLT_OK;
+}
+
 /* The elements of a leaf page at base (span bytes: a real page with its
  * overflow, or the remainder of an inline bucket's value). */
 static int walk_leaf(struct walker *w, struct bucket_pos *b, const unsigned char *base,
@@ -541,8 +610,11 @@ static int walk_leaf(struct walker *w, struct bucket_pos *b, const unsigned char
         if (rc != BBOLT_OK)
             return rc;
     }
-    return BBOLT_OK;
+    return w->db->fd >= 0 && pgid != 0 ? keep_last_key(w, b) : BBOLT_OK;
 }
+
+static int walk_loaded_page(struct walker *w, struct bucket_pos *b, const unsigned char *page,
+                            size_t span, uint64_t pgid, int height);
 
 static int walk_page(struct walker *w, struct bucket_pos *b, uint64_t pgid, int height)
 {
@@ -552,9 +624,22 @@ static int walk_page(struct walker *w, struct bucket_pos *b, uint64_t pgid, int 
         return fail(w->err, w->errlen, BBOLT_ERR_TOO_DEEP,
                     "page %llu: tree higher than %d", (unsigned long long)pgid,
                     BBOLT_MAX_HEIGHT);
-    int rc = load_page(w, pgid, &page, &span);
+    if (w->level >= MAX_LEVELS)
+        return fail(w->err, w->errlen, BBOLT_ERR_TOO_DEEP, "page %llu: more than %d pages deep",
+                    (unsigned long long)pgid, MAX_LEVELS);
+    int rc = load_page(w, w->level, pgid, &page, &span);
     if (rc != BBOLT_OK)
         return rc;
+    w->level++;
+    rc = walk_loaded_page(w, b, page, span, pgid, height);
+    w->level--;
+    return rc;
+}
+
+static int walk_loaded_page(struct walker *w, struct bucket_pos *b, const unsigned char *page,
+                            size_t span, uint64_t pgid, int height)
+{
+    int rc;
     unsigned flags = get_u16(page + 8);
     if (flags == PAGE_LEAF)
         return walk_leaf(w, b, page, span, "leaf", pgid);
@@ -589,14 +674,17 @@ static int walk_page(struct walker *w, struct bucket_pos *b, uint64_t pgid, int 
 static int walk_bucket(struct walker *w, int depth, const unsigned char *val,
                        size_t vlen, const char *name_for_errors)
 {
-    struct bucket_pos b = { depth, NULL, 0, 0 };
+    struct bucket_pos b = { depth, NULL, 0, 0, NULL, 0 };
     if (vlen < BUCKET_HEADER_SIZE)
         return fail(w->err, w->errlen, BBOLT_ERR_CORRUPT_PAGE,
                     "%s value at depth %d is %zu bytes, shorter than a bucket header",
                     name_for_errors, depth, vlen);
     uint64_t root = get_u64(val);
-    if (root != 0)
-        return walk_page(w, &b, root, 0);
+    if (root != 0) {
+        int rc = walk_page(w, &b, root, 0);
+        free(b.own);
+        return rc;
+    }
 
     const unsigned char *page = val + BUCKET_HEADER_SIZE;
     size_t span = vlen - BUCKET_HEADER_SIZE;
@@ -622,11 +710,21 @@ static int walk_with(bbolt *db, bbolt_visit_fn fn, void *ctx, char *err, size_t 
     w.errlen = errlen;
     w.element_budget = db->len / ELEMENT_SIZE + 1;
     w.visited = calloc((size_t)(db->high_water / 8 + 1), 1);
-    if (!w.visited)
+    if (db->fd >= 0)
+        w.bufs = calloc(MAX_LEVELS, sizeof *w.bufs);
+    if (!w.visited || (db->fd >= 0 && !w.bufs)) {
+        free(w.visited);
+        free(w.bufs);
         return fail(err, errlen, BBOLT_ERR_NOMEM, "page bitmap");
-    struct bucket_pos top = { 0, NULL, 0, 0 };
+    }
+    struct bucket_pos top = { 0, NULL, 0, 0, NULL, 0 };
     int rc = walk_page(&w, &top, db->root, 0);
+    free(top.own);
+    if (w.bufs)
+        for (int i = 0; i < MAX_LEVELS; i++)
+            free(w.bufs[i].p);
     free(w.visited);
+    free(w.bufs);
     return rc;
 }
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,6 +152,18 @@ static int open_blob(const struct blob *b, bbolt **db, char *err, size_t errlen)
     return bbolt_open_mem(b->p, b->len, db, err, errlen);
 }
 
+/* The same bytes opened by fd (a memfd): read page by page as walked. */
+static int open_blob_fd(const struct blob *b, bbolt **db, char *err, size_t errlen)
+{
+    int fd = memfd_create("bbolt-test", MFD_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, b->p, b->len), (ssize_t)b->len);
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    int rc = bbolt_open_fd(fd, 0, db, err, errlen);
+    close(fd);   /* the handle keeps its own */
+    return rc;
+}
+
 struct counts {
     unsigned top_buckets;
     unsigned top_plain;
@@ -176,12 +189,15 @@ static int count_visit(void *ctx, int depth, const bbolt_slice *path, const bbol
     return 0;
 }
 
-/* Opens (must succeed) and walks; returns the walk's code. */
+/* Opens (must succeed) and walks, from memory and by fd: both must give
+ * the same visits, code and message; returns the walk's code. */
 static int walk_blob(const struct blob *b, struct counts *c)
 {
     bbolt *db;
-    char err[512];
+    char err[512], fderr[512];
+    struct counts fdc;
     memset(c, 0, sizeof *c);
+    memset(&fdc, 0, sizeof fdc);
     int rc = open_blob(b, &db, err, sizeof err);
     assert_int_equal(rc, BBOLT_OK);
     int check = bbolt_check(db, err, sizeof err);
@@ -190,18 +206,28 @@ static int walk_blob(const struct blob *b, struct counts *c)
     if (rc != BBOLT_OK)
         assert_non_null(strstr(err, bbolt_strerror(rc)));
     bbolt_close(db);
+    assert_int_equal(open_blob_fd(b, &db, fderr, sizeof fderr), BBOLT_OK);
+    assert_int_equal(bbolt_walk(db, count_visit, &fdc, fderr, sizeof fderr), rc);
+    assert_memory_equal(&fdc, c, sizeof fdc);
+    if (rc != BBOLT_OK)
+        assert_string_equal(fderr, err);
+    bbolt_close(db);
     return rc;
 }
 
 static void expect_open_error(const struct blob *b, int code)
 {
     bbolt *db = (bbolt *)1;
-    char err[512] = "";
+    char err[512] = "", fderr[512] = "";
     int rc = open_blob(b, &db, err, sizeof err);
     if (rc != code)
         fail_msg("expected %s, got %d (%s)", bbolt_strerror(code), rc, err);
     assert_null(db);
     assert_non_null(strstr(err, bbolt_strerror(code)));
+    db = (bbolt *)1;
+    assert_int_equal(open_blob_fd(b, &db, fderr, sizeof fderr), code);
+    assert_null(db);
+    assert_string_equal(fderr, err);
 }
 
 static void expect_walk_error(const struct blob *b, int code)
@@ -1198,6 +1224,19 @@ static void test_random_damage(void **state)
             bbolt_close(db);
         }
         assert_true(rc >= BBOLT_OK && rc <= BBOLT_ERR_TOO_DEEP);
+        /* read by fd: the same code, message and visits */
+        char fderr[512];
+        struct counts fdc;
+        memset(&fdc, 0, sizeof fdc);
+        int fdrc = open_blob_fd(&t, &db, fderr, sizeof fderr);
+        if (fdrc == BBOLT_OK) {
+            fdrc = bbolt_walk(db, count_visit, &fdc, fderr, sizeof fderr);
+            bbolt_close(db);
+        }
+        assert_int_equal(fdrc, rc);
+        assert_memory_equal(&fdc, &c, sizeof c);
+        if (rc != BBOLT_OK)
+            assert_string_equal(fderr, err);
         if (rc == BBOLT_OK)
             ok++;
         else
