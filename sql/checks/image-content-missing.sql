@@ -7,8 +7,33 @@
 -- labels (GC's own edges: the manifests, configs and layers containerd
 -- keeps for it), every blob must have a record in the image's namespace
 -- and a file. Object: <namespace>/<image name>.
-WITH RECURSIVE need(ns, image, digest, via) AS (
-    SELECT ns, name, digest, 'target' FROM cd_image WHERE digest IS NOT NULL
+-- (Cost: the blobs an edge or a target names are probed once, without a
+-- closure; only when one is missing are its owners followed up to the
+-- images that reach it (bad, up), and those images' closures (need) are
+-- walked as the definition says.)
+WITH RECURSIVE bad(ns, digest) AS (
+    SELECT c.ns, c.digest
+    FROM (SELECT ns, digest FROM cd_image WHERE digest IS NOT NULL
+          UNION ALL
+          SELECT ns, value FROM cd_label
+          WHERE key GLOB 'containerd.io/gc.ref.content.*' AND kind = 'blob' AND sub = '') c
+    WHERE NOT EXISTS (SELECT 1 FROM cd_blob b WHERE b.ns = c.ns AND b.digest = c.digest)
+       OR (c.digest GLOB 'sha256:*' AND NOT EXISTS (SELECT 1 FROM cd_blobfile f WHERE f.name = substr(c.digest, 8)
+                                                    AND f.type = 'file'))
+),
+edge_key(key) AS MATERIALIZED (
+    SELECT DISTINCT key FROM cd_label WHERE key GLOB 'containerd.io/gc.ref.content.*'
+),
+up(ns, digest) AS (
+    SELECT ns, digest FROM bad
+    UNION
+    SELECT u.ns, l.owner
+    FROM up u CROSS JOIN edge_key k CROSS JOIN cd_label l
+    WHERE l.key = k.key AND l.ns = u.ns AND l.value IS u.digest AND l.kind = 'blob' AND l.sub = ''
+),
+need(ns, image, digest, via) AS (
+    SELECT ns, name, digest, 'target' FROM cd_image
+    WHERE digest IS NOT NULL AND (+ns, digest) IN (SELECT ns, digest FROM up)
     UNION
     SELECT n.ns, n.image, l.value, substr(l.key, 26)
     FROM need n
