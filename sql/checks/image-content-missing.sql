@@ -9,27 +9,24 @@
 -- and a file. Object: <namespace>/<image name>.
 -- (Cost: the blobs an edge or a target names are probed once, without a
 -- closure; only when one is missing are its owners followed up to the
--- images that reach it (bad, up), and those images' closures (need) are
+-- images that reach it (bad, up: the edges by value get an automatic index
+-- then, built only when needed), and those images' closures (need) are
 -- walked as the definition says.)
-WITH RECURSIVE bad(ns, digest) AS (
+WITH RECURSIVE edge(ns, owner, value) AS MATERIALIZED (
+    SELECT ns, owner, value FROM cd_label
+    WHERE key GLOB 'containerd.io/gc.ref.content.*' AND kind = 'blob' AND sub = ''
+),
+bad(ns, digest) AS (
     SELECT c.ns, c.digest
-    FROM (SELECT ns, digest FROM cd_image WHERE digest IS NOT NULL
-          UNION ALL
-          SELECT ns, value FROM cd_label
-          WHERE key GLOB 'containerd.io/gc.ref.content.*' AND kind = 'blob' AND sub = '') c
+    FROM (SELECT ns, digest FROM cd_image WHERE digest IS NOT NULL UNION ALL SELECT ns, value FROM edge) c
     WHERE NOT EXISTS (SELECT 1 FROM cd_blob b WHERE b.ns = c.ns AND b.digest = c.digest)
        OR (c.digest GLOB 'sha256:*' AND NOT EXISTS (SELECT 1 FROM cd_blobfile f WHERE f.name = substr(c.digest, 8)
                                                     AND f.type = 'file'))
 ),
-edge_key(key) AS MATERIALIZED (
-    SELECT DISTINCT key FROM cd_label WHERE key GLOB 'containerd.io/gc.ref.content.*'
-),
 up(ns, digest) AS (
     SELECT ns, digest FROM bad
     UNION
-    SELECT u.ns, l.owner
-    FROM up u CROSS JOIN edge_key k CROSS JOIN cd_label l
-    WHERE l.key = k.key AND l.ns = u.ns AND l.value IS u.digest AND l.kind = 'blob' AND l.sub = ''
+    SELECT u.ns, e.owner FROM up u JOIN edge e ON e.ns = u.ns AND e.value IS u.digest
 ),
 need(ns, image, digest, via) AS (
     SELECT ns, name, digest, 'target' FROM cd_image
