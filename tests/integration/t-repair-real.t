@@ -79,9 +79,9 @@ probe() {
         ref=$(awk -v i="$i" '$1 == i && $2 != "<none>:<none>" { print $2 }' "$ex/images" | sort | paste -sd,)
         ref=${ref:-${i:7:12}}
         err=$(dockerd_docker image inspect "$i" 2>&1 >/dev/null); rc=$?
-        echo "inspect $ref $rc $(head -n 1 <<<"$err" | sed -E 's/[0-9a-f]{64}/<id>/g')" >>"$out"
+        echo "inspect $ref $rc $(daemon_err_line "$err")" >>"$out"
         err=$(dockerd_docker run --rm --network none "$i" true 2>&1 >/dev/null); rc=$?
-        echo "run $ref $rc $(head -n 1 <<<"$err" | sed -E 's/[0-9a-f]{64}/<id>/g')" >>"$out"
+        echo "run $ref $rc $(daemon_err_line "$err")" >>"$out"
         if c=$(dockerd_docker create --network none "$i" true 2>"$ex/err"); then
             n=$(dockerd_docker export "$c" 2>"$ex/err" | tar t 2>/dev/null | sort)
             echo "export $ref $(grep -c . <<<"$n") names, $(grep -cE '^(\./)?[A-Z2-7]{26}$' <<<"$n") l/-like" >>"$out"
@@ -94,7 +94,7 @@ probe() {
     echo "save layers-b $(dockerd_docker save -o "$ex/lb.tar" o2t/layers-b:latest 2>&1 && echo ok)" >>"$out"
     for c in c-created c-exited c-loaded c-stopped; do
         err=$(dockerd_docker start "$c" 2>&1 >/dev/null); rc=$?
-        echo "start $c $rc $(head -n 1 <<<"$err" | sed -E 's/[0-9a-f]{64}/<id>/g')" >>"$out"
+        echo "start $c $rc $(daemon_err_line "$err")" >>"$out"
         dockerd_docker stop -t 0 "$c" >/dev/null 2>&1
     done
     dockerd_stop

@@ -104,10 +104,10 @@ probe() {
         ref=$(awk -v i="$i" '$1 == i && $2 != "<none>:<none>" { print $2 }' "$ex/images" | sort | paste -sd,)
         ref=${ref:-${i:7:12}}
         err=$(dv_docker save -o "$ex/save.tar" "$i" 2>&1 >/dev/null); rc=$?
-        echo "save $ref $rc $(head -n 1 <<<"$err" | sed -E 's/[0-9a-f]{64}/<id>/g')" >>"$out"
+        echo "save $ref $rc $(daemon_err_line "$err")" >>"$out"
         rm -f "$ex/save.tar"
         err=$(dv_docker run --rm --network none "$i" true 2>&1 >/dev/null); rc=$?
-        echo "run $ref $rc $(head -n 1 <<<"$err" | sed -E 's/[0-9a-f]{64}/<id>/g')" >>"$out"
+        echo "run $ref $rc $(daemon_err_line "$err")" >>"$out"
     done
     dv_stop
     rm -rf --one-file-system "$ex"

@@ -6,6 +6,7 @@
 #   daemon_on_exit CMD           # run CMD at exit: tap.sh's at_exit when loaded,
 #                                # else an EXIT trap that keeps the caller's own trap
 #   daemon_stop_pid PID NAME     # SIGTERM, wait up to 30 s, then SIGKILL (says so), reap
+#   daemon_err_line TEXT         # a docker CLI error as one comparable line (see below)
 #   daemon_ns_pin PID NSVAR FDVAR  # pin PID's mount namespace if it is not ours (see below)
 #   daemon_ns_pids NS            # the pids whose mount namespace is NS
 #   daemon_ns_unpin FD           # close the pin
@@ -80,4 +81,13 @@ daemon_ns_pids() {
 
 daemon_ns_unpin() {
     [ -z "$1" ] || eval "exec $1<&-"
+}
+
+# daemon_err_line TEXT: the first line of a docker CLI's error output, 64-hex
+# ids as <id>, for comparing two runs. `docker run` of a container that fails
+# to start sometimes prints 'error waiting for container: context canceled'
+# (its wait was cancelled) before the daemon's error: that line is noise
+# (a CI run of t-repair-real saw it once of 15 images, same exit status).
+daemon_err_line() {
+    grep -v 'error waiting for container: context canceled' <<<"$1" | head -n 1 | sed -E 's/[0-9a-f]{64}/<id>/g'
 }
