@@ -60,10 +60,10 @@ like "$(ctrd_ctr version 2>&1 | sed -n '/Server/,$p')" 'Version: +v?2\.1\.9' "th
 ctrd_import default "$T/img.tar" || bail_out "import (default, transfer service) failed"
 ctrd_import other --local "$T/img.tar" || bail_out "import (other, --local) failed"
 ctrd_import third --local --discard-unpacked-layers "$T/img.tar" || bail_out "import (third, discard) failed"
-is "$(ctrd_ctr -n default run docker.io/o2t/layers-a:latest c1 /bin/sh -c 'cat /opt/app/a.txt; echo c1 > /c1.txt' 2>&1)" \
+is "$(ctrd_run_keep default docker.io/o2t/layers-a:latest c1 /bin/sh -c 'cat /opt/app/a.txt; echo c1 > /c1.txt')" \
    "a v2 (changed in top-a)" "ctr run: c1 (runc) sees layers-a's top layer"
 is "$(ctrd_run_rm other docker.io/o2t/layers-b:alt r1 /bin/cat /srv/data.hard | head -1)" "b data" "ctr run --rm in namespace other"
-is "$(ctrd_ctr -n third run docker.io/o2t/layers-empty:1 c3 /bin/cat /etc/hostname 2>&1)" "base" "ctr run in the namespace whose layer blobs were discarded"
+is "$(ctrd_run_keep third docker.io/o2t/layers-empty:1 c3 /bin/cat /etc/hostname)" "base" "ctr run in the namespace whose layer blobs were discarded"
 # a sandbox: ctr 2.x writes its record, but starting it needs the pod sandbox
 # controller of the CRI plugin (off here): only the record and a container in it
 ctrd_ctr -n default sandboxes run "$T/pod.json" sb1 >"$T/sb.out" 2>&1

@@ -6,6 +6,7 @@
 #   ctrd_kill9                      # kill -9, wait, unmount (for crash leftovers)
 #   ctrd_import NS ARGS...          # ctr -n NS images import ARGS (set-up: one retry, told)
 #   ctrd_run_rm NS IMAGE ID CMD...  # ctr -n NS run --rm: output and status (lost output retried)
+#   ctrd_run_keep NS IMAGE ID CMD.. # ctr -n NS run (container kept): the same
 #
 #   ctrd_select 1.6|2               # which containerd (before ctrd_start): 1.6 = the
 #                                   # host's (default); 2 = 2.1.9 of the cached Debian sid
@@ -254,6 +255,21 @@ ctrd_run_rm() {
     out=$(ctrd_ctr -n "$ns" run --rm "$@" 2>&1); rc=$?
     if [ "$rc" = 0 ] && [ -z "$out" ]; then
         out=$(ctrd_ctr -n "$ns" run --rm "$@" 2>&1); rc=$?
+    fi
+    [ -z "$out" ] || printf '%s\n' "$out"
+    return "$rc"
+}
+
+# ctrd_run_keep NS IMAGE ID CMD...: `ctr -n NS run IMAGE ID CMD...` (the
+# container is kept), its output and exit status; an output lost as above is
+# had by starting the kept container's task once more.
+ctrd_run_keep() {
+    local ns=$1 id=$3 out rc
+    shift
+    out=$(ctrd_ctr -n "$ns" run "$@" 2>&1); rc=$?
+    if [ "$rc" = 0 ] && [ -z "$out" ]; then
+        out=$(ctrd_ctr -n "$ns" tasks start "$id" 2>&1); rc=$?
+        ctrd_ctr -n "$ns" tasks delete "$id" >/dev/null 2>&1
     fi
     [ -z "$out" ] || printf '%s\n' "$out"
     return "$rc"
