@@ -6,10 +6,12 @@
  *   metadata.db  the overlayfs snapshotter: v1/snapshots/<name> (id, kind,
  *                parent) with the bucket's sequence, v1/parents
  *
- * Each file is read whole by src/bbolt.c (bounded, cycle-safe) and checked
- * page by page before any record is loaded: a file that does not read
- * cleanly gets its cd_db row (state invalid or unreadable, with bbolt's
- * message) and no records, so that no check reasons from half a graph.
+ * Each file is read by src/bbolt.c (bounded, cycle-safe) in one walk that
+ * checks every page and loads the records as it goes: a file that does not
+ * read cleanly has its tables emptied again (no rollback: the scan database
+ * has no journal; no other code writes them) and gets its cd_db row (state
+ * invalid or unreadable, with bbolt's message), so that no check reasons
+ * from half a graph.
  * The walk visits keys depth-first in key order, so the fields of one
  * record come together: one record is pending at a time and is written
  * when the next begins. Values are bytes: strings are stored as found. */
@@ -112,8 +114,15 @@ int cd_rfc3339(const char *s, int64_t *out)
 
 /* ---- reading a bbolt file --------------------------------------------- */
 
-/* Opens and checks dirfd/relpath; fills state and error. NULL when the
- * file cannot be used (then *state says why). */
+/* The cd_db state of a bbolt error code. */
+static const char *bolt_state(int rc)
+{
+    return rc == BBOLT_ERR_IO || rc == BBOLT_ERR_NOMEM || rc == BBOLT_ERR_TOO_LARGE ? "unreadable" : "invalid";
+}
+
+/* Opens dirfd/relpath and checks its metas (the pages are checked by the
+ * walk, see walk_all_or_nothing); fills state and error. NULL when the file
+ * cannot be used (then *state says why). */
 static bbolt *open_bolt(int dirfd, const char *relpath, const char **state, char *why, size_t whylen,
                         int64_t *mtime)
 {
@@ -131,13 +140,30 @@ static bbolt *open_bolt(int dirfd, const char *relpath, const char **state, char
     bbolt *b = NULL;
     int rc = bbolt_open_fd(fd, CD_BOLT_MAX_BYTES, &b, why, whylen);
     close(fd);
-    if (rc == BBOLT_OK && (rc = bbolt_check(b, why, whylen)) != BBOLT_OK) {
-        bbolt_close(b);
-        b = NULL;
-    }
     if (rc != BBOLT_OK)
-        *state = rc == BBOLT_ERR_IO || rc == BBOLT_ERR_NOMEM || rc == BBOLT_ERR_TOO_LARGE ? "unreadable" : "invalid";
+        *state = bolt_state(rc);
     return b;
+}
+
+/* One walk that checks every page and loads the records: when a page does
+ * not read cleanly, the tables the walk fills are emptied (the file loads
+ * nothing) and state and why say what broke. Returns the walk's code
+ * (BBOLT_ERR_STOPPED with *visitor_rc < 0 on a database error). */
+static int walk_all_or_nothing(struct db *db, bbolt *b, bbolt_visit_fn fn, void *ctx, int *visitor_rc,
+                               const char *const *tables, const char **state, char *why, size_t whylen,
+                               char *err, size_t errlen)
+{
+    int brc = bbolt_walk(b, fn, ctx, why, whylen);
+    if (brc == BBOLT_OK || *visitor_rc != 0)
+        return brc;
+    *state = bolt_state(brc);
+    for (int i = 0; tables[i] && *visitor_rc == 0; i++) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "DELETE FROM %s", tables[i]);
+        if (db_exec(db, sql, err, errlen) < 0)
+            *visitor_rc = -1;
+    }
+    return brc;
 }
 
 static int insert_db_row(struct db *db, const char *name, const char *path, const char *state, const char *error,
@@ -219,6 +245,11 @@ static const char *const meta_sql[Q_COUNT] = {
     [Q_LABEL] = "INSERT OR REPLACE INTO cd_label(ns, kind, sub, owner, key, value) VALUES (?1,?2,?3,?4,?5,?6)",
     [Q_CHILD] = "INSERT OR IGNORE INTO cd_snapshot_child(ns, snapshotter, key, child) VALUES (?1,?2,?3,?4)",
     [Q_RESOURCE] = "INSERT OR IGNORE INTO cd_lease_resource(ns, lease, kind, sub, id) VALUES (?1,?2,?3,?4,?5)",
+};
+/* The tables the meta.db walk fills (and nothing else does). */
+static const char *const meta_tables[] = {
+    "cd_namespace", "cd_image", "cd_blob", "cd_ingest", "cd_snapshot", "cd_container", "cd_lease", "cd_sandbox",
+    "cd_label", "cd_snapshot_child", "cd_lease_resource", NULL,
 };
 static const enum stmt obj_stmt[OBJ_COUNT] = {
     [OBJ_IMAGE] = Q_IMAGE, [OBJ_BLOB] = Q_BLOB, [OBJ_INGEST] = Q_INGEST, [OBJ_SNAPSHOT] = Q_SNAPSHOT,
@@ -530,10 +561,11 @@ int scan_cd_meta_db(struct db *db, int dirfd, const char *relpath, char *err, si
         if (db_prepare(db, meta_sql[i], &w.q[i], err, errlen) < 0)
             w.rc = -1;
     if (w.rc == 0) {
-        int brc = bbolt_walk(b, meta_visit, &w, why, sizeof why);
-        flush(&w);
-        if (brc != BBOLT_OK && w.rc == 0) {   /* bbolt_check passed: cannot happen, but never trust it */
-            state = "invalid";
+        int brc = walk_all_or_nothing(db, b, meta_visit, &w, &w.rc, meta_tables, &state, why, sizeof why, err, errlen);
+        if (brc == BBOLT_OK)
+            flush(&w);
+        if (brc != BBOLT_OK && w.rc == 0) {
+            w.have_version = false;   /* state and why say what broke; nothing was loaded */
         } else if (w.rc == 0 && !w.saw_v1) {
             state = "invalid";
             snprintf(why, sizeof why, "no v1 bucket: not a containerd metadata database");
@@ -553,6 +585,9 @@ int scan_cd_meta_db(struct db *db, int dirfd, const char *relpath, char *err, si
 }
 
 /* ---- metadata.db (overlayfs snapshotter) --------------------------------- */
+
+/* The tables the metadata.db walk fills (and nothing else does). */
+static const char *const snap_tables[] = { "cd_backend", "cd_backend_parent", NULL };
 
 struct snap_walk {
     struct db *db;
@@ -690,11 +725,14 @@ int scan_cd_snapshot_db(struct db *db, int dirfd, const char *relpath, char *err
                    &w.par, err, errlen) < 0)
         w.rc = -1;
     if (w.rc == 0) {
-        int brc = bbolt_walk(b, snap_visit, &w, why, sizeof why);
-        snap_flush(&w);
-        if (brc != BBOLT_OK && w.rc == 0)
-            state = "invalid";
-        else if (w.rc == 0 && !w.saw_snapshots) {
+        int brc = walk_all_or_nothing(db, b, snap_visit, &w, &w.rc, snap_tables, &state, why, sizeof why, err, errlen);
+        if (brc == BBOLT_OK)
+            snap_flush(&w);
+        else
+            w.open = false;   /* the pending snapshot was rolled back with the rest */
+        if (brc != BBOLT_OK && w.rc == 0) {
+            w.have_seq = false;   /* state and why say what broke; nothing was loaded */
+        } else if (w.rc == 0 && !w.saw_snapshots) {
             /* a snapshotter that never made a snapshot has an empty v1: that is fine */
         }
     } else {
