@@ -1,12 +1,14 @@
 /* scan_containerd.c — the scan of a containerd root (store kind
- * containerd): both bbolt files (src/scan_containerd_bolt.c), then the
- * disk — the overlayfs snapshotter's snapshots/<id> dirs, the content
- * store's blobs/sha256/<hex> (hashed with --deep) and ingest/<dir>/ (ref,
- * data size, total) —, the image configs the content records name (their
+ * containerd): both bbolt files (src/scan_containerd_bolt.c), the disk —
+ * the overlayfs snapshotter's snapshots/<id> dirs, the content store's
+ * blobs/sha256/<hex> (hashed with --deep) and ingest/<dir>/ (ref, data
+ * size, total) —, the image configs the content records name (their
  * diff_ids and chainIDs), and, for a Docker root on the containerd image
- * store, Docker's containers/ (src/scan_containers.c). One transaction on
- * the scan database; every path is opened below the root without
- * following a symlink. */
+ * store, Docker's containers/ (src/scan_containers.c). Two lanes, as for
+ * Docker (src/scan.c): the main thread loads meta.db and the configs into
+ * the scan database while a worker loads metadata.db and the disk into an
+ * aux database merged afterwards; one writer per database.
+ * Every path is opened below the root without following a symlink. */
 #include "scan_containerd.h"
 #include "clock.h"
 #include "fsutil.h"
@@ -17,7 +19,10 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,25 +342,102 @@ static int scan_docker_containers(struct cd_scan *c, const char *docker_root)
     return rc;
 }
 
-static int scan_all(struct cd_scan *c, const char *docker_root)
+/* The main lane: meta.db, then the configs its labels name. */
+static int scan_main_lane(struct cd_scan *c)
 {
-    struct db *db = c->s.db;
-    char *err = c->s.err;
-    size_t errlen = sizeof c->s.err;
     enum scan_phase was = scan_phase(&c->s, PHASE_PARSE);
-    int rc = scan_cd_meta_db(db, c->s.rootfd, CD_META_DB, err, errlen);
-    if (rc == 0)
-        rc = scan_cd_snapshot_db(db, c->s.rootfd, CD_SNAP_DB, err, errlen);
+    int rc = scan_cd_meta_db(c->s.db, c->s.rootfd, CD_META_DB, c->s.err, sizeof c->s.err);
+    scan_phase(&c->s, was);
+    if (rc == 0 && !scan_stopped(&c->s))
+        rc = scan_configs(c);
+    return rc;
+}
+
+/* The worker lane: metadata.db, then the disk. */
+static int scan_worker_lane(struct cd_scan *c)
+{
+    enum scan_phase was = scan_phase(&c->s, PHASE_PARSE);
+    int rc = scan_cd_snapshot_db(c->s.db, c->s.rootfd, CD_SNAP_DB, c->s.err, sizeof c->s.err);
     scan_phase(&c->s, was);
     if (rc == 0 && !scan_stopped(&c->s))
         rc = scan_disk(c);
-    if (rc == 0 && !scan_stopped(&c->s))
-        rc = scan_configs(c);
+    return rc;
+}
+
+struct cd_lane {
+    struct cd_scan c;
+    int (*run)(struct cd_scan *c);
+    int rc;                  /* 0, -1 (c.s.err), -2 interrupted */
+};
+
+/* One lane in its own transaction. */
+static void run_lane(struct cd_lane *lane)
+{
+    struct scan *s = &lane->c.s;
+    s->phase = PHASE_WALK;
+    s->phase_mark = clock_now();
+    lane->rc = db_exec(s->db, "BEGIN", s->err, sizeof s->err);
+    if (lane->rc == 0)
+        lane->rc = lane->run(&lane->c);
+    if (lane->rc == 0 && scan_stopped(s))
+        lane->rc = -2;
+    scan_phase(s, PHASE_LOAD);
+    char ignore[256];
+    if (lane->rc == 0 && db_exec(s->db, "COMMIT", s->err, sizeof s->err) < 0)
+        lane->rc = -1;
+    else if (lane->rc != 0)
+        db_exec(s->db, "ROLLBACK", ignore, sizeof ignore);
+    scan_phase(s, PHASE_WALK);
+}
+
+static void *lane_thread(void *arg)
+{
+    run_lane(arg);
+    return NULL;
+}
+
+static int lane_error(const struct cd_lane *lane, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s", lane->rc == -2 ? "interrupted" : lane->c.s.err[0] ? lane->c.s.err : "scan failed");
+    return -1;
+}
+
+/* After the lanes: the merge, Docker's containers, the meta rows, the
+ * indexes (their time is load time of the main lane). */
+static int finish(struct cd_scan *c, const char *aux_path, const char *cd_root, const char *docker_root)
+{
+    struct db *db = c->s.db;
+    char *err = c->s.err, now[32], ignore[256];
+    size_t errlen = sizeof c->s.err;
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    enum scan_phase was = scan_phase(&c->s, PHASE_LOAD);
+    int rc = db_merge_aux(db, aux_path, err, errlen) < 0 || db_exec(db, "BEGIN", err, errlen) < 0 ? -1 : 0;
+    scan_phase(&c->s, was);
     if (rc == 0 && docker_root && !scan_stopped(&c->s))
         rc = scan_docker_containers(c, docker_root);
     if (rc == 0 && scan_stopped(&c->s))
         rc = -2;
+    scan_phase(&c->s, PHASE_LOAD);
+    if (rc == 0 && (db_set_meta(db, "root", cd_root) < 0 || db_set_meta(db, "scan_time", now) < 0 ||
+                    db_set_meta(db, "store", "containerd") < 0 ||
+                    (docker_root && db_set_meta(db, "docker_root", docker_root) < 0)))
+        rc = -1;
+    if (rc == 0 && (db_create_indexes(db, err, errlen) < 0 || db_exec(db, "COMMIT", err, errlen) < 0))
+        rc = -1;
+    else if (rc != 0)
+        db_exec(db, "ROLLBACK", ignore, sizeof ignore);
+    scan_phase(&c->s, PHASE_WALK);
     return rc;
+}
+
+static void fill_times(struct scan_times *t, const struct cd_lane *a, const struct cd_lane *b, bool threaded)
+{
+    if (!t)
+        return;
+    t->walk = a->c.s.phase_seconds[PHASE_WALK] + b->c.s.phase_seconds[PHASE_WALK];
+    t->parse = a->c.s.phase_seconds[PHASE_PARSE] + b->c.s.phase_seconds[PHASE_PARSE];
+    t->load = a->c.s.phase_seconds[PHASE_LOAD] + b->c.s.phase_seconds[PHASE_LOAD];
+    t->threads = threaded ? 2 : 1;
 }
 
 int scan_containerd_root(struct db *db, const char *cd_root, const char *docker_root, bool deep,
@@ -367,36 +449,40 @@ int scan_containerd_root(struct db *db, const char *cd_root, const char *docker_
         snprintf(err, errlen, "cannot open containerd root %s: %s", cd_root, strerror(errno));
         return -1;
     }
-    struct cd_scan c = { .s = { .db = db, .rootfd = rootfd, .stop = stop, .progress = progress }, .deep = deep,
-                         .dirfd = -1 };
-    c.s.phase = PHASE_WALK;
-    c.s.phase_mark = clock_now();
-    char now[32];
-    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    char aux_path[PATH_MAX];
+    struct db aux;
+    if (db_open_aux(&aux, aux_path, sizeof aux_path, err, errlen) < 0) {
+        db_close(&aux);
+        close(rootfd);
+        return -1;
+    }
     char ignore[256];
     db_exec(db, CD_SCANDB_MMAP_PRAGMA, ignore, sizeof ignore);   /* a speed-up only: its failure is ignored */
-    int rc = db_exec(db, "BEGIN", err, errlen);
-    if (rc == 0) {
-        rc = scan_all(&c, docker_root);
-        if (rc == 0 && (db_set_meta(db, "root", cd_root) < 0 || db_set_meta(db, "scan_time", now) < 0 ||
-                        db_set_meta(db, "store", "containerd") < 0 ||
-                        (docker_root && db_set_meta(db, "docker_root", docker_root) < 0)))
-            rc = -1;
-        if (rc == 0 && (db_create_indexes(db, err, errlen) < 0 || db_exec(db, "COMMIT", err, errlen) < 0))
-            rc = -1;
-        else if (rc != 0) {
-            snprintf(err, errlen, "%s", rc == -2 ? "interrupted" : c.s.err[0] ? c.s.err : "scan failed");
-            db_exec(db, "ROLLBACK", ignore, sizeof ignore);
-        }
-    }
-    scan_phase(&c.s, PHASE_WALK);
-    free(c.chunk);
+    struct cd_lane main_lane = { .c = { .s = { .db = db, .rootfd = rootfd, .stop = stop, .progress = progress },
+                                        .deep = deep, .dirfd = -1 },
+                                 .run = scan_main_lane };
+    struct cd_lane worker = { .c = { .s = { .db = &aux, .rootfd = rootfd, .stop = stop }, .deep = deep, .dirfd = -1 },
+                              .run = scan_worker_lane };
+    main_lane.c.s.other_objects = &worker.c.s.objects;
+    pthread_t tid;
+    bool threaded = pthread_create(&tid, NULL, lane_thread, &worker) == 0;
+    run_lane(&main_lane);
+    if (threaded)
+        pthread_join(tid, NULL);
+    else
+        run_lane(&worker);
+    db_close(&aux);
+    free(worker.c.chunk);
+    malloc_trim(0);
+    int rc = 0;
+    if (main_lane.rc != 0)
+        rc = lane_error(&main_lane, err, errlen);
+    else if (worker.rc != 0)
+        rc = lane_error(&worker, err, errlen);
+    else if ((rc = finish(&main_lane.c, aux_path, cd_root, docker_root)) != 0)
+        snprintf(err, errlen, "%s", rc == -2 ? "interrupted" : main_lane.c.s.err[0] ? main_lane.c.s.err : "scan failed");
+    unlink(aux_path);
     close(rootfd);
-    if (times) {
-        times->walk = c.s.phase_seconds[PHASE_WALK];
-        times->parse = c.s.phase_seconds[PHASE_PARSE];
-        times->load = c.s.phase_seconds[PHASE_LOAD];
-        times->threads = 1;
-    }
+    fill_times(times, &main_lane, &worker, threaded);
     return rc;
 }
