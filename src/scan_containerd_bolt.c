@@ -194,10 +194,13 @@ static bool is(const bbolt_slice *s, const char *lit)
     return s->len == n && memcmp(s->data, lit, n) == 0;
 }
 
+/* Binds are SQLITE_STATIC (no copy): every insert is stepped and reset
+ * while the bytes it names are still there (the walk's page, the pending
+ * record), and every parameter is bound again before the next step. */
 static void bind_slice(sqlite3_stmt *q, int idx, const bbolt_slice *s)
 {
     if (s && s->data)
-        sqlite3_bind_text(q, idx, (const char *)s->data, (int)s->len, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, idx, (const char *)s->data, (int)s->len, SQLITE_STATIC);
     else if (s)
         sqlite3_bind_text(q, idx, "", 0, SQLITE_STATIC);
     else
@@ -295,7 +298,7 @@ static void pending_clear(struct pending *p)
 static void bind_str(sqlite3_stmt *q, int idx, const struct str *s)
 {
     if (s->set)
-        sqlite3_bind_text(q, idx, s->p, (int)s->len, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, idx, s->p, (int)s->len, SQLITE_STATIC);
     else
         sqlite3_bind_null(q, idx);
 }
@@ -318,7 +321,7 @@ static int flush(struct meta_walk *w)
     if (p->type == OBJ_INGEST && p->f[0].set) {
         char hex[HEX64_LEN + 1];
         id_sha256_hex(p->f[0].p, p->f[0].len, hex);
-        sqlite3_bind_text(q, 6, hex, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 6, hex, -1, SQLITE_STATIC);
     }
     for (int i = 0; i < NN; i++) {
         if (p->has[i])
@@ -622,8 +625,8 @@ static void snap_flush(struct snap_walk *w)
         const char *s1 = w->name.set ? memchr(w->name.p, '/', w->name.len) : NULL;
         const char *s2 = s1 ? memchr(s1 + 1, '/', w->name.len - (size_t)(s1 + 1 - w->name.p)) : NULL;
         if (s2) {
-            sqlite3_bind_text(q, 5, w->name.p, (int)(s1 - w->name.p), SQLITE_TRANSIENT);
-            sqlite3_bind_text(q, 6, s2 + 1, (int)(w->name.len - (size_t)(s2 + 1 - w->name.p)), SQLITE_TRANSIENT);
+            sqlite3_bind_text(q, 5, w->name.p, (int)(s1 - w->name.p), SQLITE_STATIC);
+            sqlite3_bind_text(q, 6, s2 + 1, (int)(w->name.len - (size_t)(s2 + 1 - w->name.p)), SQLITE_STATIC);
         } else {
             sqlite3_bind_null(q, 5);
             sqlite3_bind_null(q, 6);
