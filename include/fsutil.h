@@ -63,6 +63,8 @@ struct fs_names {
     size_t n, cap;
 };
 int fs_names_read(int dirfd, struct fs_names *out);
+/* The same in the order fs_list_dir gives them. */
+int fs_names_read_unsorted(int dirfd, struct fs_names *out);
 void fs_names_free(struct fs_names *l);
 
 /* readlinkat into buf (NUL-terminated); -1 with errno. */

@@ -6,7 +6,9 @@
  * in its own order instead of reading them itself; what it computes does not
  * change. Only FILE_OK and FILE_MISSING results are kept: any other outcome
  * (and anything not read ahead) is read again by the module itself, so a
- * failure is exactly the error the serial read gives. */
+ * failure is exactly the error the serial read gives. A walk reads inline
+ * (no handoff) while probes find its entries in the page cache, and uses
+ * the pool from the first entry a probe finds cold. */
 #ifndef OVL2FSCK_PREFETCH_H
 #define OVL2FSCK_PREFETCH_H
 
@@ -32,6 +34,7 @@ struct pf_plan {
     const char *files[PF_MAX_FILES];  /* PF_DIR_FILES: names inside the entry (NULL-terminated) */
     size_t cap;                       /* fs_read_file cap, the same the module uses */
     const char *warm;                 /* PF_DIR_FILES: a name inside the entry to lstat only, or NULL */
+    bool dir_order;                   /* walk in fs_list_dir's order, not sorted by name */
 };
 
 struct prefetch;        /* the pool */
@@ -45,7 +48,7 @@ struct prefetch *prefetch_open(int depth, size_t max_bytes);
 void prefetch_close(struct prefetch *pf);
 
 /* Walk the sorted entries of dirfd (as fs_list_dir_sorted, same order, same
- * partial-listing rule), calling fn(ctx, name, d_type) for each with *cur
+ * partial-listing rule; in fs_list_dir's order when plan->dir_order), calling fn(ctx, name, d_type) for each with *cur
  * set to its prefetched files (NULL when none) while the pool reads ahead.
  * pf NULL: no read-ahead. Returns fs_list_dir_sorted's value. */
 int prefetch_walk(struct prefetch *pf, int dirfd, const struct pf_plan *plan, struct pf_entry **cur,

@@ -7,6 +7,10 @@
 
 #include "db.h"
 
+/* fds one du walk holds at most (nftw's 32 dir streams and one more):
+ * par_for's bound when walks run side by side */
+#define SIZES_FDS_PER_WALK 33
+
 /* Fill finding.bytes for every non-young garbage finding (its path and owned
  * paths under root) and return the total, each inode counted once across
  * all findings. Never follows a symlink or crosses into another filesystem. */

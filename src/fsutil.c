@@ -203,15 +203,21 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(((const struct fs_name *)a)->name, ((const struct fs_name *)b)->name);
 }
 
-int fs_names_read(int dirfd, struct fs_names *out)
+int fs_names_read_unsorted(int dirfd, struct fs_names *out)
 {
     memset(out, 0, sizeof *out);
     int listed = fs_list_dir(dirfd, keep_name, out);   /* on an error: what was read, then -1 */
+    return listed ? -1 : 0;
+}
+
+int fs_names_read(int dirfd, struct fs_names *out)
+{
+    int listed = fs_names_read_unsorted(dirfd, out);
     int e = errno;
     if (out->n > 1)
         qsort(out->v, out->n, sizeof *out->v, cmp_names);
     errno = e;
-    return listed ? -1 : 0;
+    return listed;
 }
 
 void fs_names_free(struct fs_names *l)

@@ -6,6 +6,7 @@
 #include "progress.h"
 #include "scan.h"
 #include "scan_containerd.h"
+#include "parallel.h"
 #include "sizes.h"
 #include "skip.h"
 #include "verify.h"
@@ -29,6 +30,7 @@ static int run_passes(struct pipeline *p, const struct options *o, const struct 
     double t0 = clock_now();
     bool cd = p->store.kind == STORE_CONTAINERD;
     scan_set_io_depth(opts_io_depth(o));
+    par_set_depth(opts_io_depth(o));
     int rc = cd ? scan_containerd_root(&p->db, p->store.root, r->docker_root, o->deep, stop, prog, &st, err, errlen)
                 : scan_root(&p->db, p->root, stop, prog, &st, err, errlen);
     if (rc != 0)

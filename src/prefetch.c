@@ -5,12 +5,16 @@
 #include "prefetch.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define PF_WINDOW_PER_THREAD 8     /* entries a walk may be ahead, per thread */
@@ -18,6 +22,9 @@
 #define PF_FDS_KEPT 64             /* left to the scan itself and SQLite */
 #define PF_STACK (256u * 1024)
 #define PF_ARENAS 2                /* malloc arenas while the pool runs (see prefetch_open) */
+#define PF_PROBE_FIRST 8           /* entries of a walk probed before it uses the pool */
+#define PF_PROBE_EVERY 64          /* then one entry in so many, while it reads inline */
+#define PF_PROBE_MISSES 3          /* misses in a row that make a walk use the pool */
 
 enum pf_state { PF_PENDING, PF_BUSY, PF_DONE, PF_OWNED };
 
@@ -46,6 +53,8 @@ struct pf_walk {
     size_t window;
     int busy;           /* workers reading an entry of this walk */
     bool closing;
+    bool pooled;        /* registered with the pool (the cache was found cold) */
+    int misses;         /* probes in a row that found an entry not cached */
     size_t waiting;     /* the entry the module waits for, or SIZE_MAX */
     pthread_cond_t ready;    /* the module: that entry is read, or the last worker left */
     struct pf_walk *link;
@@ -60,6 +69,7 @@ struct prefetch {
     struct pf_walk *walks;   /* the walks in progress (one per scan lane) */
     size_t bytes, max_bytes;
     bool quit;
+    atomic_bool cold;        /* the last probe found data not in the page cache */
 };
 
 /* ---- what a worker does for one entry ---- */
@@ -151,6 +161,55 @@ static void entry_free(struct pf_entry *e)
     e->bytes = 0;
 }
 
+/* ---- is the page cache warm? ---- */
+
+/* Is the start of dirfd/name in the page cache? preadv2 with RWF_NOWAIT
+ * fails with EAGAIN instead of reading the disk. Anything but a regular
+ * file counts as cached (nothing to read ahead); any other failure
+ * (RWF_NOWAIT unsupported) as not cached, so that the pool is used.
+ * RWF_NOWAIT also refuses a cached page that carries the readahead mark
+ * (it may not start readahead): on a warm 10k store a few files in a
+ * thousand answer EAGAIN every time, hence PF_PROBE_MISSES in a row. */
+static bool file_cached(int dirfd, const char *name)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+    if (fd < 0 && errno == EPERM)
+        fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return true;   /* nothing to read ahead: the module's read fails alike */
+    struct stat st;
+    bool cached = true;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        char c;
+        struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+        cached = preadv2(fd, &iov, 1, 0, RWF_NOWAIT) >= 0;
+    }
+    close(fd);
+    return cached;
+}
+
+/* Would reading entry name of w be served from the page cache? Probes the
+ * entry's first file (PF_FILE: the entry itself); a symlink walk follows
+ * the last verdict of a file walk. */
+static bool entry_cached(const struct prefetch *pf, const struct pf_walk *w, const char *name)
+{
+    switch (w->plan->kind) {
+    case PF_FILE:
+        return name[0] == '.' || file_cached(w->dirfd, name);
+    case PF_DIR_FILES: {
+        int fd = fs_open_dir(w->dirfd, name);
+        if (fd < 0)
+            return true;   /* the module's own open fails alike */
+        bool cached = !w->plan->files[0] || file_cached(fd, w->plan->files[0]);
+        close(fd);
+        return cached;
+    }
+    case PF_LINK:
+        return !atomic_load(&pf->cold);
+    }
+    return false;
+}
+
 /* ---- the pool ---- */
 
 /* The next entry a worker may claim (mu held): the walk least ahead of its
@@ -229,6 +288,7 @@ struct prefetch *prefetch_open(int depth, size_t max_bytes)
     pthread_mutex_init(&pf->mu, NULL);
     pthread_cond_init(&pf->work, NULL);
     pf->max_bytes = max_bytes;
+    atomic_init(&pf->cold, true);   /* until a probe says otherwise */
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, PF_STACK);
@@ -341,14 +401,42 @@ static void walk_unregister(struct prefetch *pf, struct pf_walk *w)
     pthread_cond_destroy(&w->ready);
 }
 
+/* Probe entry i of a walk still reading inline? The first few, then one in
+ * PF_PROBE_EVERY (a cache warm at the start may be cold further on), and
+ * every entry after a miss until a hit or PF_PROBE_MISSES misses. */
+static bool probe_due(const struct pf_walk *w, size_t i)
+{
+    return i < PF_PROBE_FIRST || i % PF_PROBE_EVERY == 0 || w->misses > 0;
+}
+
+/* Does the walk, reading inline so far, need the pool from entry i on?
+ * Sets the pool's verdict (file walks only). */
+static bool needs_pool(struct prefetch *pf, struct pf_walk *w, size_t i)
+{
+    bool cached = entry_cached(pf, w, w->names[i].name);
+    w->misses = cached ? 0 : w->misses + 1;
+    bool cold = w->misses >= PF_PROBE_MISSES || (w->plan->kind == PF_LINK && !cached);
+    if (w->plan->kind != PF_LINK && (cached || cold))
+        atomic_store(&pf->cold, cold);
+    return cold;
+}
+
+/* On a warm cache the module reads each entry itself (handing reads to the
+ * workers costs more than they take); once a probe finds an entry's data
+ * not in the page cache, the pool reads ahead for the rest of the walk. */
 static int call_each(struct prefetch *pf, struct pf_walk *w, struct pf_entry **cur, fs_entry_fn fn, void *ctx)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < w->n; i++) {
-        *cur = pf ? walk_take(pf, w, i) : NULL;
+        if (pf && !w->pooled && probe_due(w, i) && needs_pool(pf, w, i)) {
+            w->next = w->claim = i;
+            w->pooled = true;
+            walk_register(pf, w);
+        }
+        *cur = w->pooled ? walk_take(pf, w, i) : NULL;
         rc = fn(ctx, w->names[i].name, w->names[i].d_type);
         *cur = NULL;
-        if (pf)
+        if (w->pooled)
             walk_release(pf, w, i);
     }
     return rc;
@@ -358,7 +446,8 @@ int prefetch_walk(struct prefetch *pf, int dirfd, const struct pf_plan *plan, st
                   fs_entry_fn fn, void *ctx)
 {
     struct fs_names l;
-    int listed = fs_names_read(dirfd, &l);   /* sorted; on an error, what was read, then -1 */
+    /* sorted (or in dir order); on an error, what was read, then -1 */
+    int listed = plan->dir_order ? fs_names_read_unsorted(dirfd, &l) : fs_names_read(dirfd, &l);
     int e = errno;
     struct pf_walk w = { .dirfd = dirfd, .plan = plan, .names = l.v, .n = l.n };
     if (pf && l.n > 1) {
@@ -367,10 +456,8 @@ int prefetch_walk(struct prefetch *pf, int dirfd, const struct pf_plan *plan, st
     }
     if (!w.ring)
         pf = NULL;
-    if (pf)
-        walk_register(pf, &w);
     int rc = call_each(pf, &w, cur, fn, ctx);
-    if (pf)
+    if (w.pooled)
         walk_unregister(pf, &w);
     free(w.ring);
     fs_names_free(&l);

@@ -31,6 +31,7 @@
 #include "reap_internal.h"
 #include "grow.h"
 #include "ids.h"
+#include "parallel.h"
 #include "sizes.h"
 
 #include <errno.h>
@@ -815,7 +816,15 @@ static void measure(struct builder *b, struct reap_item *it)
             it->bytes += sizes_of_path(b->root, it->steps[i].path);
 }
 
-/* Drop paths planned by an earlier item; drop items left empty. */
+/* measure() of plan item i: its du walks run on par_for's threads. */
+static void measure_one(void *ctx, size_t i)
+{
+    struct builder *b = ctx;
+    measure(b, &b->plan->items[i]);
+}
+
+/* Drop paths planned by an earlier item; drop items left empty; then
+ * measure what is left. */
 static void dedupe_and_identify(struct builder *b)
 {
     struct reap_plan *p = b->plan;
@@ -839,10 +848,10 @@ static void dedupe_and_identify(struct builder *b)
         for (size_t j = 0; j < it->step_count; j++)
             if (it->steps[j].action != REAP_UNTAG && it->steps[j].action != REAP_REMOVE_ASIDE)
                 seen_add(&seen, it->steps[j].path);
-        measure(b, it);
         p->items[out++] = *it;
     }
     p->count = out;
+    par_for(p->count, SIZES_FDS_PER_WALK, measure_one, b);
     for (size_t i = 0; i < seen.n; i++)
         free(seen.v[i]);
     free(seen.v);

@@ -9,12 +9,16 @@
  * the same conservative rules as the checks: when a reference could be
  * missed (an unreadable id file, an unreadable config, a corrupt
  * snapshots.db, a malformed parent or a chainID that does not match), the
- * answer is "claimed" / "used", never "free". */
+ * answer is "claimed" / "used", never "free". The files are read ahead by
+ * the scan's pool (prefetch.c) and par_for's threads (--io-depth), in the
+ * same order and with the same outcome as one thread reading them. */
 #include "reap_internal.h"
 #include "grow.h"
 #include "buildkit.h"
 #include "fsutil.h"
 #include "ids.h"
+#include "parallel.h"
+#include "prefetch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +28,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
+
+#define LOWER_READ_FDS 3    /* act_open_parent's two dirs and the file */
 
 struct ref_layer {
     char chain[HEX64_LEN + 1];
@@ -112,13 +118,15 @@ static void set_free(struct str_set *s)
 
 enum id_state { ID_OK, ID_MISSING, ID_EMPTY, ID_INVALID, ID_UNREADABLE };
 
-/* Read dirfd/name, trimmed; "sha256:" stripped when strip is set. */
-static enum id_state read_id(int dirfd, const char *name, bool (*valid)(const char *, size_t), bool strip,
-                             char *out, size_t outlen)
+/* Read dirfd/name (or take what the pool read ahead of it: ahead, NULL
+ * when none), trimmed; "sha256:" stripped when strip is set. */
+static enum id_state read_id_ahead(struct pf_entry *ahead, int dirfd, const char *name,
+                                   bool (*valid)(const char *, size_t), bool strip, char *out, size_t outlen)
 {
     struct file_buf b;
     out[0] = '\0';
-    fs_read_file(dirfd, name, CAP_ID_FILE, &b);
+    if (!pf_entry_take(ahead, name, CAP_ID_FILE, &b))
+        fs_read_file(dirfd, name, CAP_ID_FILE, &b);
     if (b.status == FILE_MISSING)
         return ID_MISSING;
     if (b.status != FILE_OK)
@@ -145,6 +153,12 @@ static enum id_state read_id(int dirfd, const char *name, bool (*valid)(const ch
     return st;
 }
 
+static enum id_state read_id(int dirfd, const char *name, bool (*valid)(const char *, size_t), bool strip,
+                             char *out, size_t outlen)
+{
+    return read_id_ahead(NULL, dirfd, name, valid, strip, out, outlen);
+}
+
 static void note_unknown(char *buf, size_t buflen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Keep the first reason only. */
@@ -164,6 +178,7 @@ struct list_ctx {
     struct reap_refs *r;
     int dirfd;
     int rc;
+    struct pf_entry *ahead;   /* the walked entry's files, read ahead by the pool */
 };
 
 static struct ref_layer *new_layer(struct reap_refs *r)
@@ -181,10 +196,11 @@ static struct ref_layer *new_layer(struct reap_refs *r)
     return l;
 }
 
-static void check_chain(struct reap_refs *r, int fd, const struct ref_layer *l, bool parent_ok)
+static void check_chain(struct reap_refs *r, struct pf_entry *ahead, int fd, const struct ref_layer *l,
+                        bool parent_ok)
 {
     char diff[DIGEST_LEN + 1];
-    if (read_id(fd, "diff", id_is_digest, false, diff, sizeof diff) != ID_OK || !parent_ok)
+    if (read_id_ahead(ahead, fd, "diff", id_is_digest, false, diff, sizeof diff) != ID_OK || !parent_ok)
         return;   /* a layer without diff has no computed chain (as in the scan) */
     char pfull[DIGEST_LEN + 1], chain[DIGEST_LEN + 1];
     if (l->parent[0])
@@ -214,18 +230,18 @@ static int on_layer(void *ctx, const char *name, unsigned char d_type)
     }
     snprintf(l->chain, sizeof l->chain, "%s", name);
     char cache[256];
-    enum id_state cs = read_id(fd, "cache-id", id_is_safe_component, false, cache, sizeof cache);
+    enum id_state cs = read_id_ahead(c->ahead, fd, "cache-id", id_is_safe_component, false, cache, sizeof cache);
     if (cs == ID_UNREADABLE)
         note_unknown(r->claims_unknown, sizeof r->claims_unknown, "layerdb/sha256/%s/cache-id is unreadable", name);
     else if (cs == ID_OK && id_is_overlay_dir(cache, strlen(cache)) && !(l->cache_id = strdup(cache))) {
         close(fd);
         return -1;
     }
-    enum id_state ps = read_id(fd, "parent", id_is_digest, true, l->parent, sizeof l->parent);
+    enum id_state ps = read_id_ahead(c->ahead, fd, "parent", id_is_digest, true, l->parent, sizeof l->parent);
     if (ps == ID_INVALID || ps == ID_UNREADABLE || ps == ID_EMPTY)
         note_unknown(r->graph_unknown, sizeof r->graph_unknown, "layerdb/sha256/%s/parent is %s", name,
                      ps == ID_EMPTY ? "empty" : "malformed or unreadable");
-    check_chain(r, fd, l, ps == ID_OK || ps == ID_MISSING);
+    check_chain(r, c->ahead, fd, l, ps == ID_OK || ps == ID_MISSING);
     close(fd);
     return 0;
 }
@@ -351,7 +367,8 @@ static int on_image(void *ctx, const char *name, unsigned char d_type)
     if (strncmp(name, ".tmp-", 5) == 0)
         return 0;
     struct file_buf b;
-    fs_read_file(c->dirfd, name, CAP_JSON_FILE, &b);
+    if (!pf_entry_take(c->ahead, name, CAP_JSON_FILE, &b))
+        fs_read_file(c->dirfd, name, CAP_JSON_FILE, &b);
     int rc = 0;
     if (b.status == FILE_OK)
         rc = add_image_chains(c->r, b.data, b.len);
@@ -413,7 +430,16 @@ static int open_rel(int rootfd, const char *rel)
     return act_open_parent(rootfd, path, &base);
 }
 
-static int list_rel(struct reap_refs *r, int rootfd, const char *rel, fs_entry_fn fn, char *unknown, size_t ulen)
+/* The pool's plans: each layer's id files, each image config; walked in
+ * fs_list_dir's order (the first unreadable one is the one a note names). */
+static const struct pf_plan layer_plan = { .kind = PF_DIR_FILES, .files = { "cache-id", "parent", "diff" },
+                                           .cap = CAP_ID_FILE, .dir_order = true };
+static const struct pf_plan image_plan = { .kind = PF_FILE, .cap = CAP_JSON_FILE, .dir_order = true };
+
+/* List rel and call fn for each entry; with a plan, through the read-ahead
+ * pool pf (serially when pf is NULL). */
+static int list_rel(struct reap_refs *r, int rootfd, const char *rel, struct prefetch *pf, const struct pf_plan *plan,
+                    fs_entry_fn fn, char *unknown, size_t ulen)
 {
     struct list_ctx c = { .r = r };
     c.dirfd = open_rel(rootfd, rel);
@@ -422,7 +448,7 @@ static int list_rel(struct reap_refs *r, int rootfd, const char *rel, fs_entry_f
             note_unknown(unknown, ulen, "cannot open %s: %s", rel, strerror(errno));
         return 0;
     }
-    int rc = fs_list_dir(c.dirfd, fn, &c);
+    int rc = plan ? prefetch_walk(pf, c.dirfd, plan, &c.ahead, fn, &c) : fs_list_dir(c.dirfd, fn, &c);
     if (rc < 0 && errno != ENOMEM)
         note_unknown(unknown, ulen, "cannot list %s: %s", rel, strerror(errno));
     close(c.dirfd);
@@ -446,8 +472,16 @@ static int add_claimed(struct reap_refs *r, const char *dir, const char *owner)
     c->dir = dir;
     c->owner = owner;
     c->lower = NULL;
+    return 0;
+}
+
+/* overlay2/<dir>/lower of claimed dir i into its record (on par_for's threads). */
+static void read_lower(void *ctx, size_t i)
+{
+    struct reap_refs *r = ctx;
+    struct ref_claimed *c = &r->claimed[i];
     char rel[300];
-    snprintf(rel, sizeof rel, "overlay2/%.200s/lower", dir);
+    snprintf(rel, sizeof rel, "overlay2/%.200s/lower", c->dir);
     const char *base;
     int fd = act_open_parent(r->rootfd, rel, &base);
     if (fd >= 0) {
@@ -460,7 +494,6 @@ static int add_claimed(struct reap_refs *r, const char *dir, const char *owner)
         file_buf_free(&b);
         close(fd);
     }
-    return 0;
 }
 
 /* Every directly claimed dir with its lower file, as sql/derive.sql sees them. */
@@ -478,6 +511,8 @@ static int load_claimed(struct reap_refs *r)
     }
     for (size_t i = 0; rc == 0 && i < r->bk_dirs.n; i++)
         rc = add_claimed(r, r->bk_dirs.v[i], NULL);
+    if (rc == 0)
+        par_for(r->claimed_count, LOWER_READ_FDS, read_lower, r);
     return rc;
 }
 
@@ -565,11 +600,16 @@ struct reap_refs *reap_refs_load(int rootfd)
     if (!r)
         return NULL;
     r->rootfd = rootfd;
-    int rc = list_rel(r, rootfd, "image/overlay2/layerdb/sha256", on_layer, r->claims_unknown, sizeof r->claims_unknown);
+    struct prefetch *pf = prefetch_open(par_depth(), PF_MAX_BYTES);
+    int rc = list_rel(r, rootfd, "image/overlay2/layerdb/sha256", pf, &layer_plan, on_layer, r->claims_unknown,
+                      sizeof r->claims_unknown);
     if (rc == 0)
-        rc = list_rel(r, rootfd, "image/overlay2/layerdb/mounts", on_mount, r->claims_unknown, sizeof r->claims_unknown);
+        rc = list_rel(r, rootfd, "image/overlay2/layerdb/mounts", pf, NULL, on_mount, r->claims_unknown,
+                      sizeof r->claims_unknown);
     if (rc == 0)
-        rc = list_rel(r, rootfd, "image/overlay2/imagedb/content/sha256", on_image, r->graph_unknown, sizeof r->graph_unknown);
+        rc = list_rel(r, rootfd, "image/overlay2/imagedb/content/sha256", pf, &image_plan, on_image, r->graph_unknown,
+                      sizeof r->graph_unknown);
+    prefetch_close(pf);
     if (rc < 0) {
         reap_refs_free(r);
         return NULL;
