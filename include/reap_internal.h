@@ -160,6 +160,12 @@ bool reap_refs_layer_exists(const struct reap_refs *r, const char *chain);
 bool reap_refs_chain_dangling(const struct reap_refs *r, int rootfd, const char *chain);
 /* A mount whose parent is chain (its container id into who), else false. */
 bool reap_refs_layer_has_mount(const struct reap_refs *r, const char *chain, char *who, size_t wholen);
+/* The run removed (or renamed aside) root-relative path: the index forgets
+ * what a fresh load would no longer see there (a layer, mounts). 0 when the
+ * index is what a load would read now; -1 when the path is one the index
+ * reads but this cannot follow (an image config, snapshots.db, a file inside
+ * an entry): load it again. */
+int reap_refs_forget_path(struct reap_refs *r, const char *path);
 
 /* ---- repositories.json ------------------------------------------------- */
 

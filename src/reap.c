@@ -8,8 +8,9 @@
  *   3. open the journal; with --quarantine open DIR (same file system)
  *   4. finish the trash an interrupted run left (<root>/.ovl2fsck-trash)
  *   5. scan afresh and plan (reap_plan.c)
- *   6. per item: dockerd still not live; a fresh reference index
- *      (reap_refs.c) says it is still unreferenced; every path still exists
+ *   6. per item: dockerd still not live; the reference index (reap_refs.c:
+ *      read again when anything but this run's own removals changed what it
+ *      reads, see keep_refs_current) says it is still unreferenced; every path still exists
  *      as the same inode, is older than --min-age and is not mounted; then
  *      its steps, each journaled before and after:
  *        rename-aside  layerdb/sha256/<chain> -> <chain>-<rand>-removing
@@ -517,6 +518,29 @@ static void link_aside(struct reap_item *it, const struct reap_step *aside_step)
             it->steps[i].aside = act_strdup(aside_step->aside);
 }
 
+/* After an item whose steps all succeeded: the index forgets what they
+ * removed and is kept, when that is all that changed what it reads (the
+ * signature was the index's before the item; nothing but this run writes
+ * the store: the lock is held and dockerd was not live). Otherwise, or when
+ * a step touched something it cannot follow, the next item loads it afresh.
+ * A load costs a read of every layer, mount and image config: doing it after
+ * every layer or mount removed made a run's time grow with items × layers. */
+static void keep_refs_current(struct reaper *r, const struct reap_item *it, uint64_t sig_before)
+{
+    if (!r->refs || r->refs_sig != sig_before)
+        return;
+    for (size_t i = 0; i < it->step_count; i++) {
+        const struct reap_step *s = &it->steps[i];
+        if (s->action == REAP_UNTAG)
+            continue;   /* repositories.json: not read by the index */
+        if (reap_refs_forget_path(r->refs, s->path) < 0) {
+            r->refs_sig = 0;
+            return;
+        }
+    }
+    r->refs_sig = reap_refs_signature(r->run.rootfd);
+}
+
 static void apply_item(struct reaper *r, struct reap_item *it)
 {
     char why[1024];
@@ -548,6 +572,7 @@ static void apply_item(struct reaper *r, struct reap_item *it)
             link_aside(it, s);
     }
     it->result = ACT_DONE;
+    keep_refs_current(r, it, sig);
     if (r->quarantine)
         it->moved = it->bytes;
     r->sum.counts.done++;

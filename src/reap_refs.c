@@ -35,12 +35,14 @@ struct ref_layer {
     char chain[HEX64_LEN + 1];
     char *cache_id;       /* valid overlay dir name, else NULL */
     char parent[HEX64_LEN + 1];   /* "" for a base layer */
+    bool gone;            /* removed by this run since the load (reap_refs_forget_path) */
 };
 
 struct ref_mount {
     char *id;
     char *mount_id, *init_id;     /* valid names, else NULL */
     char parent[HEX64_LEN + 1];
+    bool gone;            /* as for layers */
 };
 
 struct str_set {
@@ -51,7 +53,7 @@ struct str_set {
 
 /* A directly claimed dir and its lower file (for lower claims). */
 struct ref_claimed {
-    const char *dir;
+    const char *dir;     /* NULL once its owner is gone */
     const char *owner;   /* chainID or container id; NULL for BuildKit */
     char *lower;         /* NULL when none or unreadable */
 };
@@ -583,7 +585,7 @@ static bool lower_claimed(const struct reap_refs *r, const char *dir, const char
     short_names_of(r, dir, &s);
     for (size_t i = 0; i < r->claimed_count; i++) {
         const struct ref_claimed *c = &r->claimed[i];
-        if (!c->lower || strcmp(c->dir, dir) == 0 || (except && c->owner && strcmp(c->owner, except) == 0))
+        if (!c->dir || !c->lower || strcmp(c->dir, dir) == 0 || (except && c->owner && strcmp(c->owner, except) == 0))
             continue;
         for (int k = 0; k < s.n; k++)
             if (lower_names(c->lower, s.names[k])) {
@@ -717,7 +719,8 @@ static const struct ref_layer *find_layer(const struct reap_refs *r, const char 
 {
     struct ref_layer key;
     snprintf(key.chain, sizeof key.chain, "%s", chain);
-    return r->layer_count ? bsearch(&key, r->layers, r->layer_count, sizeof *r->layers, cmp_layer) : NULL;
+    const struct ref_layer *l = r->layer_count ? bsearch(&key, r->layers, r->layer_count, sizeof *r->layers, cmp_layer) : NULL;
+    return l && !l->gone ? l : NULL;
 }
 
 bool reap_refs_layer_exists(const struct reap_refs *r, const char *chain)
@@ -733,13 +736,15 @@ bool reap_refs_dir_claimed(const struct reap_refs *r, const char *dir, const cha
     }
     for (size_t i = 0; i < r->layer_count; i++) {
         const struct ref_layer *l = &r->layers[i];
-        if (l->cache_id && strcmp(l->cache_id, dir) == 0 && !(except && strcmp(except, l->chain) == 0)) {
+        if (!l->gone && l->cache_id && strcmp(l->cache_id, dir) == 0 && !(except && strcmp(except, l->chain) == 0)) {
             snprintf(why, whylen, "layer sha256:%s names it as its cache-id", l->chain);
             return true;
         }
     }
     for (size_t i = 0; i < r->mount_count; i++) {
         const struct ref_mount *m = &r->mounts[i];
+        if (m->gone)
+            continue;
         bool self = except && strcmp(except, m->id) == 0;
         if (!self && ((m->mount_id && strcmp(m->mount_id, dir) == 0) || (m->init_id && strcmp(m->init_id, dir) == 0))) {
             snprintf(why, whylen, "container mount %s uses it", m->id);
@@ -789,7 +794,7 @@ bool reap_refs_layer_used(const struct reap_refs *r, const char *chain, char *wh
         return true;
     }
     for (size_t i = 0; i < r->layer_count; i++)
-        if (strcmp(r->layers[i].parent, chain) == 0) {
+        if (!r->layers[i].gone && strcmp(r->layers[i].parent, chain) == 0) {
             snprintf(why, whylen, "layer sha256:%s is built on it", r->layers[i].chain);
             return true;
         }
@@ -799,7 +804,7 @@ bool reap_refs_layer_used(const struct reap_refs *r, const char *chain, char *wh
 bool reap_refs_layer_has_mount(const struct reap_refs *r, const char *chain, char *who, size_t wholen)
 {
     for (size_t i = 0; i < r->mount_count; i++)
-        if (strcmp(r->mounts[i].parent, chain) == 0) {
+        if (!r->mounts[i].gone && strcmp(r->mounts[i].parent, chain) == 0) {
             snprintf(who, wholen, "%s", r->mounts[i].id);
             return true;
         }
@@ -822,4 +827,72 @@ bool reap_refs_chain_dangling(const struct reap_refs *r, int rootfd, const char 
         l = find_layer(r, l->parent);
     }
     return false;
+}
+
+/* ---- what this run removed -------------------------------------------- */
+
+/* The layer or mount whose layerdb entry the run removed is forgotten, as a
+ * fresh load would no longer see it: its claims (cache-id, mount-id,
+ * init-id, lower file) and its edges (parent) go with it. Entries are
+ * marked, not moved: claimed[] points into them. */
+static void forget_claims_of(struct reap_refs *r, const char *owner)
+{
+    for (size_t i = 0; i < r->claimed_count; i++)
+        if (r->claimed[i].owner == owner)
+            r->claimed[i].dir = NULL;
+}
+
+static void forget_layer(struct reap_refs *r, const char *chain)
+{
+    struct ref_layer *l = (struct ref_layer *)find_layer(r, chain);
+    if (!l)
+        return;
+    forget_claims_of(r, l->chain);
+    l->gone = true;
+}
+
+/* layerdb/mounts/<id>, and the image mounts below it (<id>/...) */
+static void forget_mounts(struct reap_refs *r, const char *id)
+{
+    size_t n = strlen(id);
+    for (size_t i = 0; i < r->mount_count; i++) {
+        struct ref_mount *m = &r->mounts[i];
+        if (!m->gone && strncmp(m->id, id, n) == 0 && (m->id[n] == '\0' || m->id[n] == '/')) {
+            forget_claims_of(r, m->id);
+            m->gone = true;
+        }
+    }
+}
+
+#define LAYERDB_SHA256 "image/overlay2/layerdb/sha256/"
+#define LAYERDB_MOUNTS "image/overlay2/layerdb/mounts/"
+#define IMAGEDB_CONTENT "image/overlay2/imagedb/content/sha256/"
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int reap_refs_forget_path(struct reap_refs *r, const char *path)
+{
+    if (has_prefix(path, LAYERDB_SHA256)) {
+        const char *name = path + strlen(LAYERDB_SHA256);
+        if (strchr(name, '/'))
+            return -1;
+        if (id_is_hex64(name, strlen(name)))
+            forget_layer(r, name);
+        return 0;   /* other names (-removing, strays) were never loaded */
+    }
+    if (has_prefix(path, LAYERDB_MOUNTS)) {
+        forget_mounts(r, path + strlen(LAYERDB_MOUNTS));
+        return 0;
+    }
+    if (has_prefix(path, IMAGEDB_CONTENT)) {
+        const char *name = path + strlen(IMAGEDB_CONTENT);
+        return strncmp(name, ".tmp-", 5) == 0 && !strchr(name, '/') ? 0 : -1;
+    }
+    if (has_prefix(path, "buildkit/") || strcmp(path, "buildkit") == 0 || has_prefix(path, "image/overlay2/layerdb/mounts") ||
+        has_prefix(path, "image/overlay2/layerdb/sha256") || has_prefix(path, "image/overlay2/imagedb/content"))
+        return -1;
+    return 0;   /* overlay2/, containers/, tmp dirs, repositories.json: not read by the index */
 }
