@@ -533,7 +533,7 @@ static void keep_refs_current(struct reaper *r, const struct reap_item *it, uint
         const struct reap_step *s = &it->steps[i];
         if (s->action == REAP_UNTAG)
             continue;   /* repositories.json: not read by the index */
-        if (reap_refs_forget_path(r->refs, s->path) < 0) {
+        if (!s->path || reap_refs_forget_path(r->refs, s->path) < 0) {
             r->refs_sig = 0;
             return;
         }
