@@ -71,7 +71,7 @@ enum {
 #define DEFAULT_JOURNAL "/var/log/ovl2fsck/journal.jsonl"
 #define DEFAULT_CONFIG "/etc/ovl2fsck.conf"
 #define DEFAULT_CHECKS_DIR "/etc/ovl2fsck/checks.d"
-#define DEFAULT_IO_DEPTH 32
+#define DEFAULT_IO_DEPTH 64
 
 /* Parse argv into o. Returns 0, or -1 with a usage message in err. */
 int opts_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);

@@ -81,7 +81,7 @@ void opts_usage(FILE *out)
           "  --layer CHAINID    with --deep: only this layer (repeatable)\n"
           "  --image REF        with --deep: only this image's layers (repeatable)\n"
           "  --threads N        worker threads (default: one per core)\n"
-          "  --io-depth N       reads the scan keeps in flight, 1 to 256 (default 32;\n"
+          "  --io-depth N       reads the scan keeps in flight, 1 to 256 (default 64;\n"
           "                     1: one at a time, for a rotating disk)\n"
           "  --prometheus FILE  also write a node_exporter textfile\n"
           "  --config FILE      config file (default " DEFAULT_CONFIG " when present)\n"
