@@ -251,7 +251,11 @@ is "$failed" 0 "every command exits 0"
 ctrd_stop
 D_AFTER=$(du_store)
 is "$((D_BEFORE - D_AFTER))" "$K_BYTES" "du: snapshots and blobs shrank by exactly the planned bytes"
-is "$(findings "$ROOT")" "" "rescan: nothing"
+# what only --reap --apply removes stays: a kill while a blob was being
+# committed leaves its file without a record (content-blob-orphaned: seen in
+# 2 CI runs of several), a path item of the plan the commands do not touch
+K_LEFT=$(jq_py 'print("\n".join(sorted(i["check"] + " " + i["object"] for i in j["items"] if i.get("action") != "ctr-command")))' "$T/k.json")
+is "$(findings "$ROOT")" "$K_LEFT" "rescan: nothing the commands were for${K_LEFT:+ (left for --apply: $K_LEFT)}"
 ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not restart"
 okv "$(ctrd_ctr -n default images import "$T/big.tar" >/dev/null 2>&1 && echo 1)" "the interrupted import succeeds when repeated"
 unlike "$(ctrd_ctr -n default images check 2>&1)" "incomplete|missing" "ctr images check: nothing incomplete"
