@@ -16,11 +16,7 @@ TOP=$TAP_TOP
 command -v "$DOCKERD_BIN" >/dev/null || skip_all "no dockerd (apt-get install docker.io)"
 grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || skip_all "kernel has no overlay filesystem"
 command -v python3 >/dev/null || skip_all "python3 missing"
-if ! make -s -C "$TOP" BENCH_DIR="$TAP_TMP/bin" "$TAP_TMP/bin/genstore" >"$TAP_TMP/make.log" 2>&1; then
-    cat "$TAP_TMP/make.log" >&2
-    bail_out "cannot build genstore"
-fi
-GEN=$TAP_TMP/bin/genstore
+tap_genstore
 sv() { sed -n "s/^$2=//p" "$1" | head -n 1; }
 
 # a static busybox in every base chain makes the images runnable

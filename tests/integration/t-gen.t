@@ -11,12 +11,7 @@ tap_tmpdir
 TOP=$TAP_TOP
 command -v python3 >/dev/null || skip_all "python3 missing"
 command -v cc >/dev/null || skip_all "no C compiler"
-# a private build: a concurrent `make bench` cannot swap the binary under us
-if ! make -s -C "$TOP" BENCH_DIR="$TAP_TMP/bin" "$TAP_TMP/bin/genstore" >"$TAP_TMP/make.log" 2>&1; then
-    cat "$TAP_TMP/make.log" >&2
-    bail_out "cannot build genstore"
-fi
-GEN=$TAP_TMP/bin/genstore
+tap_genstore
 
 # summary value: sv FILE KEY
 sv() { sed -n "s/^$2=//p" "$1" | head -n 1; }

@@ -10,12 +10,9 @@ tap_tmpdir
 TOP=$TAP_TOP
 command -v script >/dev/null || skip_all "script(1) missing (util-linux)"
 command -v cc >/dev/null || skip_all "no C compiler"
-if ! make -s -C "$TOP" BENCH_DIR="$TAP_TMP/bin" "$TAP_TMP/bin/genstore" >"$TAP_TMP/make.log" 2>&1; then
-    cat "$TAP_TMP/make.log" >&2
-    bail_out "cannot build genstore"
-fi
+tap_genstore
 S=$TAP_TMP/store
-ok "genstore --images 300" sh -c "'$TAP_TMP/bin/genstore' --out '$S' --images 300 --garbage 2 --seed 3 --quiet >/dev/null"
+ok "genstore --images 300" sh -c "'$GEN' --out '$S' --images 300 --garbage 2 --seed 3 --quiet >/dev/null"
 
 # on_tty OUT ERR [ENV=V...] -- ARGS...: ovl2fsck with stderr on a pty (captured
 # in ERR), stdout to the file OUT

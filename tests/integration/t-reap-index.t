@@ -21,13 +21,9 @@ TOP=$TAP_TOP
 command -v strace >/dev/null || skip_all "no strace"
 command -v python3 >/dev/null || skip_all "no python3"
 command -v cc >/dev/null || skip_all "no C compiler"
-# a private build: a concurrent `make bench` cannot swap the binary under us
-if ! make -s -C "$TOP" BENCH_DIR="$TAP_TMP/bin" "$TAP_TMP/bin/genstore" >"$TAP_TMP/make.log" 2>&1; then
-    cat "$TAP_TMP/make.log" >&2
-    bail_out "cannot build genstore"
-fi
+tap_genstore
 S=$TAP_TMP/store
-"$TAP_TMP/bin/genstore" --out "$S" --images 100 --garbage 20 --quiet >"$TAP_TMP/facts" || bail_out "genstore failed"
+"$GEN" --out "$S" --images 100 --garbage 20 --quiet >"$TAP_TMP/facts" || bail_out "genstore failed"
 layers=$(find "$S/image/overlay2/layerdb/sha256" -mindepth 1 -maxdepth 1 -regextype posix-extended -regex '.*/[0-9a-f]{64}' | wc -l)
 want=$(sed -n 's/^expect.garbage_total=//p' "$TAP_TMP/facts")
 

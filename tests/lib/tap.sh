@@ -197,6 +197,18 @@ procs_unlock() {
 
 # tap_tmpdir: sets TAP_TMP to a temp dir for this test file (call it directly,
 # not in $(...)); removed at exit unless OVL2FSCK_KEEP_TMP=1.
+# tap_genstore: builds the bench's store generator (tools/bench/genstore.c)
+# privately into $TAP_TMP/bin (a concurrent `make bench` cannot swap the
+# binary under the test) and sets GEN to it; bails out when it cannot.
+tap_genstore() {
+    tap_tmpdir
+    if ! make -s -C "$TAP_TOP" BENCH_DIR="$TAP_TMP/bin" "$TAP_TMP/bin/genstore" >"$TAP_TMP/make.log" 2>&1; then
+        cat "$TAP_TMP/make.log" >&2
+        bail_out "cannot build genstore"
+    fi
+    GEN=$TAP_TMP/bin/genstore
+}
+
 tap_tmpdir() {
     if [ -z "${TAP_TMP:-}" ]; then
         TAP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/o2t.XXXXXX")
