@@ -1,5 +1,5 @@
-/* parallel.c — par_for (see parallel.h): a shared job counter, threads
- * started for one call and joined before it returns. */
+/* parallel.c — par_for and par_pair (see parallel.h): threads started for
+ * one call and joined before it returns; par_for's share a job counter. */
 #include "parallel.h"
 
 #include <malloc.h>
@@ -84,4 +84,29 @@ void par_for(size_t n, int fds_per_job, par_fn fn, void *ctx)
         mallopt(M_ARENA_MAX, (int)(8 * (cores > 0 ? cores : 1)));   /* glibc's default limit again */
     }
     free(tids);
+}
+
+struct par_one {
+    par_job_fn fn;
+    void *ctx;
+};
+
+static void *par_one_thread(void *arg)
+{
+    struct par_one *one = arg;
+    one->fn(one->ctx);
+    return NULL;
+}
+
+bool par_pair(par_job_fn first, void *first_ctx, par_job_fn second, void *second_ctx)
+{
+    struct par_one other = { second, second_ctx };
+    pthread_t tid;
+    bool threaded = pthread_create(&tid, NULL, par_one_thread, &other) == 0;
+    first(first_ctx);
+    if (threaded)
+        pthread_join(tid, NULL);
+    else
+        second(second_ctx);
+    return threaded;
 }

@@ -6,12 +6,12 @@
 #include "scan_internal.h"
 #include "grow.h"
 #include "ids.h"
+#include "parallel.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,12 +196,13 @@ static const scan_module_fn worker_lane_modules[] = {
     scan_layers, scan_mounts, scan_buildkit, scan_distribution, scan_overlay_links, scan_root_tmp,
 };
 
-static void run_lane(struct scan_lane *lane)
+/* One lane in its own transaction (a par_pair job). */
+static void run_lane(void *arg)
 {
-    char err[256];
+    struct scan_lane *lane = arg;
     lane->s.phase = PHASE_WALK;
     lane->s.phase_mark = clock_now();
-    lane->rc = db_exec(lane->s.db, "BEGIN", err, sizeof err);
+    lane->rc = db_exec(lane->s.db, "BEGIN", lane->s.err, sizeof lane->s.err);
     for (size_t i = 0; lane->rc == 0 && i < lane->count; i++) {
         lane->rc = lane->modules[i](&lane->s);
         if (lane->rc == 0 && scan_stopped(&lane->s))
@@ -211,12 +212,6 @@ static void run_lane(struct scan_lane *lane)
     if (lane->rc == 0 && db_exec(lane->s.db, "COMMIT", lane->s.err, sizeof lane->s.err) < 0)
         lane->rc = -1;
     scan_phase(&lane->s, PHASE_WALK);
-}
-
-static void *lane_thread(void *arg)
-{
-    run_lane(arg);
-    return NULL;
 }
 
 static int lane_error(const struct scan_lane *lane, char *err, size_t errlen)
@@ -348,13 +343,7 @@ int scan_root(struct db *db, const char *root, volatile sig_atomic_t *stop, stru
     main_lane.s.other_objects = &worker.s.objects;
     struct prefetch *pf = prefetch_open(io_depth, PF_MAX_BYTES);
     main_lane.s.pf = worker.s.pf = pf;
-    pthread_t tid;
-    bool threaded = pthread_create(&tid, NULL, lane_thread, &worker) == 0;
-    run_lane(&main_lane);
-    if (threaded)
-        pthread_join(tid, NULL);
-    else
-        run_lane(&worker);
+    bool threaded = par_pair(run_lane, &main_lane, run_lane, &worker);
     prefetch_close(pf);
     db_close(&aux);
     malloc_trim(0);   /* the worker's page cache goes back to the system (peak RSS) */

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "fsutil.h"
 #include "ids.h"
+#include "parallel.h"
 #include "progress.h"
 #include "scan_internal.h"
 
@@ -22,7 +23,6 @@
 #include <limits.h>
 #include <malloc.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,9 +370,10 @@ struct cd_lane {
     int rc;                  /* 0, -1 (c.s.err), -2 interrupted */
 };
 
-/* One lane in its own transaction. */
-static void run_lane(struct cd_lane *lane)
+/* One lane in its own transaction (a par_pair job). */
+static void run_lane(void *arg)
 {
+    struct cd_lane *lane = arg;
     struct scan *s = &lane->c.s;
     s->phase = PHASE_WALK;
     s->phase_mark = clock_now();
@@ -388,12 +389,6 @@ static void run_lane(struct cd_lane *lane)
     else if (lane->rc != 0)
         db_exec(s->db, "ROLLBACK", ignore, sizeof ignore);
     scan_phase(s, PHASE_WALK);
-}
-
-static void *lane_thread(void *arg)
-{
-    run_lane(arg);
-    return NULL;
 }
 
 static int lane_error(const struct cd_lane *lane, char *err, size_t errlen)
@@ -464,13 +459,7 @@ int scan_containerd_root(struct db *db, const char *cd_root, const char *docker_
     struct cd_lane worker = { .c = { .s = { .db = &aux, .rootfd = rootfd, .stop = stop }, .deep = deep, .dirfd = -1 },
                               .run = scan_worker_lane };
     main_lane.c.s.other_objects = &worker.c.s.objects;
-    pthread_t tid;
-    bool threaded = pthread_create(&tid, NULL, lane_thread, &worker) == 0;
-    run_lane(&main_lane);
-    if (threaded)
-        pthread_join(tid, NULL);
-    else
-        run_lane(&worker);
+    bool threaded = par_pair(run_lane, &main_lane, run_lane, &worker);
     db_close(&aux);
     free(worker.c.chunk);
     malloc_trim(0);
