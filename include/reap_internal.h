@@ -138,12 +138,13 @@ bool reap_path_allowed(const char *relpath);
 
 struct reap_refs;
 /* Read the store's references: layer cache-ids and parents, mount ids and
- * parents, image chainIDs, BuildKit dirs and chains. NULL on OOM. */
+ * parents, image chainIDs, BuildKit dirs and chains, the claimed dirs'
+ * lower files and the overlay2/l symlinks. NULL on OOM. */
 struct reap_refs *reap_refs_load(int rootfd);
 void reap_refs_free(struct reap_refs *r);
 /* A value that changes whenever what reap_refs_load reads is changed (layerdb,
- * mounts, image configs, snapshots.db): an index may be reused while it
- * stays the same. */
+ * mounts, image configs, snapshots.db, overlay2/l): an index may be reused
+ * while it stays the same. */
 uint64_t reap_refs_signature(int rootfd);
 /* Who still claims overlay2/<dir>, ignoring the layer or mount named by
  * except (may be NULL): "layer <chain>", "mount <id>", "BuildKit" ... into
@@ -161,7 +162,8 @@ bool reap_refs_chain_dangling(const struct reap_refs *r, int rootfd, const char 
 /* A mount whose parent is chain (its container id into who), else false. */
 bool reap_refs_layer_has_mount(const struct reap_refs *r, const char *chain, char *who, size_t wholen);
 /* The run removed (or renamed aside) root-relative path: the index forgets
- * what a fresh load would no longer see there (a layer, mounts). 0 when the
+ * what a fresh load would no longer see there (a layer, mounts, an l/
+ * symlink). 0 when the
  * index is what a load would read now; -1 when the path is one the index
  * reads but this cannot follow (an image config, snapshots.db, a file inside
  * an entry): load it again. */

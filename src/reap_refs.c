@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -58,8 +59,17 @@ struct ref_claimed {
     char *lower;         /* NULL when none or unreadable */
 };
 
+/* An overlay2/l/<name> symlink to ../<dir>/diff (a short name of dir). */
+struct ref_link {
+    char name[LINK_NAME_LEN + 1];
+    char *dir;
+    bool gone;            /* removed by this run since the load */
+};
+
 struct reap_refs {
     int rootfd;
+    struct ref_link *links;       /* sorted by dir, then name */
+    size_t link_count;
     struct ref_claimed *claimed;
     size_t claimed_count, claimed_cap;
     struct ref_layer *layers;
@@ -532,68 +542,137 @@ static bool lower_names(const char *lower, const char *shortname)
     return false;
 }
 
-struct short_names {
-    const char *dir;
-    int lfd;
-    char names[8][LINK_NAME_LEN + 8];
-    int n;
-};
-
-static int collect_link_to(void *ctx, const char *name, unsigned char d_type)
+/* Does a directly claimed dir other than dir (and not one of except's)
+ * have l/<shortname> in its lower file? */
+static bool lower_names_claimed(const struct reap_refs *r, const char *dir, const char *except, const char *shortname,
+                                char *why, size_t whylen)
 {
-    (void)d_type;
-    struct short_names *s = ctx;
-    char target[300], want[300];
-    snprintf(want, sizeof want, "../%.200s/diff", s->dir);
-    if (s->n < 8 && strlen(name) <= LINK_NAME_LEN && fs_readlink(s->lfd, name, target, sizeof target) > 0 &&
-        strcmp(target, want) == 0)
-        snprintf(s->names[s->n++], sizeof s->names[0], "%s", name);
-    return 0;
+    for (size_t i = 0; i < r->claimed_count; i++) {
+        const struct ref_claimed *c = &r->claimed[i];
+        if (!c->dir || !c->lower || strcmp(c->dir, dir) == 0 || (except && c->owner && strcmp(c->owner, except) == 0))
+            continue;
+        if (lower_names(c->lower, shortname)) {
+            snprintf(why, whylen, "overlay2/%s has it as a lower dir", c->dir);
+            return true;
+        }
+    }
+    return false;
 }
 
-/* The short names a lower file may use for overlay2/<dir>: its link file,
- * and any l/ symlink pointing at ../<dir>/diff. */
-static void short_names_of(const struct reap_refs *r, const char *dir, struct short_names *s)
+static int cmp_link(const void *a, const void *b)
 {
-    memset(s, 0, sizeof *s);
-    s->dir = dir;
+    const struct ref_link *x = a, *y = b;
+    int c = strcmp(x->dir, y->dir);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+/* The first of the links to dir (they sit together, sorted by dir). */
+static size_t first_link_to(const struct reap_refs *r, const char *dir)
+{
+    size_t lo = 0, hi = r->link_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(r->links[mid].dir, dir) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The short names a lower file may use for overlay2/<dir> -- its link file
+ * (read now) and every l/ symlink to ../<dir>/diff (from the index, whose
+ * signature covers l/) -- named by another claimed dir's lower file. */
+static bool lower_claimed(const struct reap_refs *r, const char *dir, const char *except, char *why, size_t whylen)
+{
     char rel[300];
     snprintf(rel, sizeof rel, "overlay2/%.200s/link", dir);
     const char *base;
     int fd = act_open_parent(r->rootfd, rel, &base);
+    bool claimed = false;
     if (fd >= 0) {
         struct file_buf b;
         fs_read_file(fd, base, CAP_ID_FILE, &b);
         if (b.status == FILE_OK) {
             size_t len = id_trim(b.data, b.len);
-            if (id_is_link_name(b.data, len))
-                snprintf(s->names[s->n++], sizeof s->names[0], "%.*s", (int)len, b.data);
+            char name[LINK_NAME_LEN + 1];
+            if (id_is_link_name(b.data, len)) {
+                snprintf(name, sizeof name, "%.*s", (int)len, b.data);
+                claimed = lower_names_claimed(r, dir, except, name, why, whylen);
+            }
         }
         file_buf_free(&b);
         close(fd);
     }
-    s->lfd = open_rel(r->rootfd, "overlay2/l");
-    if (s->lfd >= 0) {
-        fs_list_dir(s->lfd, collect_link_to, s);
-        close(s->lfd);
-    }
+    for (size_t i = first_link_to(r, dir); !claimed && i < r->link_count && strcmp(r->links[i].dir, dir) == 0; i++)
+        if (!r->links[i].gone)
+            claimed = lower_names_claimed(r, dir, except, r->links[i].name, why, whylen);
+    return claimed;
 }
 
-static bool lower_claimed(const struct reap_refs *r, const char *dir, const char *except, char *why, size_t whylen)
+/* ---- overlay2/l ------------------------------------------------------- */
+
+struct link_read {
+    int lfd;
+    struct fs_names names;
+    char **targets;       /* the dir each name points into, or NULL */
+    atomic_bool out_of_memory;
+};
+
+/* readlink of l/<name i> (on par_for's threads): its dir when the target
+ * is ../<dir>/diff. */
+static void read_link(void *ctx, size_t i)
 {
-    struct short_names s;
-    short_names_of(r, dir, &s);
-    for (size_t i = 0; i < r->claimed_count; i++) {
-        const struct ref_claimed *c = &r->claimed[i];
-        if (!c->dir || !c->lower || strcmp(c->dir, dir) == 0 || (except && c->owner && strcmp(c->owner, except) == 0))
-            continue;
-        for (int k = 0; k < s.n; k++)
-            if (lower_names(c->lower, s.names[k])) {
-                snprintf(why, whylen, "overlay2/%s has it as a lower dir", c->dir);
-                return true;
-            }
+    struct link_read *lr = ctx;
+    const char *name = lr->names.v[i].name;
+    char target[300];
+    long n = strlen(name) <= LINK_NAME_LEN ? fs_readlink(lr->lfd, name, target, sizeof target) : -1;
+    if (n < 9 || strncmp(target, "../", 3) != 0 || strcmp(target + n - 5, "/diff") != 0)
+        return;
+    target[n - 5] = '\0';
+    if (!strchr(target + 3, '/') && !(lr->targets[i] = strdup(target + 3)))
+        atomic_store(&lr->out_of_memory, true);   /* a missed name could miss a claim: the load fails */
+}
+
+/* Every l/ symlink to ../<dir>/diff, sorted by dir: one listing per load,
+ * not one per item (a run's time grew with items x links). */
+static int load_links(struct reap_refs *r)
+{
+    struct link_read lr = { .lfd = open_rel(r->rootfd, "overlay2/l") };
+    if (lr.lfd < 0)
+        return 0;   /* as a listing per item did: no l/ names */
+    int rc = 0;
+    if (fs_names_read_unsorted(lr.lfd, &lr.names) < 0 && errno == ENOMEM)
+        rc = -1;
+    if (rc == 0 && lr.names.n > 0 && !(lr.targets = calloc(lr.names.n, sizeof *lr.targets)))
+        rc = -1;
+    if (rc == 0 && lr.names.n > 0) {
+        par_for(lr.names.n, 1, read_link, &lr);
+        if (atomic_load(&lr.out_of_memory))
+            rc = -1;
     }
-    return false;
+    size_t have = 0;
+    for (size_t i = 0; rc == 0 && i < lr.names.n; i++)
+        have += lr.targets[i] != NULL;
+    if (rc == 0 && have > 0 && !(r->links = calloc(have, sizeof *r->links)))
+        rc = -1;
+    for (size_t i = 0; i < lr.names.n && lr.targets; i++) {
+        if (!lr.targets[i])
+            continue;
+        if (rc == 0) {
+            struct ref_link *l = &r->links[r->link_count++];
+            snprintf(l->name, sizeof l->name, "%s", lr.names.v[i].name);
+            l->dir = lr.targets[i];
+        } else {
+            free(lr.targets[i]);
+        }
+    }
+    if (r->link_count > 1)
+        qsort(r->links, r->link_count, sizeof *r->links, cmp_link);
+    free(lr.targets);
+    fs_names_free(&lr.names);
+    close(lr.lfd);
+    return rc;
 }
 
 struct reap_refs *reap_refs_load(int rootfd)
@@ -624,7 +703,7 @@ struct reap_refs *reap_refs_load(int rootfd)
     set_sort(&r->image_chains);
     set_sort(&r->bk_dirs);
     set_sort(&r->bk_chains);
-    if (load_claimed(r) < 0) {
+    if (load_claimed(r) < 0 || load_links(r) < 0) {
         reap_refs_free(r);
         return NULL;
     }
@@ -665,14 +744,15 @@ static int sig_entry(void *ctx, const char *name, unsigned char d_type)
     return 0;
 }
 
-/* Changes whenever a layer, mount, image or snapshot is added, removed or
- * renamed (dockerd writes layer metadata in layerdb/tmp and renames it in;
- * mount files are written inside layerdb/mounts/<id>, whose ctimes count). */
+/* Changes whenever a layer, mount, image, snapshot or l/ symlink is added,
+ * removed or renamed (dockerd writes layer metadata in layerdb/tmp and
+ * renames it in; mount files are written inside layerdb/mounts/<id>, whose
+ * ctimes count; a symlink's target cannot change in place). */
 uint64_t reap_refs_signature(int rootfd)
 {
     uint64_t h = 1469598103934665603ull;
     static const char *const dirs[] = {
-        "image/overlay2/layerdb/sha256", "image/overlay2/imagedb/content/sha256", "buildkit",
+        "image/overlay2/layerdb/sha256", "image/overlay2/imagedb/content/sha256", "buildkit", "overlay2/l",
     };
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         int fd = open_rel(rootfd, dirs[i]);
@@ -698,6 +778,9 @@ void reap_refs_free(struct reap_refs *r)
     for (size_t i = 0; i < r->claimed_count; i++)
         free(r->claimed[i].lower);
     free(r->claimed);
+    for (size_t i = 0; i < r->link_count; i++)
+        free(r->links[i].dir);
+    free(r->links);
     for (size_t i = 0; i < r->layer_count; i++)
         free(r->layers[i].cache_id);
     for (size_t i = 0; i < r->mount_count; i++) {
@@ -867,14 +950,32 @@ static void forget_mounts(struct reap_refs *r, const char *id)
 #define LAYERDB_SHA256 "image/overlay2/layerdb/sha256/"
 #define LAYERDB_MOUNTS "image/overlay2/layerdb/mounts/"
 #define IMAGEDB_CONTENT "image/overlay2/imagedb/content/sha256/"
+#define LINKS "overlay2/l/"
 
 static bool has_prefix(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* overlay2/l/<name> */
+static void forget_link(struct reap_refs *r, const char *name)
+{
+    for (size_t i = 0; i < r->link_count; i++)
+        if (strcmp(r->links[i].name, name) == 0)
+            r->links[i].gone = true;
+}
+
 int reap_refs_forget_path(struct reap_refs *r, const char *path)
 {
+    if (has_prefix(path, LINKS)) {
+        const char *name = path + strlen(LINKS);
+        if (strchr(name, '/'))
+            return -1;
+        forget_link(r, name);
+        return 0;
+    }
+    if (strcmp(path, "overlay2/l") == 0 || strcmp(path, "overlay2") == 0)
+        return -1;
     if (has_prefix(path, LAYERDB_SHA256)) {
         const char *name = path + strlen(LAYERDB_SHA256);
         if (strchr(name, '/'))
@@ -894,5 +995,5 @@ int reap_refs_forget_path(struct reap_refs *r, const char *path)
     if (has_prefix(path, "buildkit/") || strcmp(path, "buildkit") == 0 || has_prefix(path, "image/overlay2/layerdb/mounts") ||
         has_prefix(path, "image/overlay2/layerdb/sha256") || has_prefix(path, "image/overlay2/imagedb/content"))
         return -1;
-    return 0;   /* overlay2/, containers/, tmp dirs, repositories.json: not read by the index */
+    return 0;   /* overlay2/<dir>, containers/, tmp dirs, repositories.json: not read by the index */
 }

@@ -398,6 +398,57 @@ static void test_plan_children_first_and_claims(void **state)
     db_close(&db);
 }
 
+/* The reference index knows a dir's l/ names from one listing of
+ * overlay2/l: a dir whose own link file names nothing that is used is
+ * still claimed through an l/ symlink another claimed dir's lower file
+ * names; removing that symlink (forget_path) frees it; a symlink added
+ * after the load changes the signature (the reaper then reads again). */
+static void test_refs_claim_through_l_symlink(void **state)
+{
+    (void)state;
+    char err[512], why[512];
+    mkdirf("overlay2/l");
+    make_layer_on_disk(CHAIN_P, DIR_P, LINK_P);
+    make_layer_on_disk(CHAIN_C, DIR_C, LINK_C);
+    writef("image/overlay2/layerdb/sha256/" CHAIN_P "/cache-id", DIR_P);
+    writef("image/overlay2/layerdb/sha256/" CHAIN_C "/cache-id", DIR_C);
+    writef("image/overlay2/layerdb/sha256/" CHAIN_C "/parent", "sha256:" CHAIN_P);
+    writef("overlay2/" DIR_C "/link", LINK_C);
+    writef("overlay2/" DIR_C "/lower", "l/" LINK_O);   /* names O's second short name */
+    mkdirf("overlay2/" DIR_O "/diff");
+    writef("overlay2/" DIR_O "/link", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ");
+    symlinkf("../" DIR_O "/diff", "overlay2/l/" LINK_O);
+    int rootfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(rootfd >= 0);
+    uint64_t sig = reap_refs_signature(rootfd);
+    struct reap_refs *r = reap_refs_load(rootfd);
+    assert_non_null(r);
+    assert_true(reap_refs_dir_claimed(r, DIR_O, NULL, why, sizeof why));
+    assert_string_equal(why, "overlay2/" DIR_C " has it as a lower dir");
+    /* the lower file's own owner does not count */
+    assert_false(reap_refs_dir_claimed(r, DIR_O, CHAIN_C, why, sizeof why));
+
+    char path[PATH_MAX];
+    pathf(path, sizeof path, "overlay2/l/%s", LINK_O);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(reap_refs_forget_path(r, "overlay2/l/" LINK_O), 0);
+    assert_false(reap_refs_dir_claimed(r, DIR_O, NULL, why, sizeof why));
+    assert_int_equal(reap_refs_forget_path(r, "overlay2/l"), -1);
+    assert_true(reap_refs_signature(rootfd) != sig);
+    sig = reap_refs_signature(rootfd);
+
+    /* another short name of O, made after the load: a new signature, and a
+     * new load sees the claim */
+    symlinkf("../" DIR_O "/diff", "overlay2/l/" LINK_O);
+    assert_true(reap_refs_signature(rootfd) != sig);
+    reap_refs_free(r);
+    assert_non_null(r = reap_refs_load(rootfd));
+    assert_true(reap_refs_dir_claimed(r, DIR_O, NULL, why, sizeof why));
+    reap_refs_free(r);
+    close(rootfd);
+    (void)err;
+}
+
 static void test_plan_sort_groups(void **state)
 {
     (void)state;
@@ -575,6 +626,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_parent_refuses_symlinked_component, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_plan_children_first_and_claims, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test(test_plan_sort_groups),
+        cmocka_unit_test_setup_teardown(test_refs_claim_through_l_symlink, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_journal_lines, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test(test_journal_format_escapes),
         cmocka_unit_test_setup_teardown(test_lock_second_taker_refused, setup_tmpdir, teardown_tmpdir),
