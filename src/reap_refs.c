@@ -66,8 +66,17 @@ struct ref_link {
     bool gone;            /* removed by this run since the load */
 };
 
+/* One name a claimed dir's lower file gives: l/<name> (see lower_names). */
+struct ref_lower_name {
+    const char *name;     /* into the claimed dir's lower text */
+    size_t len;
+    size_t claimed;       /* index in claimed[] */
+};
+
 struct reap_refs {
     int rootfd;
+    struct ref_lower_name *lower_names;   /* sorted by name, then claimed */
+    size_t lower_name_count, lower_name_cap;
     struct ref_link *links;       /* sorted by dir, then name */
     size_t link_count;
     struct ref_claimed *claimed;
@@ -528,35 +537,78 @@ static int load_claimed(struct reap_refs *r)
     return rc;
 }
 
-/* Does the lower file (l/A:l/B:...) name l/<short>? */
-static bool lower_names(const char *lower, const char *shortname)
+/* The names lower_names(lower, s) is true for, as an index: per entry of
+ * the lower file (l/A:l/B:...; leading blanks and newlines skipped), the
+ * text after "l/" up to the entry's end and up to each blank or newline in
+ * it (a name ends at ':', the end, a blank or a newline). */
+static int index_lower_names(struct reap_refs *r, size_t claimed, const char *lower)
 {
-    size_t n = strlen(shortname);
     for (const char *p = lower; p && *p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
         while (*p == ' ' || *p == '\n')
             p++;
-        if (strncmp(p, "l/", 2) == 0 && strncmp(p + 2, shortname, n) == 0 &&
-            (p[2 + n] == ':' || p[2 + n] == '\0' || p[2 + n] == '\n' || p[2 + n] == ' '))
-            return true;
-    }
-    return false;
-}
-
-/* Does a directly claimed dir other than dir (and not one of except's)
- * have l/<shortname> in its lower file? */
-static bool lower_names_claimed(const struct reap_refs *r, const char *dir, const char *except, const char *shortname,
-                                char *why, size_t whylen)
-{
-    for (size_t i = 0; i < r->claimed_count; i++) {
-        const struct ref_claimed *c = &r->claimed[i];
-        if (!c->dir || !c->lower || strcmp(c->dir, dir) == 0 || (except && c->owner && strcmp(c->owner, except) == 0))
+        if (strncmp(p, "l/", 2) != 0)
             continue;
-        if (lower_names(c->lower, shortname)) {
-            snprintf(why, whylen, "overlay2/%s has it as a lower dir", c->dir);
-            return true;
+        const char *name = p + 2;
+        for (const char *q = name;; q++) {
+            if (*q != ':' && *q != '\0' && *q != ' ' && *q != '\n')
+                continue;
+            struct ref_lower_name *nv = grow_array(r->lower_names, &r->lower_name_cap, r->lower_name_count + 1,
+                                                   sizeof *nv);
+            if (!nv)
+                return -1;
+            r->lower_names = nv;
+            nv[r->lower_name_count++] = (struct ref_lower_name){ name, (size_t)(q - name), claimed };
+            if (*q == ':' || *q == '\0')
+                break;
         }
     }
-    return false;
+    return 0;
+}
+
+static int cmp_name_len(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+static int cmp_lower_name(const void *a, const void *b)
+{
+    const struct ref_lower_name *x = a, *y = b;
+    int c = cmp_name_len(x->name, x->len, y->name, y->len);
+    return c ? c : (x->claimed > y->claimed) - (x->claimed < y->claimed);
+}
+
+/* Every claimed dir's lower names, sorted: one bsearch per question
+ * instead of a pass over every lower file. */
+static int load_lower_names(struct reap_refs *r)
+{
+    for (size_t i = 0; i < r->claimed_count; i++)
+        if (r->claimed[i].lower && index_lower_names(r, i, r->claimed[i].lower) < 0)
+            return -1;
+    if (r->lower_name_count > 1)
+        qsort(r->lower_names, r->lower_name_count, sizeof *r->lower_names, cmp_lower_name);
+    return 0;
+}
+
+/* The first claimed dir (in claimed[] order) other than dir, and not one of
+ * except's, whose lower file names l/<shortname>; SIZE_MAX when none. */
+static size_t first_lower_claimant(const struct reap_refs *r, const char *dir, const char *except, const char *shortname)
+{
+    size_t n = strlen(shortname), lo = 0, hi = r->lower_name_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_name_len(r->lower_names[mid].name, r->lower_names[mid].len, shortname, n) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < r->lower_name_count && cmp_name_len(r->lower_names[i].name, r->lower_names[i].len,
+                                                                 shortname, n) == 0; i++) {
+        const struct ref_claimed *c = &r->claimed[r->lower_names[i].claimed];
+        if (c->dir && strcmp(c->dir, dir) != 0 && !(except && c->owner && strcmp(c->owner, except) == 0))
+            return r->lower_names[i].claimed;
+    }
+    return SIZE_MAX;
 }
 
 static int cmp_link(const void *a, const void *b)
@@ -582,14 +634,15 @@ static size_t first_link_to(const struct reap_refs *r, const char *dir)
 
 /* The short names a lower file may use for overlay2/<dir> -- its link file
  * (read now) and every l/ symlink to ../<dir>/diff (from the index, whose
- * signature covers l/) -- named by another claimed dir's lower file. */
+ * signature covers l/) -- named by another claimed dir's lower file; the
+ * first such dir in claimed[] order is the one why names. */
 static bool lower_claimed(const struct reap_refs *r, const char *dir, const char *except, char *why, size_t whylen)
 {
+    size_t first = SIZE_MAX;
     char rel[300];
     snprintf(rel, sizeof rel, "overlay2/%.200s/link", dir);
     const char *base;
     int fd = act_open_parent(r->rootfd, rel, &base);
-    bool claimed = false;
     if (fd >= 0) {
         struct file_buf b;
         fs_read_file(fd, base, CAP_ID_FILE, &b);
@@ -598,16 +651,21 @@ static bool lower_claimed(const struct reap_refs *r, const char *dir, const char
             char name[LINK_NAME_LEN + 1];
             if (id_is_link_name(b.data, len)) {
                 snprintf(name, sizeof name, "%.*s", (int)len, b.data);
-                claimed = lower_names_claimed(r, dir, except, name, why, whylen);
+                first = first_lower_claimant(r, dir, except, name);
             }
         }
         file_buf_free(&b);
         close(fd);
     }
-    for (size_t i = first_link_to(r, dir); !claimed && i < r->link_count && strcmp(r->links[i].dir, dir) == 0; i++)
-        if (!r->links[i].gone)
-            claimed = lower_names_claimed(r, dir, except, r->links[i].name, why, whylen);
-    return claimed;
+    for (size_t i = first_link_to(r, dir); i < r->link_count && strcmp(r->links[i].dir, dir) == 0; i++) {
+        size_t k = r->links[i].gone ? SIZE_MAX : first_lower_claimant(r, dir, except, r->links[i].name);
+        if (k < first)
+            first = k;
+    }
+    if (first == SIZE_MAX)
+        return false;
+    snprintf(why, whylen, "overlay2/%s has it as a lower dir", r->claimed[first].dir);
+    return true;
 }
 
 /* ---- overlay2/l ------------------------------------------------------- */
@@ -703,7 +761,7 @@ struct reap_refs *reap_refs_load(int rootfd)
     set_sort(&r->image_chains);
     set_sort(&r->bk_dirs);
     set_sort(&r->bk_chains);
-    if (load_claimed(r) < 0 || load_links(r) < 0) {
+    if (load_claimed(r) < 0 || load_lower_names(r) < 0 || load_links(r) < 0) {
         reap_refs_free(r);
         return NULL;
     }
@@ -778,6 +836,7 @@ void reap_refs_free(struct reap_refs *r)
     for (size_t i = 0; i < r->claimed_count; i++)
         free(r->claimed[i].lower);
     free(r->claimed);
+    free(r->lower_names);
     for (size_t i = 0; i < r->link_count; i++)
         free(r->links[i].dir);
     free(r->links);

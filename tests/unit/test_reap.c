@@ -414,7 +414,8 @@ static void test_refs_claim_through_l_symlink(void **state)
     writef("image/overlay2/layerdb/sha256/" CHAIN_C "/cache-id", DIR_C);
     writef("image/overlay2/layerdb/sha256/" CHAIN_C "/parent", "sha256:" CHAIN_P);
     writef("overlay2/" DIR_C "/link", LINK_C);
-    writef("overlay2/" DIR_C "/lower", "l/" LINK_O);   /* names O's second short name */
+    /* names O's second short name (blanks around a name are allowed) */
+    writef("overlay2/" DIR_C "/lower", "l/" LINK_P ": l/" LINK_O "\n");
     mkdirf("overlay2/" DIR_O "/diff");
     writef("overlay2/" DIR_O "/link", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ");
     symlinkf("../" DIR_O "/diff", "overlay2/l/" LINK_O);
