@@ -29,7 +29,12 @@
 #                              cache is dropped (sync; echo 3 >/proc/sys/vm/drop_caches)
 #                              before every timed run of ovl2fsck, the floor and the
 #                              parallel floor (build/bench/pfloor: every file of
-#                              `floor --list` read by BENCH_PFLOOR_THREADS threads)
+#                              `floor --list` read by BENCH_PFLOOR_THREADS threads);
+#                              also their CPU time (user + sys) and the reads the
+#                              store's block device completed: cold reads cost
+#                              kernel CPU, and when the parallel floor alone keeps
+#                              the cores busy ovl2fsck's own work cannot hide
+#                              behind its reads
 #   BENCH_COLD_RUNS=3          cold rounds
 #   BENCH_PFLOOR_THREADS=64
 #   BENCH_IO_DEPTH             passed to ovl2fsck as --io-depth (default: its own)
@@ -167,15 +172,26 @@ done
 
 # ---- cold rounds (COLD=1) ----------------------------------------------------
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-# time_cold FILE CMD...: drop the page cache, run CMD, append its wall time to FILE
+# Reads the store's block device has completed (its /sys/dev/block stat), or 0.
+STORE_DEV=
+dev_reads() {
+    [ -n "$STORE_DEV" ] || return 0
+    awk '{ print $1 }' "/sys/dev/block/$STORE_DEV/stat" 2>/dev/null || echo 0
+}
+# time_cold FILE CMD...: drop the page cache, run CMD, append its wall time to
+# FILE, its CPU time (user + sys) to FILE.cpu and the device's reads to FILE.reads
 time_cold() {
-    local f=$1 t0 t1 rc=0
+    local f=$1 t0 t1 r0 r1 rc=0
     shift
     drop_caches
+    r0=$(dev_reads)
     t0=$(now_ns)
-    "$@" >/dev/null 2>&1 || rc=$?
+    "$TIME" -f "%U %S" -o "$f.time" "$@" >/dev/null 2>&1 || rc=$?
     t1=$(now_ns)
+    r1=$(dev_reads)
     secs "$t0" "$t1" >>"$f"
+    tail -n 1 "$f.time" | awk '{ printf "%.2f\n", $1 + $2 }' >>"$f.cpu"
+    echo $((r1 - r0)) >>"$f.reads"
     return $rc
 }
 # One cold round on store n: the floor, the parallel floor, ovl2fsck, each
@@ -194,6 +210,9 @@ if [ -n "$COLD" ]; then
     for n in $SIZES; do
         "$FLOOR" --list "${STORE[$n]}" >"$WORK/$n/files.list"   # the parallel floor's list, made beforehand
     done
+    dev=$(stat -c %d "$STORES")
+    STORE_DEV=$(((dev >> 8) & 0xfff)):$(((dev & 0xff) | ((dev >> 12) & 0xfff00)))
+    [ -r "/sys/dev/block/$STORE_DEV/stat" ] || STORE_DEV=""
     for ((r = 1; r <= COLD_RUNS; r++)); do
         for n in $SIZES; do
             cold_once "$n" "$r"
@@ -204,6 +223,10 @@ if [ -n "$COLD" ]; then
         MED[$n.cfloor]=$(median <"$o/cold.floor")
         MED[$n.cpfloor]=$(median <"$o/cold.pfloor")
         MED[$n.covl]=$(median <"$o/cold.ovl")
+        for k in pfloor ovl; do
+            MED[$n.c${k}cpu]=$(median <"$o/cold.$k.cpu")
+            MED[$n.c${k}reads]=$(median <"$o/cold.$k.reads" | awk '{ printf "%d", $1 }')
+        done
         MED[$n.cload]=$(cut -d' ' -f1 "$o/cold.load" | median)
     done
 fi
@@ -306,6 +329,16 @@ if [ -n "$COLD" ]; then
     fline "ratio ovl2fsck/parallel floor" f_cratio "<= 1.10"
     fline "ratio ovl2fsck/floor (cold)" f_cfratio
     line "load average (1 min, median)" cload
+    # cold reads cost CPU in the kernel: when the parallel floor alone keeps
+    # most cores busy, ovl2fsck's own work cannot hide behind its reads
+    line "parallel floor CPU, user+sys (s)" cpfloorcpu
+    line "ovl2fsck cold CPU, user+sys (s)" covlcpu
+    CORES=$(nproc)
+    f_busy() { awk -v c="${MED[$1.cpfloorcpu]}" -v w="${MED[$1.cpfloor]}" -v n="$CORES" \
+                   'BEGIN { if (w > 0) printf "%.0f%%", 100 * c / (w * n); else print "?" }'; }
+    fline "parallel floor CPU busy ($CORES cores)" f_busy
+    line "device reads, parallel floor" cpfloorreads
+    line "device reads, ovl2fsck" covlreads
     echo "cold verdict at the smallest store: $(verdict "$(f_cratio "$small")" 1.1)"
     echo
 fi
