@@ -41,6 +41,7 @@
 #include "live_containerd.h"
 #include "pipeline.h"
 #include "scan_containerd.h"
+#include "parallel.h"
 #include "sizes.h"
 #include "text.h"
 
@@ -204,9 +205,8 @@ static int cmp_items(const void *pa, const void *pb)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-/* Take one finding: lstat its path now (identity for the re-verification)
- * and measure it. */
-static bool add_item(struct cd_plan *p, struct db *db, int rootfd, const char *root, enum cd_kind kind,
+/* Take one finding: lstat its path now (identity for the re-verification). */
+static bool add_item(struct cd_plan *p, struct db *db, int rootfd, enum cd_kind kind,
                      const char *check, const char *sev, const char *object, const char *path, const char *why)
 {
     if (!path || !reap_containerd_path_allowed(path)) {
@@ -249,9 +249,26 @@ static bool add_item(struct cd_plan *p, struct db *db, int rootfd, const char *r
     it->dev = st.st_dev;
     it->ino = st.st_ino;
     it->type = st.st_mode & S_IFMT;
-    it->bytes = sizes_of_path(root, path);
-    it->result = ACT_PLANNED;
+    it->result = ACT_PLANNED;   /* its bytes: measure_items */
     return true;
+}
+
+struct measure_ctx {
+    struct cd_plan *p;
+    const char *root;
+};
+
+/* The bytes of item i (a du walk; on par_for's threads, each its own slot). */
+static void measure_item(void *ctx, size_t i)
+{
+    struct measure_ctx *m = ctx;
+    m->p->items[i].bytes = sizes_of_path(m->root, m->p->items[i].path);
+}
+
+static void measure_items(struct cd_plan *p, const char *root)
+{
+    struct measure_ctx m = { p, root };
+    par_for(p->count, SIZES_FDS_PER_WALK, measure_item, &m);
 }
 
 static int plan_build(struct cd_plan *p, struct db *db, const char *root, const struct catalog *cat, char *err,
@@ -282,7 +299,7 @@ static int plan_build(struct cd_plan *p, struct db *db, const char *root, const 
         if (kind < 0 || !wanted(cat, check, sev))
             continue;
         char *object = act_strdup(col(q, 2)), *path = act_strdup(col(q, 3)), *why = act_strdup(col(q, 4));
-        if (add_item(p, db, rootfd, root, (enum cd_kind)kind, check, sev, object, path, why ? why : "")) {
+        if (add_item(p, db, rootfd, (enum cd_kind)kind, check, sev, object, path, why ? why : "")) {
             planned_garbage += is_garbage;
             planned_errors += is_error;
         }
@@ -295,6 +312,7 @@ static int plan_build(struct cd_plan *p, struct db *db, const char *root, const 
     p->garbage_left = garbage - planned_garbage;
     p->errors_left = errors - planned_errors;
     p->young_skipped = db_query_int(db, "SELECT count(*) FROM finding WHERE young = 1", 0);
+    measure_items(p, root);
     qsort(p->items, p->count, sizeof *p->items, cmp_items);
     return cd_cmds_build(&p->cmds, db, root, err, errlen);
 }
