@@ -313,7 +313,8 @@ static int plan_build(struct cd_plan *p, struct db *db, const char *root, const 
     p->errors_left = errors - planned_errors;
     p->young_skipped = db_query_int(db, "SELECT count(*) FROM finding WHERE young = 1", 0);
     measure_items(p, root);
-    qsort(p->items, p->count, sizeof *p->items, cmp_items);
+    if (p->count > 1)
+        qsort(p->items, p->count, sizeof *p->items, cmp_items);   /* items is NULL when there are none */
     return cd_cmds_build(&p->cmds, db, root, err, errlen);
 }
 

@@ -729,10 +729,9 @@ int scan_cd_snapshot_db(struct db *db, int dirfd, const char *relpath, char *err
         w.rc = -1;
     if (w.rc == 0) {
         int brc = walk_all_or_nothing(db, b, snap_visit, &w, &w.rc, snap_tables, &state, why, sizeof why, err, errlen);
-        if (brc == BBOLT_OK)
-            snap_flush(&w);
-        else
+        if (brc != BBOLT_OK)
             w.open = false;   /* the pending snapshot was rolled back with the rest */
+        snap_flush(&w);       /* stores an open one; frees its strings either way */
         if (brc != BBOLT_OK && w.rc == 0) {
             w.have_seq = false;   /* state and why say what broke; nothing was loaded */
         } else if (w.rc == 0 && !w.saw_snapshots) {
