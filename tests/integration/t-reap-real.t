@@ -106,7 +106,8 @@ reap_copy "$G" "$B"
 reap_probe_dockerd "$B" "$TAP_TMP/probe.before"
 reap_probe_dockerd "$A" "$TAP_TMP/probe.after"
 is "$(grep -v '^bk-' "$TAP_TMP/probe.after")" "$(grep -v '^bk-' "$TAP_TMP/probe.before")" \
-    "dockerd lists the same images, runs the same, starts the same containers as before the reap"
+    "dockerd lists the same images, runs the same, starts the same containers as before the reap" ||
+    diag "before: $(cat "$TAP_TMP/probe.before.why")" "after: $(cat "$TAP_TMP/probe.after.why")"
 nimg=$(grep -c '^image ' "$TAP_TMP/probe.after")
 is "$(grep -c '^save .* ok$' "$TAP_TMP/probe.after")" "$nimg" "every one of the $nimg images docker-saves without error"
 ok "runnable images run ($(grep -c '^run .* ok$' "$TAP_TMP/probe.after") of $nimg)" grep -q '^run .* ok$' "$TAP_TMP/probe.after"
