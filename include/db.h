@@ -28,6 +28,8 @@ struct db {
 
 /* path NULL: a private temporary database (a file in $TMPDIR, removed by
  * db_close). Applies sql/schema.sql. */
+/* Process-wide SQLite settings; call once, before any other SQLite call. */
+void db_global_init(void);
 int db_open(struct db *db, const char *path, char *err, size_t errlen);
 /* The file db is open on (for more read-only connections to it). */
 const char *db_path(const struct db *db);

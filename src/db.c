@@ -21,6 +21,18 @@ static void set_err(char *err, size_t errlen, const char *what, sqlite3 *h)
     snprintf(err, errlen, "%s: %s", what, h ? sqlite3_errmsg(h) : "out of memory");
 }
 
+/* Process-wide SQLite settings, before any other SQLite call. Every
+ * connection belongs to one thread (SQLITE_OPEN_NOMUTEX everywhere), so the
+ * library runs multi-threaded; memory statistics are off because with them
+ * every sqlite3_malloc takes one global mutex, which the scan's lanes and
+ * the parallel checks would contend for. Failure (SQLite already in use)
+ * only costs speed. */
+void db_global_init(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int db_exec(struct db *db, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;

@@ -338,6 +338,7 @@ int main(int argc, char **argv)
     struct session s;
     memset(&s, 0, sizeof s);
     s.started = clock_now();
+    db_global_init();
     install_signal_handlers();
     int code = setup(&s, argc, argv);
     if (code == 0)
