@@ -18,6 +18,7 @@ bool id_is_buildkit(const char *s, size_t len);
 bool id_is_link_name(const char *s, size_t len);
 /* A lower-file entry naming an l/ link: "l/<26 base32>" (the short name is s + 2). */
 bool id_is_lower_entry(const char *s, size_t len);
+#define MAX_LOWER_ENTRIES 128   /* entries of a lower file: dockerd's overlay2 maxDepth */
 bool id_is_init_dir(const char *s, size_t len);      /* <hex64>-init */
 /* A name usable as an overlay2 dir: hex64, hex64-init or a BuildKit id. */
 bool id_is_overlay_dir(const char *s, size_t len);

@@ -57,6 +57,7 @@ struct ref_claimed {
     const char *dir;     /* NULL once its owner is gone */
     const char *owner;   /* chainID or container id; NULL for BuildKit */
     char *lower;         /* NULL when none or unreadable */
+    const char *lower_problem;   /* why the lower file cannot be trusted, or NULL */
 };
 
 /* An overlay2/l/<name> symlink to ../<dir>/diff (a short name of dir). */
@@ -77,6 +78,10 @@ struct reap_refs {
     int rootfd;
     struct ref_lower_name *lower_names;   /* sorted by name, then claimed */
     size_t lower_name_count, lower_name_cap;
+    size_t *unresolved;           /* lower_names[] entries no l/ entry has the name of */
+    size_t unresolved_count;
+    size_t *unknown_lowers;       /* claimed[] entries whose lower file cannot be trusted */
+    size_t unknown_lower_count;
     struct ref_link *links;       /* sorted by dir, then name */
     size_t link_count;
     struct ref_claimed *claimed;
@@ -490,13 +495,34 @@ static int add_claimed(struct reap_refs *r, const char *dir, const char *owner)
         return -1;
     r->claimed = nv;
     struct ref_claimed *c = &r->claimed[r->claimed_count++];
-    c->dir = dir;
-    c->owner = owner;
-    c->lower = NULL;
+    *c = (struct ref_claimed){ .dir = dir, .owner = owner };
     return 0;
 }
 
-/* overlay2/<dir>/lower of claimed dir i into its record (on par_for's threads). */
+/* Can the names of a lower file (NUL-terminated, trimmed) be trusted:
+ * every entry (split at ':', blanks and newlines around it allowed)
+ * l/<short name>, at most dockerd's 128? */
+static bool lower_text_trusted(const char *s)
+{
+    int entries = 0;
+    for (const char *p = s;; p++) {
+        const char *end = strchr(p, ':');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (n > 0 && (*p == ' ' || *p == '\n'))
+            p++, n--;
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\n'))
+            n--;
+        if (!id_is_lower_entry(p, n) || ++entries > MAX_LOWER_ENTRIES)
+            return false;
+        if (!end)
+            return true;
+        p = end;
+    }
+}
+
+/* overlay2/<dir>/lower of claimed dir i into its record (on par_for's
+ * threads). A lower file that exists but cannot be read or trusted is
+ * noted: the dirs it names are unknown (a missing one names none). */
 static void read_lower(void *ctx, size_t i)
 {
     struct reap_refs *r = ctx;
@@ -505,16 +531,26 @@ static void read_lower(void *ctx, size_t i)
     snprintf(rel, sizeof rel, "overlay2/%.200s/lower", c->dir);
     const char *base;
     int fd = act_open_parent(r->rootfd, rel, &base);
-    if (fd >= 0) {
-        struct file_buf b;
-        fs_read_file(fd, base, CAP_ID_FILE, &b);
-        if (b.status == FILE_OK) {
-            c->lower = b.data;
-            b.data = NULL;
-        }
-        file_buf_free(&b);
-        close(fd);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            c->lower_problem = "cannot be opened";
+        return;
     }
+    struct file_buf b;
+    fs_read_file(fd, base, CAP_ID_FILE, &b);
+    if (b.status == FILE_OK) {
+        bool nul = memchr(b.data, '\0', b.len) != NULL;
+        if (!nul && id_trim(b.data, b.len) == 0)
+            c->lower_problem = "is empty";
+        else if (nul || !lower_text_trusted(b.data))
+            c->lower_problem = "is malformed";
+        c->lower = b.data;
+        b.data = NULL;
+    } else if (b.status != FILE_MISSING) {
+        c->lower_problem = "cannot be read";
+    }
+    file_buf_free(&b);
+    close(fd);
 }
 
 /* Every directly claimed dir with its lower file, as sql/derive.sql sees them. */
@@ -534,6 +570,15 @@ static int load_claimed(struct reap_refs *r)
         rc = add_claimed(r, r->bk_dirs.v[i], NULL);
     if (rc == 0)
         par_for(r->claimed_count, LOWER_READ_FDS, read_lower, r);
+    for (size_t i = 0; rc == 0 && i < r->claimed_count; i++) {
+        if (!r->claimed[i].lower_problem)
+            continue;
+        size_t *nv = realloc(r->unknown_lowers, (r->unknown_lower_count + 1) * sizeof *nv);
+        if (!nv)
+            return -1;
+        r->unknown_lowers = nv;
+        r->unknown_lowers[r->unknown_lower_count++] = i;
+    }
     return rc;
 }
 
@@ -632,6 +677,32 @@ static size_t first_link_to(const struct reap_refs *r, const char *dir)
     return lo;
 }
 
+/* Could a claimed dir's lower file name dir without the index seeing it?
+ * Yes when one cannot be read or trusted (the dirs it names are unknown),
+ * or when one names a short name no l/ entry has while dir has no short
+ * name of its own (the name may be dir's). As sql/checks/
+ * overlay-dir-orphaned.sql, which then reports no orphaned dir. */
+static bool lower_claim_unknown(const struct reap_refs *r, const char *dir, bool named, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < r->unknown_lower_count; i++) {
+        const struct ref_claimed *c = &r->claimed[r->unknown_lowers[i]];
+        if (c->dir && strcmp(c->dir, dir) != 0) {
+            snprintf(why, whylen, "overlay2/%s/lower %s, so the dirs it names are unknown", c->dir, c->lower_problem);
+            return true;
+        }
+    }
+    for (size_t i = 0; !named && i < r->unresolved_count; i++) {
+        const struct ref_lower_name *ln = &r->lower_names[r->unresolved[i]];
+        const struct ref_claimed *c = &r->claimed[ln->claimed];
+        if (c->dir && strcmp(c->dir, dir) != 0) {
+            snprintf(why, whylen, "it has no short name, and overlay2/%s/lower names l/%.*s, which no l/ entry has",
+                     c->dir, (int)(ln->len < LINK_NAME_LEN + 8 ? ln->len : LINK_NAME_LEN + 8), ln->name);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The short names a lower file may use for overlay2/<dir> -- its link file
  * (read now) and every l/ symlink to ../<dir>/diff (from the index, whose
  * signature covers l/) -- named by another claimed dir's lower file; the
@@ -639,6 +710,7 @@ static size_t first_link_to(const struct reap_refs *r, const char *dir)
 static bool lower_claimed(const struct reap_refs *r, const char *dir, const char *except, char *why, size_t whylen)
 {
     size_t first = SIZE_MAX;
+    bool named = false;   /* dir has a short name: a well-formed link file or an l/ symlink */
     char rel[300];
     snprintf(rel, sizeof rel, "overlay2/%.200s/link", dir);
     const char *base;
@@ -652,20 +724,24 @@ static bool lower_claimed(const struct reap_refs *r, const char *dir, const char
             if (id_is_link_name(b.data, len)) {
                 snprintf(name, sizeof name, "%.*s", (int)len, b.data);
                 first = first_lower_claimant(r, dir, except, name);
+                named = true;
             }
         }
         file_buf_free(&b);
         close(fd);
     }
     for (size_t i = first_link_to(r, dir); i < r->link_count && strcmp(r->links[i].dir, dir) == 0; i++) {
+        if (!r->links[i].gone)
+            named = true;
         size_t k = r->links[i].gone ? SIZE_MAX : first_lower_claimant(r, dir, except, r->links[i].name);
         if (k < first)
             first = k;
     }
-    if (first == SIZE_MAX)
-        return false;
-    snprintf(why, whylen, "overlay2/%s has it as a lower dir", r->claimed[first].dir);
-    return true;
+    if (first != SIZE_MAX) {
+        snprintf(why, whylen, "overlay2/%s has it as a lower dir", r->claimed[first].dir);
+        return true;
+    }
+    return !except && lower_claim_unknown(r, dir, named, why, whylen);
 }
 
 /* ---- overlay2/l ------------------------------------------------------- */
@@ -692,13 +768,48 @@ static void read_link(void *ctx, size_t i)
         atomic_store(&lr->out_of_memory, true);   /* a missed name could miss a claim: the load fails */
 }
 
+static int cmp_fs_name(const void *a, const void *b)
+{
+    return strcmp(((const struct fs_name *)a)->name, ((const struct fs_name *)b)->name);
+}
+
+/* The claimed dirs' lower names that no l/ entry (of any type) has: the
+ * dir they name cannot be told from its l/ symlink (sql/derive.sql's
+ * lower_unresolved, for the claimed dirs). names: l/'s entries, sorted. */
+static int note_unresolved(struct reap_refs *r, const struct fs_names *names)
+{
+    for (size_t i = 0; i < r->lower_name_count; i++) {
+        const struct ref_lower_name *ln = &r->lower_names[i];
+        size_t lo = 0, hi = names->n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            const char *n = names->v[mid].name;
+            int c = cmp_name_len(n, strlen(n), ln->name, ln->len);
+            if (c == 0)
+                break;
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < hi)
+            continue;
+        size_t *nv = realloc(r->unresolved, (r->unresolved_count + 1) * sizeof *nv);
+        if (!nv)
+            return -1;
+        r->unresolved = nv;
+        r->unresolved[r->unresolved_count++] = i;
+    }
+    return 0;
+}
+
 /* Every l/ symlink to ../<dir>/diff, sorted by dir: one listing per load,
  * not one per item (a run's time grew with items x links). */
 static int load_links(struct reap_refs *r)
 {
     struct link_read lr = { .lfd = open_rel(r->rootfd, "overlay2/l") };
     if (lr.lfd < 0)
-        return 0;   /* as a listing per item did: no l/ names */
+        return note_unresolved(r, &lr.names);   /* as a listing per item did: no l/ names */
     int rc = 0;
     if (fs_names_read_unsorted(lr.lfd, &lr.names) < 0 && errno == ENOMEM)
         rc = -1;
@@ -727,6 +838,10 @@ static int load_links(struct reap_refs *r)
     }
     if (r->link_count > 1)
         qsort(r->links, r->link_count, sizeof *r->links, cmp_link);
+    if (lr.names.n > 1)
+        qsort(lr.names.v, lr.names.n, sizeof *lr.names.v, cmp_fs_name);
+    if (rc == 0)
+        rc = note_unresolved(r, &lr.names);
     free(lr.targets);
     fs_names_free(&lr.names);
     close(lr.lfd);
@@ -837,6 +952,8 @@ void reap_refs_free(struct reap_refs *r)
         free(r->claimed[i].lower);
     free(r->claimed);
     free(r->lower_names);
+    free(r->unresolved);
+    free(r->unknown_lowers);
     for (size_t i = 0; i < r->link_count; i++)
         free(r->links[i].dir);
     free(r->links);

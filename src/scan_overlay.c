@@ -15,7 +15,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define MAX_LOWER_ENTRIES 128   /* dockerd's overlay2 maxDepth */
 #define MAX_TMP_PER_DIR 16      /* .tmp-* leftovers recorded per dir (a crash leaves at most 3) */
 
 struct overlay_walk {

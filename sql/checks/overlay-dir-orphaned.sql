@@ -1,7 +1,7 @@
 -- check: overlay-dir-orphaned
 -- severity: garbage
 -- meaning: an overlay2 dir that no layer, mount or BuildKit snapshot references
--- needs: overlay_ref
+-- needs: overlay_ref, lower_unresolved
 -- action: reap
 --
 -- Typically left by an interrupted pull, load or container create. Owns the
@@ -11,7 +11,12 @@
 -- cache-id or mount-id files, a container whose mount names neither its
 -- mount-id nor its init-id (unless dockerd was removing it: its dirs go first), or (for layer dirs) a layer dir that is not
 -- empty but whose cache-id is missing, empty or malformed. BuildKit dirs are not reported while
--- snapshots.db cannot be read.
+-- snapshots.db cannot be read. Nor is anything while a directly claimed dir's
+-- lower file cannot be read or is empty or malformed (the dirs it names are
+-- unknown), nor a dir with no short name of its own (no well-formed link
+-- file, no l/ symlink to it) while a claimed dir's lower file names a short
+-- name no l/ entry has (it may be that dir's). src/reap_refs.c re-verifies
+-- the same before removing.
 SELECT o.name AS object,
        'overlay2/' || o.name AS path,
        CASE o.kind WHEN 'init' THEN 'container init dir nothing references'
@@ -27,4 +32,9 @@ WHERE NOT EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name)
   AND NOT EXISTS (SELECT 1 FROM mount WHERE mount_id_state = 'unreadable' OR init_id_state = 'unreadable')
   AND NOT EXISTS (SELECT 1 FROM mount m JOIN container c ON c.id = m.container_id
                   WHERE m.mount_id_state <> 'ok' AND m.init_id_state <> 'ok' AND NOT (c.dead OR c.removing))
-  AND (o.kind NOT IN ('layer', 'buildkit') OR NOT EXISTS (SELECT 1 FROM layer WHERE cache_id_state <> 'ok' AND entries <> 0));
+  AND (o.kind NOT IN ('layer', 'buildkit') OR NOT EXISTS (SELECT 1 FROM layer WHERE cache_id_state <> 'ok' AND entries <> 0))
+  AND NOT EXISTS (SELECT 1 FROM overlay_dir c WHERE c.lower_state NOT IN ('ok', 'missing')
+                  AND EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = c.name AND r.by_kind <> 'lower'))
+  AND NOT ((o.link_state <> 'ok' OR o.link IS NULL)
+           AND o.name NOT IN (SELECT target_dir FROM link WHERE target_dir IS NOT NULL)
+           AND EXISTS (SELECT 1 FROM lower_unresolved u JOIN overlay_ref r ON r.dir = u.dir AND r.by_kind <> 'lower'));

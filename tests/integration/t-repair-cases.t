@@ -108,7 +108,8 @@ kids=$(grep -l "$(lk "$layers_mid")" "$S"/overlay2/*/lower | xargs -n1 dirname |
 for d in $kids; do : >"$S/overlay2/$d/lower"; done
 repair_case "a middle layer loses link file and l/ symlink, and every lower file naming it is emptied" \
     "overlay-link-missing $layers_mid
-$(for d in $kids; do echo "overlay-lower-invalid $d"; done)" --minted "$layers_mid"
+$(for d in $kids; do echo "overlay-lower-invalid $d"; done)
+reference-graph-incomplete orphan-checks" --minted "$layers_mid"
 is "$(grep -c '^repair   overlay-lower-invalid' "$S.plan")" "$(wc -w <<<"$kids")" \
     "... every lower file that must name the new name is rewritten ($(wc -w <<<"$kids"))"
 
@@ -118,14 +119,16 @@ for d in "$layers_b" "$c_exited_init" "$classic_a"; do : >"$S/overlay2/$d/lower"
 repair_case "empty lower files (image layer, container -init dir)" \
     "overlay-lower-invalid $layers_b
 overlay-lower-invalid $c_exited_init
-overlay-lower-invalid $classic_a"
+overlay-lower-invalid $classic_a
+reference-graph-incomplete orphan-checks"
 
 new_store c8
 head -c 40 "$REF/overlay2/$c_loaded/lower" >"$S/overlay2/$c_loaded/lower"
 head -c 29 "$REF/overlay2/$classic_a/lower" >"$S/overlay2/$classic_a/lower"
 repair_case "truncated lower files (mid-entry and at an entry boundary)" \
     "overlay-lower-invalid $c_loaded
-overlay-lower-invalid $classic_a"
+overlay-lower-invalid $classic_a
+reference-graph-incomplete orphan-checks"
 
 # --- symlink targets -------------------------------------------------------------
 new_store c9

@@ -1203,13 +1203,22 @@ static void test_overlay_lower_invalid_states(void **state)
     set_lower(MY2, "l/" L3 ":garbage", "invalid");
     add_container_with_rw(Y3, MY3, LY3);
     set_lower(MY3, "l/" L1 ":l/" LZZ, "ok");   /* LZZ: no such l/ entry */
-    /* an unreferenced dir with a bad lower is only orphaned */
+    /* an unreferenced dir with a bad lower is only orphaned, but not while
+     * the empty and the invalid lower file of live dirs hide what they name */
     add_dir(O1, LO1, NULL);
     set_lower(O1, "", "empty");
     run();
     U_EXPECT(&DB, { "overlay-lower-invalid", M, "=lower file is missing; expected l/" L3 ":l/" L2 ":l/" L1 },
                   { "overlay-lower-invalid", MY1, "=lower file is empty" },
                   { "overlay-lower-invalid", MY2, "=lower file is invalid: l/" L3 ":garbage" },
+                  { "overlay-lower-invalid", MY3, "=entry 2 (l/" LZZ ") names no l/ symlink" },
+                  { "reference-graph-incomplete", "orphan-checks",
+                    "=2 reason(s); first: overlay2/" MY1 "/lower: lower file is empty: the dirs it names are unknown" });
+    u_exec(&DB, "DELETE FROM finding");
+    set_lower(MY1, NULL, "missing");   /* (a missing one names nothing) */
+    set_lower(MY2, NULL, "missing");
+    run();
+    U_EXPECT(&DB, { "overlay-lower-invalid", M, "=lower file is missing; expected l/" L3 ":l/" L2 ":l/" L1 },
                   { "overlay-lower-invalid", MY3, "=entry 2 (l/" LZZ ") names no l/ symlink" },
                   { "overlay-dir-orphaned", O1, NULL });
 }

@@ -21,6 +21,7 @@
 #include "db.h"
 #include "derive.h"
 #include "embedded.h"
+#include "fsutil.h"
 #include "reap_internal.h"
 
 static char tmp[PATH_MAX];
@@ -450,6 +451,87 @@ static void test_refs_claim_through_l_symlink(void **state)
     (void)err;
 }
 
+/* rel's bytes (NULs included). */
+static void write_bytes(const char *rel, const char *bytes, size_t len)
+{
+    char p[PATH_MAX];
+    pathf(p, sizeof p, "%s", rel);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+}
+
+/* Whether DIR_O counts as claimed (why in why), on a fresh load. */
+static bool orphan_claimed(const char *except, char *why, size_t whylen)
+{
+    int rootfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(rootfd >= 0);
+    struct reap_refs *r = reap_refs_load(rootfd);
+    assert_non_null(r);
+    bool claimed = reap_refs_dir_claimed(r, DIR_O, except, why, whylen);
+    reap_refs_free(r);
+    close(rootfd);
+    return claimed;
+}
+
+/* A claimed dir's lower file that cannot be read or trusted names dirs
+ * nobody can see: no dir is an orphan while it is there (the owner's own
+ * removal aside). A short name no l/ entry has may be that of a dir with
+ * none of its own. */
+static void test_refs_lower_claims_unknown(void **state)
+{
+    (void)state;
+    char why[512];
+    mkdirf("overlay2/l");
+    make_layer_on_disk(CHAIN_P, DIR_P, LINK_P);
+    make_layer_on_disk(CHAIN_C, DIR_C, LINK_C);
+    writef("image/overlay2/layerdb/sha256/" CHAIN_P "/cache-id", DIR_P);
+    writef("image/overlay2/layerdb/sha256/" CHAIN_C "/cache-id", DIR_C);
+    writef("image/overlay2/layerdb/sha256/" CHAIN_C "/parent", "sha256:" CHAIN_P);
+    mkdirf("overlay2/" DIR_O "/diff");
+    writef("overlay2/" DIR_O "/link", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ");
+    writef("overlay2/" DIR_C "/lower", "l/" LINK_P "\n");
+    assert_false(orphan_claimed(NULL, why, sizeof why));
+
+    /* a NUL inside (a torn write): malformed */
+    write_bytes("overlay2/" DIR_C "/lower", "l/" LINK_P "\0\0\0\0", 32);
+    assert_true(orphan_claimed(NULL, why, sizeof why));
+    assert_string_equal(why, "overlay2/" DIR_C "/lower is malformed, so the dirs it names are unknown");
+    assert_false(orphan_claimed(CHAIN_C, why, sizeof why));
+    writef("overlay2/" DIR_C "/lower", "l/" LINK_P ":l/bad");
+    assert_true(orphan_claimed(NULL, why, sizeof why));
+    assert_string_equal(why, "overlay2/" DIR_C "/lower is malformed, so the dirs it names are unknown");
+    writef("overlay2/" DIR_C "/lower", " \n");
+    assert_true(orphan_claimed(NULL, why, sizeof why));
+    assert_string_equal(why, "overlay2/" DIR_C "/lower is empty, so the dirs it names are unknown");
+    /* larger than any lower file may be: not read */
+    static char big[CAP_ID_FILE + 2];
+    memset(big, 'A', sizeof big);
+    write_bytes("overlay2/" DIR_C "/lower", big, sizeof big);
+    assert_true(orphan_claimed(NULL, why, sizeof why));
+    assert_string_equal(why, "overlay2/" DIR_C "/lower cannot be read, so the dirs it names are unknown");
+
+    /* a name no l/ entry has: O keeps its own name (link file), then loses it */
+    writef("overlay2/" DIR_C "/lower", "l/" LINK_P ":l/QQQQQQQQQQQQQQQQQQQQQQQQQQ");
+    assert_false(orphan_claimed(NULL, why, sizeof why));
+    char path[PATH_MAX];
+    pathf(path, sizeof path, "overlay2/%s/link", DIR_O);
+    assert_int_equal(unlink(path), 0);
+    assert_true(orphan_claimed(NULL, why, sizeof why));
+    assert_string_equal(why, "it has no short name, and overlay2/" DIR_C
+                             "/lower names l/QQQQQQQQQQQQQQQQQQQQQQQQQQ, which no l/ entry has");
+    assert_false(orphan_claimed(CHAIN_C, why, sizeof why));
+    /* an l/ symlink to O gives it a name again */
+    symlinkf("../" DIR_O "/diff", "overlay2/l/" LINK_O);
+    assert_false(orphan_claimed(NULL, why, sizeof why));
+    pathf(path, sizeof path, "overlay2/l/%s", LINK_O);
+    assert_int_equal(unlink(path), 0);
+    /* the name resolves (an l/ entry of that name, wherever it points) */
+    symlinkf("../" DIR_P "/diff", "overlay2/l/QQQQQQQQQQQQQQQQQQQQQQQQQQ");
+    assert_false(orphan_claimed(NULL, why, sizeof why));
+}
+
 static void test_plan_sort_groups(void **state)
 {
     (void)state;
@@ -628,6 +710,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plan_children_first_and_claims, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test(test_plan_sort_groups),
         cmocka_unit_test_setup_teardown(test_refs_claim_through_l_symlink, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_refs_lower_claims_unknown, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_journal_lines, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test(test_journal_format_escapes),
         cmocka_unit_test_setup_teardown(test_lock_second_taker_refused, setup_tmpdir, teardown_tmpdir),
