@@ -553,6 +553,17 @@ static void read_lower(void *ctx, size_t i)
     close(fd);
 }
 
+/* Append i to a list of indexes; -1 when out of memory. */
+static int push_index(size_t **v, size_t *count, size_t i)
+{
+    size_t *nv = realloc(*v, (*count + 1) * sizeof *nv);
+    if (!nv)
+        return -1;
+    *v = nv;
+    nv[(*count)++] = i;
+    return 0;
+}
+
 /* Every directly claimed dir with its lower file, as sql/derive.sql sees them. */
 static int load_claimed(struct reap_refs *r)
 {
@@ -571,13 +582,8 @@ static int load_claimed(struct reap_refs *r)
     if (rc == 0)
         par_for(r->claimed_count, LOWER_READ_FDS, read_lower, r);
     for (size_t i = 0; rc == 0 && i < r->claimed_count; i++) {
-        if (!r->claimed[i].lower_problem)
-            continue;
-        size_t *nv = realloc(r->unknown_lowers, (r->unknown_lower_count + 1) * sizeof *nv);
-        if (!nv)
+        if (r->claimed[i].lower_problem && push_index(&r->unknown_lowers, &r->unknown_lower_count, i) < 0)
             return -1;
-        r->unknown_lowers = nv;
-        r->unknown_lowers[r->unknown_lower_count++] = i;
     }
     return rc;
 }
@@ -792,13 +798,8 @@ static int note_unresolved(struct reap_refs *r, const struct fs_names *names)
             else
                 hi = mid;
         }
-        if (lo < hi)
-            continue;
-        size_t *nv = realloc(r->unresolved, (r->unresolved_count + 1) * sizeof *nv);
-        if (!nv)
+        if (lo == hi && push_index(&r->unresolved, &r->unresolved_count, i) < 0)
             return -1;
-        r->unresolved = nv;
-        r->unresolved[r->unresolved_count++] = i;
     }
     return 0;
 }

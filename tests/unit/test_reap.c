@@ -404,16 +404,22 @@ static void test_plan_children_first_and_claims(void **state)
  * still claimed through an l/ symlink another claimed dir's lower file
  * names; removing that symlink (forget_path) frees it; a symlink added
  * after the load changes the signature (the reaper then reads again). */
-static void test_refs_claim_through_l_symlink(void **state)
+/* Layer C (dir DIR_C) on layer P (dir DIR_P), with their l/ symlinks. */
+static void make_parent_and_child(void)
 {
-    (void)state;
-    char err[512], why[512];
     mkdirf("overlay2/l");
     make_layer_on_disk(CHAIN_P, DIR_P, LINK_P);
     make_layer_on_disk(CHAIN_C, DIR_C, LINK_C);
     writef("image/overlay2/layerdb/sha256/" CHAIN_P "/cache-id", DIR_P);
     writef("image/overlay2/layerdb/sha256/" CHAIN_C "/cache-id", DIR_C);
     writef("image/overlay2/layerdb/sha256/" CHAIN_C "/parent", "sha256:" CHAIN_P);
+}
+
+static void test_refs_claim_through_l_symlink(void **state)
+{
+    (void)state;
+    char err[512], why[512];
+    make_parent_and_child();
     writef("overlay2/" DIR_C "/link", LINK_C);
     /* names O's second short name (blanks around a name are allowed) */
     writef("overlay2/" DIR_C "/lower", "l/" LINK_P ": l/" LINK_O "\n");
@@ -483,12 +489,7 @@ static void test_refs_lower_claims_unknown(void **state)
 {
     (void)state;
     char why[512];
-    mkdirf("overlay2/l");
-    make_layer_on_disk(CHAIN_P, DIR_P, LINK_P);
-    make_layer_on_disk(CHAIN_C, DIR_C, LINK_C);
-    writef("image/overlay2/layerdb/sha256/" CHAIN_P "/cache-id", DIR_P);
-    writef("image/overlay2/layerdb/sha256/" CHAIN_C "/cache-id", DIR_C);
-    writef("image/overlay2/layerdb/sha256/" CHAIN_C "/parent", "sha256:" CHAIN_P);
+    make_parent_and_child();
     mkdirf("overlay2/" DIR_O "/diff");
     writef("overlay2/" DIR_O "/link", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ");
     writef("overlay2/" DIR_C "/lower", "l/" LINK_P "\n");
