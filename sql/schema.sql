@@ -173,6 +173,10 @@ CREATE TABLE overlay_dir (
 -- the rows carry the lower files; 11 vs 44 MB at 113k layers). Named with INDEXED BY, as layer_chain;
 -- the scanner inserts dirs in name order, appending to it.
 CREATE INDEX overlay_dir_name ON overlay_dir (name, link_state, link, mtime);
+-- The dirs whose lower file cannot be read or trusted (a partial index: a
+-- handful of entries, kept as the rows go in): the orphan checks look for
+-- claimed ones without reading every lower file.
+CREATE INDEX overlay_dir_lower_bad ON overlay_dir (name) WHERE lower_state NOT IN ('ok', 'missing');
 
 -- Entries of each lower file, nearest parent first: "l/<short>" split at
 -- every ':' (a view over overlay_dir.lower: the scanner stores each lower

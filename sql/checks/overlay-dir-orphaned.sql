@@ -33,7 +33,7 @@ WHERE NOT EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name)
   AND NOT EXISTS (SELECT 1 FROM mount m JOIN container c ON c.id = m.container_id
                   WHERE m.mount_id_state <> 'ok' AND m.init_id_state <> 'ok' AND NOT (c.dead OR c.removing))
   AND (o.kind NOT IN ('layer', 'buildkit') OR NOT EXISTS (SELECT 1 FROM layer WHERE cache_id_state <> 'ok' AND entries <> 0))
-  AND NOT EXISTS (SELECT 1 FROM overlay_dir c WHERE c.lower_state NOT IN ('ok', 'missing')
+  AND NOT EXISTS (SELECT 1 FROM overlay_dir c INDEXED BY overlay_dir_lower_bad WHERE c.lower_state NOT IN ('ok', 'missing')
                   AND EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = c.name AND r.by_kind <> 'lower'))
   AND NOT ((o.link_state <> 'ok' OR o.link IS NULL)
            AND o.name NOT IN (SELECT target_dir FROM link WHERE target_dir IS NOT NULL)

@@ -35,7 +35,7 @@ WITH reason(what, why) AS (
     FROM layer WHERE name_ok AND computed_chain IS NOT NULL AND computed_chain <> chain_id
     UNION ALL
     SELECT 'overlay2/' || c.name || '/lower', 'lower file is ' || c.lower_state || ': the dirs it names are unknown'
-    FROM overlay_dir c
+    FROM overlay_dir c INDEXED BY overlay_dir_lower_bad
     WHERE c.lower_state NOT IN ('ok', 'missing')
       AND EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = c.name AND r.by_kind <> 'lower')
     UNION ALL
