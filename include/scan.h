@@ -38,4 +38,11 @@ void scan_read_counts(struct db *db, struct scan_counts *c);
  * of that many I/O threads reading ahead of the parsers); 1: none. */
 void scan_set_io_depth(int depth);
 
+/* Why an image config (cJSON_Parse's result, NULL when not JSON) gives no
+ * layers to trust -- not a JSON object, no rootfs, a malformed
+ * rootfs.diff_ids -- or NULL when its diff_ids are well-formed (absent or
+ * null: no layers). The scan and the reaper read configs alike. */
+struct cJSON;
+const char *scan_image_config_error(const struct cJSON *cfg, char *why, size_t whylen);
+
 #endif

@@ -19,6 +19,7 @@
 #include "ids.h"
 #include "parallel.h"
 #include "prefetch.h"
+#include "scan.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -365,9 +366,18 @@ static int on_mount(void *ctx, const char *name, unsigned char d_type)
 
 /* ---- images ----------------------------------------------------------- */
 
-static int add_image_chains(struct reap_refs *r, const char *data, size_t len)
+/* The chainIDs of image config name; a config whose layers cannot be
+ * known (as the scan's image-config-invalid) makes the graph unknown. */
+static int add_image_chains(struct reap_refs *r, const char *name, const char *data, size_t len)
 {
     cJSON *cfg = cJSON_ParseWithLength(data, len);
+    char why[128];
+    const char *bad = scan_image_config_error(cfg, why, sizeof why);
+    if (bad) {
+        note_unknown(r->graph_unknown, sizeof r->graph_unknown, "image config %s: %s", name, bad);
+        cJSON_Delete(cfg);
+        return 0;
+    }
     const cJSON *rootfs = cJSON_GetObjectItemCaseSensitive(cfg, "rootfs");
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(rootfs, "diff_ids");
     char chain[DIGEST_LEN + 1] = "";
@@ -397,7 +407,7 @@ static int on_image(void *ctx, const char *name, unsigned char d_type)
         fs_read_file(c->dirfd, name, CAP_JSON_FILE, &b);
     int rc = 0;
     if (b.status == FILE_OK)
-        rc = add_image_chains(c->r, b.data, b.len);
+        rc = add_image_chains(c->r, name, b.data, b.len);
     else if (b.status != FILE_MISSING)
         note_unknown(c->r->graph_unknown, sizeof c->r->graph_unknown, "image config %s is unreadable", name);
     file_buf_free(&b);

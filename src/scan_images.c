@@ -1,6 +1,7 @@
 /* scan_images.c — image configs (imagedb/content), their metadata parents
  * (imagedb/metadata), .tmp-* leftovers and tags (repositories.json). */
 #include "scan_internal.h"
+#include "scan.h"
 #include "ids.h"
 
 #include <cJSON.h>
@@ -39,6 +40,15 @@ static const char *diff_ids_error(const cJSON *cfg, char *why, size_t whylen)
         idx++;
     }
     return NULL;
+}
+
+const char *scan_image_config_error(const cJSON *cfg, char *why, size_t whylen)
+{
+    if (!cfg)
+        return "not valid JSON";
+    if (!cJSON_IsObject(cfg))
+        return "not a JSON object";
+    return diff_ids_error(cfg, why, whylen);
 }
 
 /* Insert the image_layer rows of a config whose diff_ids are well-formed. */
@@ -94,13 +104,7 @@ static int scan_one_image(struct image_walk *w, const char *name)
     enum scan_phase was = scan_phase(w->s, PHASE_PARSE);
     id_sha256_hex(b.data, b.len, digest);
     cJSON *cfg = cJSON_ParseWithLength(b.data, b.len);
-    if (!cfg) {
-        state = ST_INVALID;
-        error = "not valid JSON";
-    } else if (!cJSON_IsObject(cfg)) {
-        state = ST_INVALID;
-        error = "not a JSON object";
-    } else if ((error = diff_ids_error(cfg, why, sizeof why)) != NULL) {
+    if ((error = scan_image_config_error(cfg, why, sizeof why)) != NULL) {
         state = ST_INVALID;
     } else if (insert_diff_ids(w, name, cfg) < 0) {
         cJSON_Delete(cfg);

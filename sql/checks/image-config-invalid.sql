@@ -3,8 +3,9 @@
 -- meaning: an image config is not JSON, has no rootfs, or cannot be read
 --
 -- dockerd skips such an image on start; its tags and layers stay behind.
--- An unreadable config (too large, I/O error) also stops layer-unreferenced
--- from reporting anything: the image's layers cannot be known.
+-- Any such config (torn by a power loss, too large, an I/O error) also stops
+-- layer-unreferenced from reporting anything: the image's layers cannot be
+-- known.
 SELECT id AS object,
        'image/overlay2/imagedb/content/sha256/' || id AS path,
        config_error AS detail,

@@ -9,9 +9,10 @@
 -- parent of a live layer; the others are in layer_dead (src/derive.c walks
 -- the parent chains and notes the layers a parent file names). Nothing is
 -- reported while the reference graph is unreliable (scan errors, an
--- unreadable image config or snapshots.db, a layer or mount whose parent
--- file is malformed, a chainID that does not match), since then a reference
--- may have been missed.
+-- unreadable or invalid image config -- a torn write: its layers are
+-- unknown --, an unreadable snapshots.db, a layer or mount whose parent
+-- file is malformed, a chainID that does not match), since then a
+-- reference may have been missed.
 SELECT l.chain_id AS object,
        'image/overlay2/layerdb/sha256/' || l.chain_id AS path,
        CASE WHEN d.has_child
@@ -28,7 +29,7 @@ FROM layer_dead d
 CROSS JOIN layer l ON l.chain_id = d.chain_id   -- few dead layers: the outer loop
 WHERE l.name_ok AND l.is_dir
   AND NOT EXISTS (SELECT 1 FROM scan_error)
-  AND NOT EXISTS (SELECT 1 FROM image WHERE config_state = 'unreadable')
+  AND NOT EXISTS (SELECT 1 FROM image WHERE config_state <> 'ok')
   AND NOT EXISTS (SELECT 1 FROM buildkit_db WHERE state <> 'ok')
   AND NOT EXISTS (SELECT 1 FROM mount WHERE parent_state IN ('invalid', 'unreadable', 'empty'))
   AND NOT EXISTS (SELECT 1 FROM layer b WHERE b.parent_state IN ('invalid', 'unreadable', 'empty')

@@ -12,8 +12,8 @@ WITH reason(what, why) AS (
     SELECT path AS what, 'could not be read: ' || error AS why
     FROM scan_error
     UNION ALL
-    SELECT 'image/overlay2/imagedb/content/sha256/' || id, 'image config unreadable: its layers are unknown'
-    FROM image WHERE config_state = 'unreadable'
+    SELECT 'image/overlay2/imagedb/content/sha256/' || id, 'image config ' || config_state || ': its layers are unknown'
+    FROM image WHERE config_state <> 'ok'
     UNION ALL
     SELECT path, 'snapshots.db unreadable: BuildKit dirs are never reported as orphaned'
     FROM buildkit_db WHERE state <> 'ok'

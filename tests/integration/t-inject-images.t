@@ -14,19 +14,50 @@ new_store cfg-notjson
 cfg=$(head -c 120 "$(imagedb "$(si image o2t/layers-base:1)")")
 printf '%s' "$cfg" >"$S/cut"
 id=$(si sha256 "$S/cut"); mv "$S/cut" "$(imagedb "$id")"
-expect_findings "image-config-invalid (truncated JSON)" 4 --want image-config-invalid="$id"
+expect_findings "image-config-invalid (truncated JSON)" 4 --want image-config-invalid="$id" \
+    --want reference-graph-incomplete=orphan-checks
 
 new_store cfg-norootfs
 printf '{"architecture":"amd64","os":"linux","config":{}}' >"$S/cfg"
 id=$(si sha256 "$S/cfg"); mv "$S/cfg" "$(imagedb "$id")"
-expect_findings "image-config-invalid (no rootfs.diff_ids)" 4 --want image-config-invalid="$id"
+expect_findings "image-config-invalid (no rootfs.diff_ids)" 4 --want image-config-invalid="$id" \
+    --want reference-graph-incomplete=orphan-checks
 
 new_store cfg-corrupt
 # bit rot in a real, tagged image's config: invalid and no longer its digest
 id=$(si image o2t/layers-base:1)
 printf '\0\0\0\0' | dd of="$(imagedb "$id")" bs=1 seek=0 conv=notrunc status=none
 expect_findings "image-config-invalid (corrupt tagged config)" 4 \
-    --want image-config-invalid="$id" --allow image-digest-mismatch="$id"
+    --want image-config-invalid="$id" --allow image-digest-mismatch="$id" \
+    --want reference-graph-incomplete=orphan-checks
+
+# a torn config (power loss) of a tagged image whose top layer nothing else
+# uses: its layers cannot be known, so that layer is not called unreferenced
+# (nor reaped): it was, before
+new_store cfg-torn-own-layer
+own=
+for tag in o2t/layers-empty:1 o2t/layers-b:latest o2t/classic-a:latest o2t/busybox:latest o2t/bk:latest; do
+    top=$(si top "$tag") || continue
+    [ "$(si images-using "$top" | wc -l)" = 1 ] || continue
+    for c in "$S"/image/overlay2/layerdb/mounts/*/; do
+        [ "$(si mount-parent "$(basename "$c")")" = "$top" ] && continue 2
+    done
+    own=$tag
+    break
+done
+if [ -z "$own" ]; then
+    fail "a tagged image whose top layer nothing else uses exists in the reference store"
+else
+    id=$(si image "$own")
+    head -c 200 "$(imagedb "$id")" >"$S/cut" && cat "$S/cut" >"$(imagedb "$id")" && rm "$S/cut"
+    expect_findings "image-config-invalid (torn config of $own, whose top layer nothing else uses)" 4 \
+        --want image-config-invalid="$id" --allow image-digest-mismatch="$id" \
+        --want reference-graph-incomplete=orphan-checks
+    "$OVL2FSCK" --root "$S" --min-age 0 --reap --json >"$S.plan" 2>/dev/null
+    is "$(python3 -c 'import json, sys
+print(sorted(i["check"] for i in json.load(open(sys.argv[1]))["items"] if i["check"].startswith("layer")))' "$S.plan")" "[]" \
+        "torn config of $own: the reap plan does not remove its layers"
+fi
 
 # --- image-digest-mismatch -----------------------------------------------------
 new_store digest

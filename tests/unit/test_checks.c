@@ -299,12 +299,13 @@ static void test_image_config_invalid(void **state)
     u_exec(&DB, "INSERT INTO image VALUES (%Q, 1, 'invalid', 'not valid JSON', 1, %Q, 10, %d)", IB, IB, OLD);
     u_exec(&DB, "INSERT INTO image VALUES (%Q, 1, 'unreadable', 'too large (10485760 bytes)', 0, NULL, 10485760, %d)", IC, OLD);
     run();
-    /* an unreadable config is not also a digest mismatch; its layers are
-     * unknown (an invalid one's are not: it has none) */
+    /* an unreadable config is not also a digest mismatch; the layers of
+     * both are unknown (an invalid one may be a torn write of a config that
+     * had layers) */
     U_EXPECT(&DB, { "image-config-invalid", IB, "=not valid JSON" },
                   { "image-config-invalid", IC, "=too large (10485760 bytes)" },
-                  { "reference-graph-incomplete", "orphan-checks", "=1 reason(s); first: image/overlay2/imagedb/content/sha256/" IC
-                    ": image config unreadable: its layers are unknown" });
+                  { "reference-graph-incomplete", "orphan-checks", "=2 reason(s); first: image/overlay2/imagedb/content/sha256/" IB
+                    ": image config invalid: its layers are unknown" });
     expect_path("image-config-invalid", IB, "image/overlay2/imagedb/content/sha256/" IB);
     u_assert_text(&DB, "error", "SELECT DISTINCT severity FROM finding WHERE check_name = 'image-config-invalid'");
 }

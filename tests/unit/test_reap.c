@@ -533,6 +533,47 @@ static void test_refs_lower_claims_unknown(void **state)
     assert_false(orphan_claimed(NULL, why, sizeof why));
 }
 
+/* Whether layer P counts as used (why in why), on a fresh load. */
+static bool parent_layer_used(char *why, size_t whylen)
+{
+    int rootfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(rootfd >= 0);
+    struct reap_refs *r = reap_refs_load(rootfd);
+    assert_non_null(r);
+    bool used = reap_refs_layer_used(r, CHAIN_P, why, whylen);
+    reap_refs_free(r);
+    close(rootfd);
+    return used;
+}
+
+/* An image config whose layers cannot be known (torn by a power loss, no
+ * rootfs, a malformed diff_id) may name any layer: none is unused. */
+static void test_refs_invalid_image_config(void **state)
+{
+    (void)state;
+    char why[512];
+    mkdirf("overlay2/l");
+    make_layer_on_disk(CHAIN_P, DIR_P, LINK_P);
+    writef("image/overlay2/layerdb/sha256/" CHAIN_P "/cache-id", DIR_P);
+    mkdirf("image/overlay2/imagedb/content/sha256");
+#define HEXA "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+#define IMG "image/overlay2/imagedb/content/sha256/" HEXA
+    writef(IMG, "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}");
+    assert_false(parent_layer_used(why, sizeof why));
+    writef(IMG, "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:");
+    assert_true(parent_layer_used(why, sizeof why));
+    assert_string_equal(why, "the reference graph cannot be trusted: image config " HEXA ": not valid JSON");
+    writef(IMG, "{\"config\":{}}");
+    assert_true(parent_layer_used(why, sizeof why));
+    assert_string_equal(why, "the reference graph cannot be trusted: image config " HEXA ": no rootfs object");
+    writef(IMG, "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:zz\"]}}");
+    assert_true(parent_layer_used(why, sizeof why));
+    assert_string_equal(why, "the reference graph cannot be trusted: image config " HEXA
+                             ": rootfs.diff_ids[0] is not a sha256 digest");
+#undef IMG
+#undef HEXA
+}
+
 static void test_plan_sort_groups(void **state)
 {
     (void)state;
@@ -712,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_plan_sort_groups),
         cmocka_unit_test_setup_teardown(test_refs_claim_through_l_symlink, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_refs_lower_claims_unknown, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_refs_invalid_image_config, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_journal_lines, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test(test_journal_format_escapes),
         cmocka_unit_test_setup_teardown(test_lock_second_taker_refused, setup_tmpdir, teardown_tmpdir),
