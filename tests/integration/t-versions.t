@@ -213,9 +213,11 @@ matrix() {
               --want "overlay-tmp-leftover=$ca_top/.tmp-lower1137962046"
               --want "overlay-tmp-leftover=$ca_top/.tmp-committed98234512"
               --want "overlay-tmp-leftover=l/$tmp_l")
+    # the emptied lower file of a live dir hides what it names: the orphan
+    # waits for the repair (reference-graph-incomplete says so), then goes
     expect_findings "$label: round 1 (l/ symlink, lower, orphan, .tmp-*)" 4 \
         --want overlay-link-missing="$cb_top" --want overlay-lower-invalid="$bk_top" \
-        --want overlay-dir-orphaned="$orphan" "${want_tmp[@]}" "${healthy_allow[@]}"
+        --want reference-graph-incomplete=orphan-checks "${want_tmp[@]}" "${healthy_allow[@]}"
     "$OVL2FSCK" --root "$S" --repair --apply --min-age 0 --journal "$J" >"$S.repair" 2>&1
     like "$?" '^[15]$' "$label: round 1: --repair --apply fixed everything it planned (exit 1 or 5)" ||
         diag "$(tail -n 20 "$S.repair")"
