@@ -168,7 +168,11 @@ def main(root):
     def walk_mounts(rel, depth):
         p = os.path.join(mroot, rel)
         names = ls(p)
-        if depth > 0 and any(x in names for x in ("mount-id", "init-id", "parent")):
+        subdirs = [x for x in names if isdir(os.path.join(p, x))]
+        # an entry has a mount file; a dir with none and no sub-dir is an
+        # entry whose files are gone (docker rm deletes them one by one, then
+        # the dir): dockerd cannot load it
+        if depth > 0 and (any(x in names for x in ("mount-id", "init-id", "parent")) or not subdirs):
             cid = rel.split("/", 1)[0][:64]
             par = rd(os.path.join(p, "parent"))
             mounts[rel] = (cid, rd(os.path.join(p, "mount-id")), rd(os.path.join(p, "init-id")),
@@ -176,9 +180,8 @@ def main(root):
             return
         if depth >= 9:
             return
-        for x in names:
-            if isdir(os.path.join(p, x)):
-                walk_mounts(os.path.join(rel, x) if rel else x, depth + 1)
+        for x in subdirs:
+            walk_mounts(os.path.join(rel, x) if rel else x, depth + 1)
 
     walk_mounts("", 0)
     for rel, (cid, mid, iid, par) in mounts.items():
