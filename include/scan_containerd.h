@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "bbolt.h"
+#include "cd_intern.h"
 #include "db.h"
 #include "scan.h"
 
@@ -45,9 +46,12 @@ int scan_containerd_root(struct db *db, const char *cd_root, const char *docker_
 
 /* Load the bbolt file at dirfd/relpath (meta.db or metadata.db, as name
  * says) into db: a cd_db row always, the records only when the whole file
- * reads cleanly. Returns 0, or -1 on a database error (message in err). */
-int scan_cd_meta_db(struct db *db, int dirfd, const char *relpath, char *err, size_t errlen);
-int scan_cd_snapshot_db(struct db *db, int dirfd, const char *relpath, char *err, size_t errlen);
+ * reads cleanly; their long strings as ids of strs (the caller writes them
+ * into cd_str with cd_intern_store once its writers are done). Returns 0,
+ * or -1 on a database error (message in err). */
+int scan_cd_meta_db(struct db *db, struct cd_intern *strs, int dirfd, const char *relpath, char *err, size_t errlen);
+int scan_cd_snapshot_db(struct db *db, struct cd_intern *strs, int dirfd, const char *relpath, char *err,
+                        size_t errlen);
 
 /* Decoders of the values containerd stores (exposed for the unit tests).
  * Each returns 0, or -1 when the bytes are not a complete value. */

@@ -9,9 +9,8 @@
 CREATE INDEX finding_check ON finding (check_name);
 CREATE INDEX deep_finding_check ON deep_finding (check_name);
 -- containerd (src/scan_containerd*.c loads, then these are built):
-CREATE INDEX cd_blob_digest ON cd_blob (digest);
 CREATE INDEX cd_ingest_dir ON cd_ingest (dir);
-CREATE INDEX cd_snapshot_name ON cd_snapshot (name);
+CREATE INDEX cd_snapshot_name ON cdi_snapshot (name);
 CREATE INDEX cd_lease_resource_id ON cd_lease_resource (kind, ns, sub, id);
-CREATE INDEX cd_backend_id ON cd_backend (id);
-CREATE INDEX cd_backend_parent_name ON cd_backend (parent);
+CREATE INDEX cd_backend_id ON cdi_backend (id);
+CREATE INDEX cd_backend_parent_name ON cdi_backend (parent);

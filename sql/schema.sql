@@ -319,6 +319,27 @@ CREATE TABLE deep_finding (
 -- The rows of a bbolt file are loaded only when the whole file reads
 -- without error (cd_db.state 'ok'): a corrupt file loads nothing, and then
 -- nothing is called unreferenced.
+--
+-- Interned strings. The long strings of the containerd tables (digests,
+-- label keys and values, image names, snapshot keys, names and parents,
+-- config and chain ids, blob file names as "sha256:<hex>") are stored once,
+-- in cd_str; the tables cdi_* hold their ids (INTEGER). The scan assigns
+-- the ids in C (src/cd_intern.c: one map shared by both of its lanes, so an
+-- id means the same string in the main and the aux database) and writes
+-- cd_str once its lanes are done. Two such strings are equal exactly when
+-- their ids are: the checks join and compare ids (narrow rows, integer
+-- keys) and turn ids back into text through cd_str only for what they
+-- print. A table keyed by one id alone is a rowid table (the id is its
+-- rowid); a composite key starts with its ids (an insert compares integers
+-- first: the short text columns ns, kind, sub mostly tie). A blob file's name is the id of "sha256:<name>", so a file joins
+-- its content records by id; metadata.db's names and meta.db's snapshot
+-- names share ids the same way.
+-- Readers that want text (the reaper, the tests, users of --db) read the
+-- views cd_<table>: each shows a cdi_* table under its old name with the
+-- same columns, as text. Their INSTEAD OF INSERT triggers intern in SQL
+-- (a scan of cd_str per string): for small hand-made databases (the unit
+-- tests), not for a database the scan is still writing.
+CREATE TABLE cd_str (id INTEGER PRIMARY KEY, s TEXT NOT NULL);
 
 -- The two databases (one row each).
 CREATE TABLE cd_db (
@@ -333,28 +354,29 @@ CREATE TABLE cd_db (
 
 CREATE TABLE cd_namespace (ns TEXT PRIMARY KEY) WITHOUT ROWID;
 
--- v1/<ns>/images/<name>/target.
-CREATE TABLE cd_image (
-    ns TEXT NOT NULL, name TEXT NOT NULL,
-    digest TEXT, mediatype TEXT, size INTEGER,
+-- v1/<ns>/images/<name>/target. Interned: name, digest.
+CREATE TABLE cdi_image (
+    ns TEXT NOT NULL, name INTEGER NOT NULL,
+    digest INTEGER, mediatype TEXT, size INTEGER,
     created INTEGER, updated INTEGER,
     PRIMARY KEY (ns, name)
 ) WITHOUT ROWID;
 
--- v1/<ns>/content/blob/<digest>: one content record.
-CREATE TABLE cd_blob (
-    ns TEXT NOT NULL, digest TEXT NOT NULL,
+-- v1/<ns>/content/blob/<digest>: one content record. Interned: digest.
+CREATE TABLE cdi_blob (
+    ns TEXT NOT NULL, digest INTEGER NOT NULL,
     size INTEGER, created INTEGER, updated INTEGER,
-    PRIMARY KEY (ns, digest)
+    PRIMARY KEY (digest, ns)
 ) WITHOUT ROWID;
 
 -- Labels of records: kind blob | image | snapshot | container | lease |
--- sandbox; sub = the snapshotter for snapshots, else ''. The
--- containerd.io/gc.ref.* labels are GC's edges.
-CREATE TABLE cd_label (
-    ns TEXT NOT NULL, kind TEXT NOT NULL, sub TEXT NOT NULL, owner TEXT NOT NULL,
-    key TEXT NOT NULL, value TEXT,
-    PRIMARY KEY (ns, kind, sub, owner, key)
+-- sandbox; sub = the snapshotter for snapshots, else ''; owner = the
+-- record's name (digest, image name, snapshot key, id). The
+-- containerd.io/gc.ref.* labels are GC's edges. Interned: owner, key, value.
+CREATE TABLE cdi_label (
+    ns TEXT NOT NULL, kind TEXT NOT NULL, sub TEXT NOT NULL, owner INTEGER NOT NULL,
+    key INTEGER NOT NULL, value INTEGER,
+    PRIMARY KEY (owner, key, ns, kind, sub)
 ) WITHOUT ROWID;
 
 -- v1/<ns>/content/ingests/<ref>: an upload in progress. dir = the ingest
@@ -367,20 +389,21 @@ CREATE TABLE cd_ingest (
 
 -- v1/<ns>/snapshots/<snapshotter>/<key>: name = the key in the
 -- snapshotter's own db ("<ns>/<seq>/<key>"), parent = the parent's key.
-CREATE TABLE cd_snapshot (
-    ns TEXT NOT NULL, snapshotter TEXT NOT NULL, key TEXT NOT NULL,
-    name TEXT, parent TEXT, created INTEGER, updated INTEGER,
-    PRIMARY KEY (ns, snapshotter, key)
+-- Interned: key, name, parent.
+CREATE TABLE cdi_snapshot (
+    ns TEXT NOT NULL, snapshotter TEXT NOT NULL, key INTEGER NOT NULL,
+    name INTEGER, parent INTEGER, created INTEGER, updated INTEGER,
+    PRIMARY KEY (key, ns, snapshotter)
 ) WITHOUT ROWID;
 CREATE TABLE cd_snapshot_child (
     ns TEXT NOT NULL, snapshotter TEXT NOT NULL, key TEXT NOT NULL, child TEXT NOT NULL,
     PRIMARY KEY (ns, snapshotter, key, child)
 ) WITHOUT ROWID;
 
--- v1/<ns>/containers/<id>.
-CREATE TABLE cd_container (
+-- v1/<ns>/containers/<id>. Interned: snapshot_key.
+CREATE TABLE cdi_container (
     ns TEXT NOT NULL, id TEXT NOT NULL,
-    snapshotter TEXT, snapshot_key TEXT, image TEXT,
+    snapshotter TEXT, snapshot_key INTEGER, image TEXT,
     created INTEGER, updated INTEGER,
     PRIMARY KEY (ns, id)
 ) WITHOUT ROWID;
@@ -408,10 +431,11 @@ CREATE TABLE cd_sandbox (ns TEXT NOT NULL, id TEXT NOT NULL, created INTEGER, up
 -- The overlayfs snapshotter's metadata.db, v1/snapshots/<name>: id (the
 -- dir snapshots/<id>), kind 1 view | 2 active | 3 committed, parent =
 -- the parent's name; ns and key split from name ("<ns>/<seq>/<key>").
-CREATE TABLE cd_backend (
-    name TEXT PRIMARY KEY, id INTEGER, kind INTEGER, parent TEXT,
-    ns TEXT, key TEXT, created INTEGER, updated INTEGER
-) WITHOUT ROWID;
+-- Interned: name, parent, key.
+CREATE TABLE cdi_backend (
+    name INTEGER PRIMARY KEY, id INTEGER, kind INTEGER, parent INTEGER,
+    ns TEXT, key INTEGER, created INTEGER, updated INTEGER
+);
 -- metadata.db v1/parents: key uvarint(parent id) 0x00 uvarint(child id).
 CREATE TABLE cd_backend_parent (
     parent_id INTEGER NOT NULL, child_id INTEGER NOT NULL, child_name TEXT,
@@ -432,14 +456,15 @@ SELECT db.name FROM cd_db db
 WHERE db.state <> 'ok'
   AND NOT (db.name = 'metadata.db' AND db.state = 'missing'
            AND NOT EXISTS (SELECT 1 FROM cd_snapdir)
-           AND NOT EXISTS (SELECT 1 FROM cd_snapshot WHERE snapshotter = 'overlayfs'));
+           AND NOT EXISTS (SELECT 1 FROM cdi_snapshot WHERE snapshotter = 'overlayfs'));
 
 -- io.containerd.content.v1.content/blobs/sha256/<hex>; sha256 (--deep
--- only): the hash of the bytes as read.
-CREATE TABLE cd_blobfile (
-    name TEXT PRIMARY KEY, name_ok INTEGER NOT NULL, type TEXT NOT NULL,
+-- only): the hash of the bytes as read. Interned: name, as "sha256:<name>"
+-- (the view cd_blobfile shows the file name).
+CREATE TABLE cdi_blobfile (
+    name INTEGER PRIMARY KEY, name_ok INTEGER NOT NULL, type TEXT NOT NULL,
     size INTEGER, mtime INTEGER, sha256 TEXT, error TEXT
-) WITHOUT ROWID;
+);
 
 -- io.containerd.content.v1.content/ingest/<sha256(ref)>/: ref = its ref
 -- file, data_size = data's size, total = the total file (expected size).
@@ -451,8 +476,111 @@ CREATE TABLE cd_ingestdir (
 -- Image configs (blobs named by a containerd.io/gc.ref.content.config
 -- label), parsed from their files: rootfs.diff_ids with the chainIDs
 -- ("sha256:<hex>"), bottom first; state of the parse per config.
-CREATE TABLE cd_config (digest TEXT PRIMARY KEY, state TEXT NOT NULL, error TEXT) WITHOUT ROWID;
-CREATE TABLE cd_config_layer (
-    config TEXT NOT NULL, idx INTEGER NOT NULL, diff_id TEXT NOT NULL, chain_id TEXT NOT NULL,
+-- Interned: digest, config, diff_id, chain_id.
+CREATE TABLE cdi_config (digest INTEGER PRIMARY KEY, state TEXT NOT NULL, error TEXT);
+CREATE TABLE cdi_config_layer (
+    config INTEGER NOT NULL, idx INTEGER NOT NULL, diff_id INTEGER NOT NULL, chain_id INTEGER NOT NULL,
     PRIMARY KEY (config, idx)
 ) WITHOUT ROWID;
+
+-- The text views of the cdi_* tables (see cd_str above), and their
+-- inserts for hand-made databases.
+CREATE VIEW cd_image (ns, name, digest, mediatype, size, created, updated) AS
+SELECT t.ns, (SELECT s FROM cd_str WHERE id = t.name) AS name,
+       (SELECT s FROM cd_str WHERE id = t.digest) AS digest, t.mediatype, t.size, t.created, t.updated
+FROM cdi_image t;
+CREATE TRIGGER cd_image_insert INSTEAD OF INSERT ON cd_image BEGIN
+    INSERT INTO cd_str(s) SELECT DISTINCT v FROM (SELECT NEW.name AS v UNION ALL SELECT NEW.digest)
+    WHERE v IS NOT NULL AND v NOT IN (SELECT s FROM cd_str);
+    INSERT OR REPLACE INTO cdi_image (ns, name, digest, mediatype, size, created, updated) VALUES (NEW.ns,
+        (SELECT id FROM cd_str WHERE s = NEW.name), (SELECT id FROM cd_str WHERE s = NEW.digest),
+        NEW.mediatype, NEW.size, NEW.created, NEW.updated);
+END;
+CREATE VIEW cd_blob (ns, digest, size, created, updated) AS
+SELECT t.ns, (SELECT s FROM cd_str WHERE id = t.digest) AS digest, t.size, t.created, t.updated
+FROM cdi_blob t;
+CREATE TRIGGER cd_blob_insert INSTEAD OF INSERT ON cd_blob BEGIN
+    INSERT INTO cd_str(s) SELECT DISTINCT v FROM (SELECT NEW.digest AS v)
+    WHERE v IS NOT NULL AND v NOT IN (SELECT s FROM cd_str);
+    INSERT OR REPLACE INTO cdi_blob (ns, digest, size, created, updated) VALUES (NEW.ns,
+        (SELECT id FROM cd_str WHERE s = NEW.digest), NEW.size, NEW.created, NEW.updated);
+END;
+CREATE VIEW cd_label (ns, kind, sub, owner, key, value) AS
+SELECT t.ns, t.kind, t.sub, (SELECT s FROM cd_str WHERE id = t.owner) AS owner,
+       (SELECT s FROM cd_str WHERE id = t.key) AS key, (SELECT s FROM cd_str WHERE id = t.value) AS value
+FROM cdi_label t;
+CREATE TRIGGER cd_label_insert INSTEAD OF INSERT ON cd_label BEGIN
+    INSERT INTO cd_str(s) SELECT DISTINCT v FROM (SELECT NEW.owner AS v UNION ALL SELECT NEW.key UNION ALL SELECT NEW.value)
+    WHERE v IS NOT NULL AND v NOT IN (SELECT s FROM cd_str);
+    INSERT OR REPLACE INTO cdi_label (ns, kind, sub, owner, key, value) VALUES (NEW.ns, NEW.kind, NEW.sub,
+        (SELECT id FROM cd_str WHERE s = NEW.owner), (SELECT id FROM cd_str WHERE s = NEW.key),
+        (SELECT id FROM cd_str WHERE s = NEW.value));
+END;
+CREATE VIEW cd_snapshot (ns, snapshotter, key, name, parent, created, updated) AS
+SELECT t.ns, t.snapshotter, (SELECT s FROM cd_str WHERE id = t.key) AS key,
+       (SELECT s FROM cd_str WHERE id = t.name) AS name, (SELECT s FROM cd_str WHERE id = t.parent) AS parent,
+       t.created, t.updated
+FROM cdi_snapshot t;
+CREATE TRIGGER cd_snapshot_insert INSTEAD OF INSERT ON cd_snapshot BEGIN
+    INSERT INTO cd_str(s) SELECT DISTINCT v FROM (SELECT NEW.key AS v UNION ALL SELECT NEW.name UNION ALL SELECT NEW.parent)
+    WHERE v IS NOT NULL AND v NOT IN (SELECT s FROM cd_str);
+    INSERT OR REPLACE INTO cdi_snapshot (ns, snapshotter, key, name, parent, created, updated) VALUES (NEW.ns,
+        NEW.snapshotter, (SELECT id FROM cd_str WHERE s = NEW.key), (SELECT id FROM cd_str WHERE s = NEW.name),
+        (SELECT id FROM cd_str WHERE s = NEW.parent), NEW.created, NEW.updated);
+END;
+CREATE VIEW cd_container (ns, id, snapshotter, snapshot_key, image, created, updated) AS
+SELECT t.ns, t.id, t.snapshotter, (SELECT s FROM cd_str WHERE id = t.snapshot_key) AS snapshot_key, t.image,
+       t.created, t.updated
+FROM cdi_container t;
+CREATE TRIGGER cd_container_insert INSTEAD OF INSERT ON cd_container BEGIN
+    INSERT INTO cd_str(s) SELECT DISTINCT v FROM (SELECT NEW.snapshot_key AS v)
+    WHERE v IS NOT NULL AND v NOT IN (SELECT s FROM cd_str);
+    INSERT OR REPLACE INTO cdi_container (ns, id, snapshotter, snapshot_key, image, created, updated) VALUES (
+        NEW.ns, NEW.id, NEW.snapshotter, (SELECT id FROM cd_str WHERE s = NEW.snapshot_key), NEW.image,
+        NEW.created, NEW.updated);
+END;
+CREATE VIEW cd_backend (name, id, kind, parent, ns, key, created, updated) AS
+SELECT (SELECT s FROM cd_str WHERE id = t.name) AS name, t.id, t.kind,
+       (SELECT s FROM cd_str WHERE id = t.parent) AS parent, t.ns,
+       (SELECT s FROM cd_str WHERE id = t.key) AS key, t.created, t.updated
+FROM cdi_backend t;
+CREATE TRIGGER cd_backend_insert INSTEAD OF INSERT ON cd_backend BEGIN
+    INSERT INTO cd_str(s) SELECT DISTINCT v FROM (SELECT NEW.name AS v UNION ALL SELECT NEW.parent UNION ALL SELECT NEW.key)
+    WHERE v IS NOT NULL AND v NOT IN (SELECT s FROM cd_str);
+    INSERT OR REPLACE INTO cdi_backend (name, id, kind, parent, ns, key, created, updated) VALUES (
+        (SELECT id FROM cd_str WHERE s = NEW.name), NEW.id, NEW.kind,
+        (SELECT id FROM cd_str WHERE s = NEW.parent), NEW.ns, (SELECT id FROM cd_str WHERE s = NEW.key),
+        NEW.created, NEW.updated);
+END;
+CREATE VIEW cd_blobfile (name, name_ok, type, size, mtime, sha256, error) AS
+SELECT (SELECT substr(s, 8) FROM cd_str WHERE id = t.name) AS name, t.name_ok, t.type, t.size, t.mtime,
+       t.sha256, t.error
+FROM cdi_blobfile t;
+CREATE TRIGGER cd_blobfile_insert INSTEAD OF INSERT ON cd_blobfile BEGIN
+    INSERT INTO cd_str(s) SELECT DISTINCT v FROM (SELECT 'sha256:' || NEW.name AS v)
+    WHERE v IS NOT NULL AND v NOT IN (SELECT s FROM cd_str);
+    INSERT OR REPLACE INTO cdi_blobfile (name, name_ok, type, size, mtime, sha256, error) VALUES (
+        (SELECT id FROM cd_str WHERE s = 'sha256:' || NEW.name), NEW.name_ok, NEW.type, NEW.size, NEW.mtime,
+        NEW.sha256, NEW.error);
+END;
+CREATE VIEW cd_config (digest, state, error) AS
+SELECT (SELECT s FROM cd_str WHERE id = t.digest) AS digest, t.state, t.error
+FROM cdi_config t;
+CREATE TRIGGER cd_config_insert INSTEAD OF INSERT ON cd_config BEGIN
+    INSERT INTO cd_str(s) SELECT DISTINCT v FROM (SELECT NEW.digest AS v)
+    WHERE v IS NOT NULL AND v NOT IN (SELECT s FROM cd_str);
+    INSERT OR REPLACE INTO cdi_config (digest, state, error) VALUES (
+        (SELECT id FROM cd_str WHERE s = NEW.digest), NEW.state, NEW.error);
+END;
+CREATE VIEW cd_config_layer (config, idx, diff_id, chain_id) AS
+SELECT (SELECT s FROM cd_str WHERE id = t.config) AS config, t.idx,
+       (SELECT s FROM cd_str WHERE id = t.diff_id) AS diff_id,
+       (SELECT s FROM cd_str WHERE id = t.chain_id) AS chain_id
+FROM cdi_config_layer t;
+CREATE TRIGGER cd_config_layer_insert INSTEAD OF INSERT ON cd_config_layer BEGIN
+    INSERT INTO cd_str(s) SELECT DISTINCT v FROM (SELECT NEW.config AS v UNION ALL SELECT NEW.diff_id UNION ALL SELECT NEW.chain_id)
+    WHERE v IS NOT NULL AND v NOT IN (SELECT s FROM cd_str);
+    INSERT OR REPLACE INTO cdi_config_layer (config, idx, diff_id, chain_id) VALUES (
+        (SELECT id FROM cd_str WHERE s = NEW.config), NEW.idx, (SELECT id FROM cd_str WHERE s = NEW.diff_id),
+        (SELECT id FROM cd_str WHERE s = NEW.chain_id));
+END;

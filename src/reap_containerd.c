@@ -81,6 +81,7 @@ struct cd_plan {
 /* A fresh read of meta.db and metadata.db for the re-verification. */
 struct cd_refs {
     struct db db;
+    struct cd_intern strs;   /* the ids of db's interned strings */
     bool open;
     bool meta_ok, snap_ok;
     uint64_t sig;
@@ -330,8 +331,10 @@ static int64_t plan_bytes(const struct cd_plan *p)
 
 static void refs_close(struct cd_refs *r)
 {
-    if (r->open)
+    if (r->open) {
         db_close(&r->db);
+        cd_intern_free(&r->strs);
+    }
     r->open = false;
 }
 
@@ -364,10 +367,13 @@ static int refs_load(struct cd_refs *r, int rootfd, char *err, size_t errlen)
     refs_close(r);
     if (db_open(&r->db, NULL, err, errlen) < 0)
         return -1;
+    cd_intern_init(&r->strs);
     r->open = true;
     r->sig = sig;
-    if (db_exec(&r->db, "BEGIN", err, errlen) < 0 || scan_cd_meta_db(&r->db, rootfd, CD_META_DB, err, errlen) < 0 ||
-        scan_cd_snapshot_db(&r->db, rootfd, CD_SNAP_DB, err, errlen) < 0 || db_exec(&r->db, "COMMIT", err, errlen) < 0) {
+    if (db_exec(&r->db, "BEGIN", err, errlen) < 0 ||
+        scan_cd_meta_db(&r->db, &r->strs, rootfd, CD_META_DB, err, errlen) < 0 ||
+        scan_cd_snapshot_db(&r->db, &r->strs, rootfd, CD_SNAP_DB, err, errlen) < 0 ||
+        cd_intern_store(&r->strs, &r->db, err, errlen) < 0 || db_exec(&r->db, "COMMIT", err, errlen) < 0) {
         refs_close(r);
         return -1;
     }
@@ -386,6 +392,23 @@ static bool refs_has(struct cd_refs *r, const char *sql, const char *a, const ch
     db_bind_text(q, 1, a);
     if (b)
         db_bind_text(q, 2, b);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return rc != SQLITE_DONE;
+}
+
+/* Does meta.db have a content record of digest (in any namespace)? True
+ * on any error. */
+static bool refs_has_blob(struct cd_refs *r, const char *digest)
+{
+    int64_t id = cd_intern_find(&r->strs, digest, strlen(digest));
+    if (id == 0)
+        return false;   /* no record names it */
+    sqlite3_stmt *q;
+    char err[256];
+    if (db_prepare(&r->db, "SELECT 1 FROM cdi_blob WHERE digest = ?1", &q, err, sizeof err) < 0)
+        return true;
+    db_bind_int(q, 1, id);
     int rc = sqlite3_step(q);
     sqlite3_finalize(q);
     return rc != SQLITE_DONE;
@@ -453,7 +476,7 @@ static bool still_unreferenced(struct cd_reaper *r, const struct cd_item *it, ch
             snprintf(why, whylen, "meta.db cannot be read cleanly now");
             return false;
         }
-        if (refs_has(refs, "SELECT 1 FROM cd_blob WHERE digest = ?1", digest, NULL)) {
+        if (refs_has_blob(refs, digest)) {
             snprintf(why, whylen, "meta.db has a content record for %s now", digest);
             return false;
         }

@@ -228,10 +228,12 @@ static const char *const reach_sql =
     " now(t) AS (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'scan_time'),"
     " v4(yes) AS (SELECT EXISTS (SELECT 1 FROM cd_db WHERE name = 'meta.db' AND version >= 4)),"
     " root(kind, ns, id) AS ("
-    "  SELECT 'image', i.ns, i.name FROM cd_image i"
-    "   WHERE NOT ((SELECT yes FROM v4) AND EXISTS (SELECT 1 FROM cd_label x WHERE x.ns = i.ns AND x.kind = 'image'"
-    "              AND x.sub = '' AND x.owner = i.name AND x.key = 'containerd.io/gc.expire'"
-    "              AND CAST(strftime('%s', x.value) AS INTEGER) < (SELECT t FROM now)))"
+    "  SELECT 'image', i.ns, (SELECT z.s FROM cd_str z WHERE z.id = i.name) FROM cdi_image i"
+    "   WHERE NOT ((SELECT yes FROM v4) AND EXISTS (SELECT 1 FROM cdi_label x WHERE x.ns = i.ns AND x.kind = 'image'"
+    "              AND x.sub = '' AND x.owner = i.name"
+    "              AND (SELECT z.s FROM cd_str z WHERE z.id = x.key) = 'containerd.io/gc.expire'"
+    "              AND CAST(strftime('%s', (SELECT z.s FROM cd_str z WHERE z.id = x.value)) AS INTEGER)"
+    "                  < (SELECT t FROM now)))"
     "  UNION SELECT ref, ns, value FROM gc_label WHERE kind = 'sandbox' AND ref IS NOT NULL"
     "  UNION SELECT 'snapshot', ns, snapshot_key FROM cd_container"
     "   WHERE snapshotter = '" CTR_SNAPSHOTTER "' AND snapshot_key IS NOT NULL"
@@ -251,17 +253,20 @@ static const char *const reach_sql =
     "                    AND g.ns = reach.ns AND g.id = reach.id);";
 
 /* Paths the GC frees given gc_reach, not counted yet: a snapshot record's
- * dir, a blob no namespace keeps a record of. */
+ * dir, a blob no namespace keeps a record of. (The interned tables, joined
+ * by id: a blob file's name is the id of its digest.) */
 static const char *const freed_sql =
-    "SELECT '" CD_SNAPSHOTS "/' || b.id FROM cd_snapshot s JOIN cd_backend b ON b.name = s.name"
+    "SELECT '" CD_SNAPSHOTS "/' || b.id FROM cdi_snapshot s JOIN cdi_backend b ON b.name = s.name"
     " WHERE s.snapshotter = '" CTR_SNAPSHOTTER "' AND b.id IS NOT NULL"
-    "   AND NOT EXISTS (SELECT 1 FROM gc_reach r WHERE r.kind = 'snapshot' AND r.ns = s.ns AND r.id = s.key)"
+    "   AND NOT EXISTS (SELECT 1 FROM gc_reach r WHERE r.kind = 'snapshot' AND r.ns = s.ns"
+    "                   AND r.id = (SELECT z.s FROM cd_str z WHERE z.id = s.key))"
     "   AND NOT EXISTS (SELECT 1 FROM gc_counted k WHERE k.path = '" CD_SNAPSHOTS "/' || b.id)"
-    " UNION SELECT '" CD_BLOBS "/' || f.name FROM cd_blobfile f"
-    " WHERE f.name_ok = 1 AND EXISTS (SELECT 1 FROM cd_blob c WHERE c.digest = 'sha256:' || f.name)"
-    "   AND NOT EXISTS (SELECT 1 FROM cd_blob c JOIN gc_reach r ON r.kind = 'content' AND r.ns = c.ns"
-    "                   AND r.id = c.digest WHERE c.digest = 'sha256:' || f.name)"
-    "   AND NOT EXISTS (SELECT 1 FROM gc_counted k WHERE k.path = '" CD_BLOBS "/' || f.name)";
+    " UNION SELECT '" CD_BLOBS "/' || (SELECT substr(z.s, 8) FROM cd_str z WHERE z.id = f.name) FROM cdi_blobfile f"
+    " WHERE f.name_ok = 1 AND EXISTS (SELECT 1 FROM cdi_blob c WHERE c.digest = f.name)"
+    "   AND NOT EXISTS (SELECT 1 FROM cdi_blob c JOIN gc_reach r ON r.kind = 'content' AND r.ns = c.ns"
+    "                   AND r.id = (SELECT z.s FROM cd_str z WHERE z.id = c.digest) WHERE c.digest = f.name)"
+    "   AND NOT EXISTS (SELECT 1 FROM gc_counted k"
+    "                   WHERE k.path = '" CD_BLOBS "/' || (SELECT substr(z.s, 8) FROM cd_str z WHERE z.id = f.name))";
 
 struct model {
     struct db *db;

@@ -7,11 +7,14 @@
  * store, Docker's containers/ (src/scan_containers.c). Two lanes, as for
  * Docker (src/scan.c): the main thread loads meta.db and the configs into
  * the scan database while a worker loads metadata.db and the disk into an
- * aux database merged afterwards; one writer per database.
+ * aux database merged afterwards; one writer per database. The long
+ * strings of both lanes are interned in one shared map (src/cd_intern.c),
+ * written to cd_str after the merge.
  * Every path is opened below the root without following a symlink. */
 #include "scan_containerd.h"
 #include "clock.h"
 #include "fsutil.h"
+#include "grow.h"
 #include "ids.h"
 #include "parallel.h"
 #include "progress.h"
@@ -34,6 +37,7 @@
 
 struct cd_scan {
     struct scan s;           /* rootfd = the containerd root */
+    struct cd_intern *strs;  /* shared by both lanes */
     bool deep;
     int dirfd;               /* the dir being listed */
     sqlite3_stmt *ins;
@@ -133,7 +137,11 @@ static int on_blobfile(void *ctx, const char *name, unsigned char d_type)
         hashed = hash_file(c, name, hex, why, sizeof why) == 0;
         scan_phase(&c->s, was);
     }
-    db_bind_text(c->ins, 1, name);
+    /* the file's name as the id of "sha256:<name>" (the digest of a content record) */
+    char digest[sizeof "sha256:" + NAME_MAX];
+    int dlen = snprintf(digest, sizeof digest, "sha256:%s", name);
+    if (cd_intern_bind(c->strs, c->ins, 1, digest, (size_t)dlen, c->s.err, sizeof c->s.err) < 0)
+        return -1;
     db_bind_int(c->ins, 2, id_is_hex64(name, strlen(name)));
     db_bind_text(c->ins, 3, fs_type_name(st.st_mode));
     db_bind_int(c->ins, 4, (int64_t)st.st_size);
@@ -214,7 +222,8 @@ static int list_into(struct cd_scan *c, const char *rel, const char *sql, fs_ent
 
 /* ---- image configs --------------------------------------------------------- */
 
-static int parse_config(struct cd_scan *c, int blobfd, const char *digest, sqlite3_stmt *cfg, sqlite3_stmt *lay)
+static int parse_config(struct cd_scan *c, int blobfd, int64_t digest_id, const char *digest, sqlite3_stmt *cfg,
+                        sqlite3_stmt *lay)
 {
     const char *state = ST_OK;
     char why[256] = "";
@@ -250,11 +259,12 @@ static int parse_config(struct cd_scan *c, int blobfd, const char *digest, sqlit
                         break;
                     }
                     id_chain_id(idx ? chain : NULL, d->valuestring, chain);
-                    db_bind_text(lay, 1, digest);
+                    db_bind_int(lay, 1, digest_id);
                     db_bind_int(lay, 2, idx);
-                    db_bind_text(lay, 3, d->valuestring);
-                    db_bind_text(lay, 4, chain);
-                    if (scan_insert(&c->s, lay) < 0) {
+                    if (cd_intern_bind(c->strs, lay, 3, d->valuestring, strlen(d->valuestring), c->s.err,
+                                       sizeof c->s.err) < 0 ||
+                        cd_intern_bind(c->strs, lay, 4, chain, strlen(chain), c->s.err, sizeof c->s.err) < 0 ||
+                        scan_insert(&c->s, lay) < 0) {
                         cJSON_Delete(j);
                         file_buf_free(&b);
                         return -1;
@@ -266,41 +276,93 @@ static int parse_config(struct cd_scan *c, int blobfd, const char *digest, sqlit
     }
     cJSON_Delete(j);
     file_buf_free(&b);
-    db_bind_text(cfg, 1, digest);
+    db_bind_int(cfg, 1, digest_id);
     db_bind_text(cfg, 2, state);
     db_bind_text(cfg, 3, why[0] ? why : NULL);
     return scan_insert(&c->s, cfg);
 }
 
+/* A config to parse: its digest (interned) and text. */
+struct config_ref {
+    int64_t id;
+    const char *digest;
+    size_t len;
+};
+
+/* The order of the texts (SQLite's BINARY collation). */
+static int cmp_config_ref(const void *pa, const void *pb)
+{
+    const struct config_ref *a = pa, *b = pb;
+    int d = memcmp(a->digest, b->digest, a->len < b->len ? a->len : b->len);
+    return d ? d : (a->len > b->len) - (a->len < b->len);
+}
+
+/* The digests the containerd.io/gc.ref.content.config labels name, in
+ * text order (the files are read in the order of their names). */
+static int config_refs(struct cd_scan *c, struct config_ref **out, size_t *n)
+{
+    static const char key[] = "containerd.io/gc.ref.content.config";
+    sqlite3_stmt *sel;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    int64_t key_id = cd_intern_find(c->strs, key, sizeof key - 1);
+    if (key_id == 0)
+        return 0;   /* no such label */
+    if (db_prepare(c->s.db, "SELECT DISTINCT value FROM cdi_label WHERE key = ?1 AND value IS NOT NULL", &sel,
+                   c->s.err, sizeof c->s.err) < 0)
+        return -1;
+    db_bind_int(sel, 1, key_id);
+    while (sqlite3_step(sel) == SQLITE_ROW) {
+        struct config_ref r = { .id = sqlite3_column_int64(sel, 0) };
+        if (!(r.digest = cd_intern_text(c->strs, r.id, &r.len)))
+            continue;
+        *out = grow_array_or_die(*out, &cap, *n + 1, sizeof **out);
+        (*out)[(*n)++] = r;
+    }
+    sqlite3_finalize(sel);
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, cmp_config_ref);
+    return 0;
+}
+
 /* Every blob a containerd.io/gc.ref.content.config label names. */
 static int scan_configs(struct cd_scan *c)
 {
-    sqlite3_stmt *sel = NULL, *cfg = NULL, *lay = NULL;
+    sqlite3_stmt *cfg = NULL, *lay = NULL;
+    struct config_ref *refs = NULL;
+    size_t n = 0;
     int rc = -1;
     int blobfd = scan_open_path(&c->s, CD_BLOBS);
-    if (db_prepare(c->s.db, "SELECT DISTINCT value FROM cd_label WHERE key = 'containerd.io/gc.ref.content.config'"
-                            " AND value IS NOT NULL ORDER BY value", &sel, c->s.err, sizeof c->s.err) < 0 ||
-        db_prepare(c->s.db, "INSERT OR REPLACE INTO cd_config(digest, state, error) VALUES (?1,?2,?3)", &cfg,
+    if (config_refs(c, &refs, &n) < 0 ||
+        db_prepare(c->s.db, "INSERT OR REPLACE INTO cdi_config(digest, state, error) VALUES (?1,?2,?3)", &cfg,
                    c->s.err, sizeof c->s.err) < 0 ||
-        db_prepare(c->s.db, "INSERT OR REPLACE INTO cd_config_layer(config, idx, diff_id, chain_id)"
+        db_prepare(c->s.db, "INSERT OR REPLACE INTO cdi_config_layer(config, idx, diff_id, chain_id)"
                             " VALUES (?1,?2,?3,?4)", &lay, c->s.err, sizeof c->s.err) < 0)
         goto out;
     rc = 0;
-    while (rc == 0 && !scan_stopped(&c->s) && sqlite3_step(sel) == SQLITE_ROW) {
-        const char *digest = (const char *)sqlite3_column_text(sel, 0);
+    for (size_t i = 0; rc == 0 && !scan_stopped(&c->s) && i < n; i++) {
+        /* a digest holding a NUL is read up to it (as the text it is) and
+         * recorded under that text, which no label names */
+        const char *digest = refs[i].digest;
+        if (strlen(digest) != refs[i].len && !(refs[i].id = cd_intern_id(c->strs, digest, strlen(digest)))) {
+            snprintf(c->s.err, sizeof c->s.err, "out of memory");
+            rc = -1;
+            break;
+        }
         if (blobfd < 0) {
-            db_bind_text(cfg, 1, digest);
+            db_bind_int(cfg, 1, refs[i].id);
             db_bind_text(cfg, 2, ST_MISSING);
             db_bind_text(cfg, 3, NULL);
             rc = scan_insert(&c->s, cfg);
         } else {
-            rc = parse_config(c, blobfd, digest, cfg, lay);
+            rc = parse_config(c, blobfd, refs[i].id, digest, cfg, lay);
         }
     }
 out:
     if (blobfd >= 0)
         close(blobfd);
-    sqlite3_finalize(sel);
+    free(refs);
     sqlite3_finalize(cfg);
     sqlite3_finalize(lay);
     return rc;
@@ -317,7 +379,7 @@ static int scan_disk(struct cd_scan *c)
         snprintf(c->s.err, sizeof c->s.err, "out of memory");
         return -1;
     }
-    if (list_into(c, CD_BLOBS, "INSERT OR REPLACE INTO cd_blobfile(name, name_ok, type, size, mtime, sha256, error)"
+    if (list_into(c, CD_BLOBS, "INSERT OR REPLACE INTO cdi_blobfile(name, name_ok, type, size, mtime, sha256, error)"
                                " VALUES (?1,?2,?3,?4,?5,?6,?7)", on_blobfile) < 0)
         return -1;
     return list_into(c, CD_INGEST, "INSERT OR REPLACE INTO cd_ingestdir(name, type, ref, ref_state, data_size,"
@@ -346,7 +408,7 @@ static int scan_docker_containers(struct cd_scan *c, const char *docker_root)
 static int scan_main_lane(struct cd_scan *c)
 {
     enum scan_phase was = scan_phase(&c->s, PHASE_PARSE);
-    int rc = scan_cd_meta_db(c->s.db, c->s.rootfd, CD_META_DB, c->s.err, sizeof c->s.err);
+    int rc = scan_cd_meta_db(c->s.db, c->strs, c->s.rootfd, CD_META_DB, c->s.err, sizeof c->s.err);
     scan_phase(&c->s, was);
     if (rc == 0 && !scan_stopped(&c->s))
         rc = scan_configs(c);
@@ -357,7 +419,7 @@ static int scan_main_lane(struct cd_scan *c)
 static int scan_worker_lane(struct cd_scan *c)
 {
     enum scan_phase was = scan_phase(&c->s, PHASE_PARSE);
-    int rc = scan_cd_snapshot_db(c->s.db, c->s.rootfd, CD_SNAP_DB, c->s.err, sizeof c->s.err);
+    int rc = scan_cd_snapshot_db(c->s.db, c->strs, c->s.rootfd, CD_SNAP_DB, c->s.err, sizeof c->s.err);
     scan_phase(&c->s, was);
     if (rc == 0 && !scan_stopped(&c->s))
         rc = scan_disk(c);
@@ -397,8 +459,8 @@ static int lane_error(const struct cd_lane *lane, char *err, size_t errlen)
     return -1;
 }
 
-/* After the lanes: the merge, Docker's containers, the meta rows, the
- * indexes (their time is load time of the main lane). */
+/* After the lanes: the merge, the interned strings, Docker's containers,
+ * the meta rows, the indexes (their time is load time of the main lane). */
 static int finish(struct cd_scan *c, const char *aux_path, const char *cd_root, const char *docker_root)
 {
     struct db *db = c->s.db;
@@ -406,7 +468,8 @@ static int finish(struct cd_scan *c, const char *aux_path, const char *cd_root, 
     size_t errlen = sizeof c->s.err;
     snprintf(now, sizeof now, "%lld", (long long)time(NULL));
     enum scan_phase was = scan_phase(&c->s, PHASE_LOAD);
-    int rc = db_merge_aux(db, aux_path, err, errlen) < 0 || db_exec(db, "BEGIN", err, errlen) < 0 ? -1 : 0;
+    int rc = db_merge_aux(db, aux_path, err, errlen) < 0 || db_exec(db, "BEGIN", err, errlen) < 0 ||
+                     cd_intern_store(c->strs, db, err, errlen) < 0 ? -1 : 0;
     scan_phase(&c->s, was);
     if (rc == 0 && docker_root && !scan_stopped(&c->s))
         rc = scan_docker_containers(c, docker_root);
@@ -453,10 +516,13 @@ int scan_containerd_root(struct db *db, const char *cd_root, const char *docker_
     }
     char ignore[256];
     db_exec(db, CD_SCANDB_MMAP_PRAGMA, ignore, sizeof ignore);   /* a speed-up only: its failure is ignored */
+    struct cd_intern strs;
+    cd_intern_init(&strs);
     struct cd_lane main_lane = { .c = { .s = { .db = db, .rootfd = rootfd, .stop = stop, .progress = progress },
-                                        .deep = deep, .dirfd = -1 },
+                                        .strs = &strs, .deep = deep, .dirfd = -1 },
                                  .run = scan_main_lane };
-    struct cd_lane worker = { .c = { .s = { .db = &aux, .rootfd = rootfd, .stop = stop }, .deep = deep, .dirfd = -1 },
+    struct cd_lane worker = { .c = { .s = { .db = &aux, .rootfd = rootfd, .stop = stop }, .strs = &strs,
+                                     .deep = deep, .dirfd = -1 },
                               .run = scan_worker_lane };
     main_lane.c.s.other_objects = &worker.c.s.objects;
     bool threaded = par_pair(run_lane, &main_lane, run_lane, &worker);
@@ -472,6 +538,7 @@ int scan_containerd_root(struct db *db, const char *cd_root, const char *docker_
         snprintf(err, errlen, "%s", rc == -2 ? "interrupted" : main_lane.c.s.err[0] ? main_lane.c.s.err : "scan failed");
     unlink(aux_path);
     close(rootfd);
+    cd_intern_free(&strs);
     fill_times(times, &main_lane, &worker, threaded);
     return rc;
 }

@@ -14,7 +14,9 @@
  * from half a graph.
  * The walk visits keys depth-first in key order, so the fields of one
  * record come together: one record is pending at a time and is written
- * when the next begins. Values are bytes: strings are stored as found. */
+ * when the next begins. Values are bytes: strings are stored as found;
+ * the long ones (the cdi_* tables' interned columns) as ids of the shared
+ * map (src/cd_intern.c), which the caller writes to cd_str afterwards. */
 #include "scan_containerd.h"
 #include "fsutil.h"
 #include "ids.h"
@@ -194,17 +196,27 @@ static bool is(const bbolt_slice *s, const char *lit)
     return s->len == n && memcmp(s->data, lit, n) == 0;
 }
 
-/* Binds are SQLITE_STATIC (no copy): every insert is stepped and reset
- * while the bytes it names are still there (the walk's page, the pending
- * record), and every parameter is bound again before the next step. */
-static void bind_slice(sqlite3_stmt *q, int idx, const bbolt_slice *s)
+/* Parameter idx of q: NULL when p is NULL, else the len bytes at p, as
+ * text or (interned) as their id. Text binds are SQLITE_STATIC (no copy):
+ * every insert is stepped and reset while the bytes it names are still
+ * there (the walk's page, the pending record), and every parameter is
+ * bound again before the next step. -1 when out of memory. */
+static int bind_bytes(struct cd_intern *strs, sqlite3_stmt *q, int idx, bool interned, const char *p, size_t len,
+                      char *err, size_t errlen)
 {
-    if (s && s->data)
-        sqlite3_bind_text(q, idx, (const char *)s->data, (int)s->len, SQLITE_STATIC);
-    else if (s)
-        sqlite3_bind_text(q, idx, "", 0, SQLITE_STATIC);
+    if (p && interned)
+        return cd_intern_bind(strs, q, idx, p, len, err, errlen);
+    if (p)
+        sqlite3_bind_text(q, idx, p, (int)len, SQLITE_STATIC);
     else
         sqlite3_bind_null(q, idx);
+    return 0;
+}
+
+/* A slice's bytes for bind_bytes: a present slice without data is "". */
+static const char *slice_bytes(const bbolt_slice *s)
+{
+    return !s ? NULL : s->data ? (const char *)s->data : "";
 }
 
 /* ---- meta.db -------------------------------------------------------------- */
@@ -233,26 +245,33 @@ enum stmt {
 };
 static const char *const meta_sql[Q_COUNT] = {
     [Q_NS] = "INSERT OR IGNORE INTO cd_namespace(ns) VALUES (?1)",
-    [Q_IMAGE] = "INSERT OR REPLACE INTO cd_image(ns, name, digest, mediatype, size, created, updated)"
+    [Q_IMAGE] = "INSERT OR REPLACE INTO cdi_image(ns, name, digest, mediatype, size, created, updated)"
                 " VALUES (?1,?3,?4,?5,?7,?8,?9)",
-    [Q_BLOB] = "INSERT OR REPLACE INTO cd_blob(ns, digest, size, created, updated) VALUES (?1,?3,?7,?8,?9)",
+    [Q_BLOB] = "INSERT OR REPLACE INTO cdi_blob(ns, digest, size, created, updated) VALUES (?1,?3,?7,?8,?9)",
     [Q_INGEST] = "INSERT OR REPLACE INTO cd_ingest(ns, ref, backend_ref, dir, expected, expire_at)"
                  " VALUES (?1,?3,?4,?6,?5,?7)",
-    [Q_SNAPSHOT] = "INSERT OR REPLACE INTO cd_snapshot(ns, snapshotter, key, name, parent, created, updated)"
+    [Q_SNAPSHOT] = "INSERT OR REPLACE INTO cdi_snapshot(ns, snapshotter, key, name, parent, created, updated)"
                    " VALUES (?1,?2,?3,?4,?5,?8,?9)",
-    [Q_CONTAINER] = "INSERT OR REPLACE INTO cd_container(ns, id, snapshotter, snapshot_key, image, created, updated)"
+    [Q_CONTAINER] = "INSERT OR REPLACE INTO cdi_container(ns, id, snapshotter, snapshot_key, image, created, updated)"
                     " VALUES (?1,?3,?4,?5,?6,?8,?9)",
     [Q_LEASE] = "INSERT OR REPLACE INTO cd_lease(ns, id, created, expire, expire_at, flat)"
                 " VALUES (?1,?3,?8,?4,?7,coalesce(?10,0))",
     [Q_SANDBOX] = "INSERT OR REPLACE INTO cd_sandbox(ns, id, created, updated) VALUES (?1,?3,?8,?9)",
-    [Q_LABEL] = "INSERT OR REPLACE INTO cd_label(ns, kind, sub, owner, key, value) VALUES (?1,?2,?3,?4,?5,?6)",
+    [Q_LABEL] = "INSERT OR REPLACE INTO cdi_label(ns, kind, sub, owner, key, value) VALUES (?1,?2,?3,?4,?5,?6)",
     [Q_CHILD] = "INSERT OR IGNORE INTO cd_snapshot_child(ns, snapshotter, key, child) VALUES (?1,?2,?3,?4)",
     [Q_RESOURCE] = "INSERT OR IGNORE INTO cd_lease_resource(ns, lease, kind, sub, id) VALUES (?1,?2,?3,?4,?5)",
 };
+/* The parameters of each insert that are interned (bit n: ?n): image name
+ * and digest; blob digest; snapshot key, name, parent; container
+ * snapshot_key; label owner, key, value. */
+static const unsigned meta_interned[Q_COUNT] = {
+    [Q_IMAGE] = 1u << 3 | 1u << 4, [Q_BLOB] = 1u << 3, [Q_SNAPSHOT] = 1u << 3 | 1u << 4 | 1u << 5,
+    [Q_CONTAINER] = 1u << 5, [Q_LABEL] = 1u << 4 | 1u << 5 | 1u << 6,
+};
 /* The tables the meta.db walk fills (and nothing else does). */
 static const char *const meta_tables[] = {
-    "cd_namespace", "cd_image", "cd_blob", "cd_ingest", "cd_snapshot", "cd_container", "cd_lease", "cd_sandbox",
-    "cd_label", "cd_snapshot_child", "cd_lease_resource", NULL,
+    "cd_namespace", "cdi_image", "cdi_blob", "cd_ingest", "cdi_snapshot", "cdi_container", "cd_lease", "cd_sandbox",
+    "cdi_label", "cd_snapshot_child", "cd_lease_resource", NULL,
 };
 static const enum stmt obj_stmt[OBJ_COUNT] = {
     [OBJ_IMAGE] = Q_IMAGE, [OBJ_BLOB] = Q_BLOB, [OBJ_INGEST] = Q_INGEST, [OBJ_SNAPSHOT] = Q_SNAPSHOT,
@@ -261,6 +280,7 @@ static const enum stmt obj_stmt[OBJ_COUNT] = {
 
 struct meta_walk {
     struct db *db;
+    struct cd_intern *strs;
     sqlite3_stmt *q[Q_COUNT];
     struct pending cur;
     bool saw_v1;
@@ -295,12 +315,21 @@ static void pending_clear(struct pending *p)
     memset(p, 0, sizeof *p);
 }
 
-static void bind_str(sqlite3_stmt *q, int idx, const struct str *s)
+/* Parameter idx of statement st of the walk (text, or interned). */
+static void bind_param(struct meta_walk *w, enum stmt st, int idx, const char *p, size_t len)
 {
-    if (s->set)
-        sqlite3_bind_text(q, idx, s->p, (int)s->len, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, idx);
+    if (bind_bytes(w->strs, w->q[st], idx, meta_interned[st] & 1u << idx, p, len, w->err, w->errlen) < 0)
+        w->rc = -1;
+}
+
+static void bind_str(struct meta_walk *w, enum stmt st, int idx, const struct str *s)
+{
+    bind_param(w, st, idx, s->set ? s->p : NULL, s->len);
+}
+
+static void bind_slice(struct meta_walk *w, enum stmt st, int idx, const bbolt_slice *s)
+{
+    bind_param(w, st, idx, slice_bytes(s), s ? s->len : 0);
 }
 
 /* Parameters of every record insert: ?1 ns, ?2 sub, ?3 id, ?4..?6 f[0..2],
@@ -312,14 +341,15 @@ static int flush(struct meta_walk *w)
         pending_clear(p);
         return w->rc;
     }
-    sqlite3_stmt *q = w->q[obj_stmt[p->type]];
-    bind_str(q, 1, &p->ns);
-    bind_str(q, 2, &p->sub);
-    bind_str(q, 3, &p->id);
+    enum stmt st = obj_stmt[p->type];
+    sqlite3_stmt *q = w->q[st];
+    char hex[HEX64_LEN + 1];   /* bound SQLITE_STATIC: alive until the step below */
+    bind_str(w, st, 1, &p->ns);
+    bind_str(w, st, 2, &p->sub);
+    bind_str(w, st, 3, &p->id);
     for (int i = 0; i < NF; i++)
-        bind_str(q, 4 + i, &p->f[i]);
+        bind_str(w, st, 4 + i, &p->f[i]);
     if (p->type == OBJ_INGEST && p->f[0].set) {
-        char hex[HEX64_LEN + 1];
         id_sha256_hex(p->f[0].p, p->f[0].len, hex);
         sqlite3_bind_text(q, 6, hex, -1, SQLITE_STATIC);
     }
@@ -329,7 +359,7 @@ static int flush(struct meta_walk *w)
         else
             sqlite3_bind_null(q, 7 + i);
     }
-    if (db_step_reset(q, w->err, w->errlen) < 0)
+    if (w->rc == 0 && db_step_reset(q, w->err, w->errlen) < 0)
         w->rc = -1;
     pending_clear(p);
     return w->rc;
@@ -372,18 +402,18 @@ static void exec_row(struct meta_walk *w, enum stmt s, const bbolt_slice *a, con
     if (w->rc < 0)
         return;
     sqlite3_stmt *q = w->q[s];
-    bind_slice(q, 1, a);
+    bind_slice(w, s, 1, a);
     if (b)
         sqlite3_bind_text(q, 2, b, -1, SQLITE_STATIC);
     else
-        bind_slice(q, 2, c);
+        bind_slice(w, s, 2, c);
     if (b)
-        bind_slice(q, 3, c);
-    bind_slice(q, b ? 4 : 3, d);
-    bind_slice(q, b ? 5 : 4, e);
+        bind_slice(w, s, 3, c);
+    bind_slice(w, s, b ? 4 : 3, d);
+    bind_slice(w, s, b ? 5 : 4, e);
     if (b)
-        bind_slice(q, 6, f);
-    if (db_step_reset(q, w->err, w->errlen) < 0)
+        bind_slice(w, s, 6, f);
+    if (w->rc == 0 && db_step_reset(q, w->err, w->errlen) < 0)
         w->rc = -1;
 }
 
@@ -402,12 +432,12 @@ static void resource(struct meta_walk *w, const bbolt_slice *ns, const bbolt_sli
     if (w->rc < 0)
         return;
     sqlite3_stmt *q = w->q[Q_RESOURCE];
-    bind_slice(q, 1, ns);
-    bind_slice(q, 2, lease);
+    bind_slice(w, Q_RESOURCE, 1, ns);
+    bind_slice(w, Q_RESOURCE, 2, lease);
     sqlite3_bind_text(q, 3, kind, -1, SQLITE_STATIC);
-    bind_slice(q, 4, sub ? sub : &empty_slice);
-    bind_slice(q, 5, id);
-    if (db_step_reset(q, w->err, w->errlen) < 0)
+    bind_slice(w, Q_RESOURCE, 4, sub ? sub : &empty_slice);
+    bind_slice(w, Q_RESOURCE, 5, id);
+    if (w->rc == 0 && db_step_reset(q, w->err, w->errlen) < 0)
         w->rc = -1;
 }
 
@@ -551,7 +581,7 @@ static int meta_visit(void *ctx, int depth, const bbolt_slice *path, const bbolt
 
 /* exec_row's Q_NS binds ?1 only; the others are unused slots. */
 
-int scan_cd_meta_db(struct db *db, int dirfd, const char *relpath, char *err, size_t errlen)
+int scan_cd_meta_db(struct db *db, struct cd_intern *strs, int dirfd, const char *relpath, char *err, size_t errlen)
 {
     const char *state;
     char why[512];
@@ -559,7 +589,7 @@ int scan_cd_meta_db(struct db *db, int dirfd, const char *relpath, char *err, si
     bbolt *b = open_bolt(dirfd, relpath, &state, why, sizeof why, &mtime);
     if (!b)
         return insert_db_row(db, "meta.db", relpath, state, why, NULL, NULL, mtime, err, errlen);
-    struct meta_walk w = { .db = db, .err = err, .errlen = errlen };
+    struct meta_walk w = { .db = db, .strs = strs, .err = err, .errlen = errlen };
     for (int i = 0; i < Q_COUNT && w.rc == 0; i++)
         if (db_prepare(db, meta_sql[i], &w.q[i], err, errlen) < 0)
             w.rc = -1;
@@ -590,10 +620,11 @@ int scan_cd_meta_db(struct db *db, int dirfd, const char *relpath, char *err, si
 /* ---- metadata.db (overlayfs snapshotter) --------------------------------- */
 
 /* The tables the metadata.db walk fills (and nothing else does). */
-static const char *const snap_tables[] = { "cd_backend", "cd_backend_parent", NULL };
+static const char *const snap_tables[] = { "cdi_backend", "cd_backend_parent", NULL };
 
 struct snap_walk {
     struct db *db;
+    struct cd_intern *strs;
     sqlite3_stmt *ins, *par;
     bool saw_snapshots;
     bool have_seq;
@@ -607,11 +638,18 @@ struct snap_walk {
     size_t errlen;
 };
 
+/* Parameter idx of the snapshot insert (text, or interned). */
+static void snap_bind(struct snap_walk *w, int idx, bool interned, const char *p, size_t len)
+{
+    if (bind_bytes(w->strs, w->ins, idx, interned, p, len, w->err, w->errlen) < 0)
+        w->rc = -1;
+}
+
 static void snap_flush(struct snap_walk *w)
 {
     if (w->open && w->rc == 0) {
         sqlite3_stmt *q = w->ins;
-        bind_str(q, 1, &w->name);
+        snap_bind(w, 1, true, w->name.set ? w->name.p : NULL, w->name.len);
         if (w->has_id)
             sqlite3_bind_int64(q, 2, w->id);
         else
@@ -620,13 +658,13 @@ static void snap_flush(struct snap_walk *w)
             sqlite3_bind_int64(q, 3, w->kind);
         else
             sqlite3_bind_null(q, 3);
-        bind_str(q, 4, &w->parent);
+        snap_bind(w, 4, true, w->parent.set ? w->parent.p : NULL, w->parent.len);
         /* ns and key: "<ns>/<seq>/<key>" */
         const char *s1 = w->name.set ? memchr(w->name.p, '/', w->name.len) : NULL;
         const char *s2 = s1 ? memchr(s1 + 1, '/', w->name.len - (size_t)(s1 + 1 - w->name.p)) : NULL;
         if (s2) {
             sqlite3_bind_text(q, 5, w->name.p, (int)(s1 - w->name.p), SQLITE_STATIC);
-            sqlite3_bind_text(q, 6, s2 + 1, (int)(w->name.len - (size_t)(s2 + 1 - w->name.p)), SQLITE_STATIC);
+            snap_bind(w, 6, true, s2 + 1, w->name.len - (size_t)(s2 + 1 - w->name.p));
         } else {
             sqlite3_bind_null(q, 5);
             sqlite3_bind_null(q, 6);
@@ -639,7 +677,7 @@ static void snap_flush(struct snap_walk *w)
             sqlite3_bind_int64(q, 8, w->updated);
         else
             sqlite3_bind_null(q, 8);
-        if (db_step_reset(q, w->err, w->errlen) < 0)
+        if (w->rc == 0 && db_step_reset(q, w->err, w->errlen) < 0)
             w->rc = -1;
     }
     free(w->name.p);
@@ -660,7 +698,7 @@ static void parents_row(struct snap_walk *w, const bbolt_slice *key, const bbolt
         return;
     sqlite3_bind_int64(w->par, 1, (int64_t)parent);
     sqlite3_bind_int64(w->par, 2, (int64_t)child);
-    bind_slice(w->par, 3, val);
+    bind_bytes(w->strs, w->par, 3, false, slice_bytes(val), val ? val->len : 0, w->err, w->errlen);
     if (db_step_reset(w->par, w->err, w->errlen) < 0)
         w->rc = -1;
 }
@@ -713,7 +751,8 @@ static int snap_visit(void *ctx, int depth, const bbolt_slice *path, const bbolt
     return w->rc < 0;
 }
 
-int scan_cd_snapshot_db(struct db *db, int dirfd, const char *relpath, char *err, size_t errlen)
+int scan_cd_snapshot_db(struct db *db, struct cd_intern *strs, int dirfd, const char *relpath, char *err,
+                        size_t errlen)
 {
     const char *state;
     char why[512];
@@ -721,8 +760,8 @@ int scan_cd_snapshot_db(struct db *db, int dirfd, const char *relpath, char *err
     bbolt *b = open_bolt(dirfd, relpath, &state, why, sizeof why, &mtime);
     if (!b)
         return insert_db_row(db, "metadata.db", relpath, state, why, NULL, NULL, mtime, err, errlen);
-    struct snap_walk w = { .db = db, .err = err, .errlen = errlen };
-    if (db_prepare(db, "INSERT OR REPLACE INTO cd_backend(name, id, kind, parent, ns, key, created, updated)"
+    struct snap_walk w = { .db = db, .strs = strs, .err = err, .errlen = errlen };
+    if (db_prepare(db, "INSERT OR REPLACE INTO cdi_backend(name, id, kind, parent, ns, key, created, updated)"
                        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8)", &w.ins, err, errlen) < 0 ||
         db_prepare(db, "INSERT OR REPLACE INTO cd_backend_parent(parent_id, child_id, child_name) VALUES (?1,?2,?3)",
                    &w.par, err, errlen) < 0)

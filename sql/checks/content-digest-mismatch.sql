@@ -9,5 +9,7 @@ SELECT 'sha256:' || f.name AS object,
        'io.containerd.content.v1.content/blobs/sha256/' || f.name AS path,
        'its bytes hash to sha256:' || f.sha256 AS detail,
        NULL AS mtime
-FROM cd_blobfile f
-WHERE f.name_ok AND f.sha256 IS NOT NULL AND f.sha256 <> f.name;
+FROM (SELECT (SELECT substr(z.s, 8) FROM cd_str z WHERE z.id = b.name) AS name, b.sha256
+      FROM cdi_blobfile b WHERE b.name_ok AND b.sha256 IS NOT NULL) f
+WHERE f.sha256 <> f.name
+ORDER BY f.name;

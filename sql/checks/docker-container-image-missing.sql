@@ -18,5 +18,6 @@ SELECT 'moby/' || c.id AS object,
 FROM container c
 WHERE c.config_state = 'ok' AND NOT c.dead AND NOT c.removing AND c.image IS NOT NULL
   AND EXISTS (SELECT 1 FROM meta WHERE key = 'docker_root')
-  AND NOT EXISTS (SELECT 1 FROM cd_image i WHERE i.ns = 'moby' AND i.digest = 'sha256:' || c.image)
+  AND NOT EXISTS (SELECT 1 FROM cdi_image i CROSS JOIN cd_str z ON z.id = i.digest
+                  WHERE i.ns = 'moby' AND z.s = 'sha256:' || c.image)
   AND NOT EXISTS (SELECT 1 FROM scan_error);

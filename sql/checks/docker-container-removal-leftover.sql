@@ -11,6 +11,10 @@
 -- containers/<id> (logs included) stays. Only checked for a Docker root
 -- (its containers/ is scanned too). Object: moby/<container id>; remove
 -- containers/<id> with dockerd stopped.
+WITH cid(id, s) AS MATERIALIZED (
+    SELECT z.id, z.s FROM cd_str z
+    WHERE EXISTS (SELECT 1 FROM meta WHERE key = 'docker_root') AND z.s IN (SELECT id FROM container)
+)
 SELECT 'moby/' || c.id AS object,
        NULL AS path,
        'container ' || coalesce(nullif(ltrim(c.name, '/'), ''), c.id) || ' was being removed ('
@@ -18,8 +22,9 @@ SELECT 'moby/' || c.id AS object,
        || ' is gone: dockerd does not load it; containers/' || c.id || ' in the Docker root is left' AS detail,
        c.mtime AS mtime
 FROM container c
+LEFT JOIN cid k ON k.s = c.id
 WHERE c.config_state = 'ok' AND (c.dead OR c.removing)
   AND EXISTS (SELECT 1 FROM meta WHERE key = 'docker_root')
-  AND NOT EXISTS (SELECT 1 FROM cd_snapshot s
-                  WHERE s.ns = 'moby' AND s.snapshotter = coalesce(nullif(c.driver, ''), 'overlayfs') AND s.key = c.id)
+  AND NOT EXISTS (SELECT 1 FROM cdi_snapshot s
+                  WHERE s.ns = 'moby' AND s.snapshotter = coalesce(nullif(c.driver, ''), 'overlayfs') AND s.key = k.id)
   AND NOT EXISTS (SELECT 1 FROM scan_error);

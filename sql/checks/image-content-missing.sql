@@ -12,16 +12,19 @@
 -- images that reach it (bad, up: the edges by value get an automatic index
 -- then, built only when needed), and those images' closures (need) are
 -- walked as the definition says.)
-WITH RECURSIVE edge(ns, owner, value) AS MATERIALIZED (
-    SELECT ns, owner, value FROM cd_label
-    WHERE key GLOB 'containerd.io/gc.ref.content.*' AND kind = 'blob' AND sub = ''
+WITH RECURSIVE k(id, via) AS MATERIALIZED (
+    SELECT z.id, substr(z.s, 26) FROM cd_str z WHERE z.s GLOB 'containerd.io/gc.ref.content.*'
+),
+edge(ns, owner, value) AS MATERIALIZED (
+    SELECT ns, owner, value FROM cdi_label
+    WHERE key IN (SELECT id FROM k) AND kind = 'blob' AND sub = ''
 ),
 bad(ns, digest) AS (
     SELECT c.ns, c.digest
-    FROM (SELECT ns, digest FROM cd_image WHERE digest IS NOT NULL UNION ALL SELECT ns, value FROM edge) c
-    WHERE NOT EXISTS (SELECT 1 FROM cd_blob b WHERE b.ns = c.ns AND b.digest = c.digest)
-       OR (c.digest GLOB 'sha256:*' AND NOT EXISTS (SELECT 1 FROM cd_blobfile f WHERE f.name = substr(c.digest, 8)
-                                                    AND f.type = 'file'))
+    FROM (SELECT ns, digest FROM cdi_image WHERE digest IS NOT NULL UNION ALL SELECT ns, value FROM edge) c
+    WHERE NOT EXISTS (SELECT 1 FROM cdi_blob b WHERE b.ns = c.ns AND b.digest = c.digest)
+       OR (NOT EXISTS (SELECT 1 FROM cdi_blobfile f WHERE f.name = c.digest AND f.type = 'file')
+           AND (SELECT z.s FROM cd_str z WHERE z.id = c.digest) GLOB 'sha256:*')
 ),
 up(ns, digest) AS (
     SELECT ns, digest FROM bad
@@ -29,26 +32,27 @@ up(ns, digest) AS (
     SELECT u.ns, e.owner FROM up u JOIN edge e ON e.ns = u.ns AND e.value IS u.digest
 ),
 need(ns, image, digest, via) AS (
-    SELECT ns, name, digest, 'target' FROM cd_image
+    SELECT ns, name, digest, 'target' FROM cdi_image
     WHERE digest IS NOT NULL AND (+ns, digest) IN (SELECT ns, digest FROM up)
     UNION
-    SELECT n.ns, n.image, l.value, substr(l.key, 26)
+    SELECT n.ns, n.image, l.value, k.via
     FROM need n
-    JOIN cd_label l ON l.ns = n.ns AND l.kind = 'blob' AND l.sub = '' AND l.owner = n.digest
-    WHERE l.key GLOB 'containerd.io/gc.ref.content.*'
+    JOIN cdi_label l ON l.ns = n.ns AND l.kind = 'blob' AND l.sub = '' AND l.owner = n.digest
+    JOIN k ON k.id = l.key
 ),
 missing(ns, image, what) AS (
-    SELECT n.ns, n.image, n.via || ' ' || n.digest
-           || CASE WHEN NOT EXISTS (SELECT 1 FROM cd_blob b WHERE b.ns = n.ns AND b.digest = n.digest)
+    SELECT n.ns, n.image, n.via || ' ' || (SELECT z.s FROM cd_str z WHERE z.id = n.digest)
+           || CASE WHEN NOT EXISTS (SELECT 1 FROM cdi_blob b WHERE b.ns = n.ns AND b.digest = n.digest)
                    THEN ' has no content record' ELSE ' has no blob file' END
     FROM need n
-    WHERE NOT EXISTS (SELECT 1 FROM cd_blob b WHERE b.ns = n.ns AND b.digest = n.digest)
-       OR (n.digest GLOB 'sha256:*' AND NOT EXISTS (SELECT 1 FROM cd_blobfile f WHERE f.name = substr(n.digest, 8)
-                                                    AND f.type = 'file'))
+    WHERE NOT EXISTS (SELECT 1 FROM cdi_blob b WHERE b.ns = n.ns AND b.digest = n.digest)
+       OR (NOT EXISTS (SELECT 1 FROM cdi_blobfile f WHERE f.name = n.digest AND f.type = 'file')
+           AND (SELECT z.s FROM cd_str z WHERE z.id = n.digest) GLOB 'sha256:*')
 )
-SELECT ns || '/' || image AS object, NULL AS path,
+SELECT ns || '/' || (SELECT z.s FROM cd_str z WHERE z.id = image) AS object, NULL AS path,
        min(what) || CASE WHEN count(*) > 1 THEN ' (and ' || (count(*) - 1) || ' more)' ELSE '' END AS detail,
        NULL AS mtime
 FROM missing
 WHERE NOT EXISTS (SELECT 1 FROM scan_error WHERE path = 'io.containerd.content.v1.content/blobs/sha256')
-GROUP BY ns, image;
+GROUP BY ns, image
+ORDER BY ns, (SELECT z.s FROM cd_str z WHERE z.id = image);

@@ -16,4 +16,4 @@ SELECT d.name AS object,
 FROM cd_snapdir d
 WHERE d.name = (SELECT CAST(db.sequence + 1 AS TEXT) FROM cd_db db
                 WHERE db.name = 'metadata.db' AND db.state = 'ok' AND db.sequence IS NOT NULL)
-  AND NOT EXISTS (SELECT 1 FROM cd_backend b WHERE b.id = CAST(d.name AS INTEGER));
+  AND NOT EXISTS (SELECT 1 FROM cdi_backend b WHERE b.id = CAST(d.name AS INTEGER));

@@ -8,10 +8,12 @@
 -- (ctr images check still says complete) and never recovers on its own.
 SELECT CAST(b.id AS TEXT) AS object,
        'io.containerd.snapshotter.v1.overlayfs/snapshots/' || b.id || '/fs' AS path,
-       'snapshot ' || b.name || CASE b.kind WHEN 3 THEN ' (committed)' WHEN 2 THEN ' (active)' WHEN 1 THEN ' (view)' ELSE '' END
+       'snapshot ' || (SELECT z.s FROM cd_str z WHERE z.id = b.name)
+       || CASE b.kind WHEN 3 THEN ' (committed)' WHEN 2 THEN ' (active)' WHEN 1 THEN ' (view)' ELSE '' END
        || CASE WHEN d.name IS NULL THEN ': its dir is missing' ELSE ': its dir has no fs/' END AS detail,
        b.updated AS mtime
-FROM cd_backend b
+FROM cdi_backend b
 LEFT JOIN cd_snapdir d ON d.name = CAST(b.id AS TEXT)
 WHERE b.id IS NOT NULL AND (d.name IS NULL OR d.has_fs = 0)
-  AND NOT EXISTS (SELECT 1 FROM scan_error WHERE path = 'io.containerd.snapshotter.v1.overlayfs/snapshots');
+  AND NOT EXISTS (SELECT 1 FROM scan_error WHERE path = 'io.containerd.snapshotter.v1.overlayfs/snapshots')
+ORDER BY b.id, (SELECT z.s FROM cd_str z WHERE z.id = b.name);

@@ -17,7 +17,7 @@ SELECT d.name AS object,
        d.mtime
 FROM cd_snapdir d
 WHERE NOT (d.name GLOB '[1-9]*' AND d.name NOT GLOB '*[^0-9]*' AND length(d.name) <= 18
-           AND (EXISTS (SELECT 1 FROM cd_backend b WHERE b.id = CAST(d.name AS INTEGER))
+           AND (EXISTS (SELECT 1 FROM cdi_backend b WHERE b.id = CAST(d.name AS INTEGER))
                 OR CAST(d.name AS INTEGER) = (SELECT sequence + 1 FROM cd_db WHERE name = 'metadata.db')))
   AND EXISTS (SELECT 1 FROM cd_db WHERE name = 'metadata.db' AND state = 'ok')
   AND NOT EXISTS (SELECT 1 FROM cd_db_bad)

@@ -1765,6 +1765,10 @@ static int check_plan(struct db *db, const struct check *c, const char *label, b
                     k = s;
             if (k < 0)
                 break;
+            /* a named CTE is materialized once per statement (SQLite
+             * guards it with OP_Once), wherever the plan shows it */
+            if (strncmp(rows[k].detail, "MATERIALIZE ", 12) == 0 && rows[k].detail[12] != '(')
+                break;
             if (strncmp(rows[k].detail, "CORRELATED ", 11) == 0)
                 why = "inside a correlated subquery";
             else if (strcmp(rows[k].detail, "RECURSIVE STEP") == 0)

@@ -80,9 +80,13 @@ static void scan_bytes(const char *name, const void *bytes, size_t len, const ch
     struct db db;
     assert_int_equal(db_open(&db, NULL, err, sizeof err), 0);
     int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    int rc = strcmp(name, "meta.db") == 0 ? scan_cd_meta_db(&db, dfd, "f.db", err, sizeof err)
-                                          : scan_cd_snapshot_db(&db, dfd, "f.db", err, sizeof err);
+    struct cd_intern strs;
+    cd_intern_init(&strs);
+    int rc = strcmp(name, "meta.db") == 0 ? scan_cd_meta_db(&db, &strs, dfd, "f.db", err, sizeof err)
+                                          : scan_cd_snapshot_db(&db, &strs, dfd, "f.db", err, sizeof err);
     assert_int_equal(rc, 0);
+    assert_int_equal(cd_intern_store(&strs, &db, err, sizeof err), 0);
+    cd_intern_free(&strs);
     sqlite3_stmt *q;
     assert_int_equal(sqlite3_prepare_v2(db.h, "SELECT state, (SELECT count(*) FROM cd_namespace) + "
                                               "(SELECT count(*) FROM cd_backend) FROM cd_db WHERE name = ?1",
@@ -116,7 +120,10 @@ static void test_missing_file(void **state)
     struct db db;
     assert_int_equal(db_open(&db, NULL, err, sizeof err), 0);
     int dfd = open("/", O_RDONLY | O_DIRECTORY);
-    assert_int_equal(scan_cd_snapshot_db(&db, dfd, "no/such/metadata.db", err, sizeof err), 0);
+    struct cd_intern strs;
+    cd_intern_init(&strs);
+    assert_int_equal(scan_cd_snapshot_db(&db, &strs, dfd, "no/such/metadata.db", err, sizeof err), 0);
+    cd_intern_free(&strs);
     assert_int_equal(db_query_int(&db, "SELECT count(*) FROM cd_db WHERE name = 'metadata.db' AND state = 'missing'", -1), 1);
     close(dfd);
     db_close(&db);
@@ -247,7 +254,11 @@ static void test_containerd2_buckets(void **state)
     struct db db;
     assert_int_equal(db_open(&db, NULL, err, sizeof err), 0);
     int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    assert_int_equal(scan_cd_meta_db(&db, dfd, "meta.db", err, sizeof err), 0);
+    struct cd_intern strs;
+    cd_intern_init(&strs);
+    assert_int_equal(scan_cd_meta_db(&db, &strs, dfd, "meta.db", err, sizeof err), 0);
+    assert_int_equal(cd_intern_store(&strs, &db, err, sizeof err), 0);
+    cd_intern_free(&strs);
     assert_int_equal(db_query_int(&db, "SELECT count(*) FROM cd_db WHERE name = 'meta.db' AND state = 'ok'"
                                        " AND version = 4", -1), 1);
     assert_int_equal(db_query_int(&db, "SELECT count(*) FROM cd_sandbox WHERE ns = 'default' AND id = 'sb1'", -1), 1);
