@@ -468,16 +468,29 @@ static void write_bytes(const char *rel, const char *bytes, size_t len)
     fclose(f);
 }
 
+/* The reference index of tmp, freshly loaded (drop_refs frees it). */
+static struct reap_refs *fresh_refs(int *rootfd)
+{
+    *rootfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(*rootfd >= 0);
+    struct reap_refs *r = reap_refs_load(*rootfd);
+    assert_non_null(r);
+    return r;
+}
+
+static void drop_refs(struct reap_refs *r, int rootfd)
+{
+    reap_refs_free(r);
+    close(rootfd);
+}
+
 /* Whether DIR_O counts as claimed (why in why), on a fresh load. */
 static bool orphan_claimed(const char *except, char *why, size_t whylen)
 {
-    int rootfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    assert_true(rootfd >= 0);
-    struct reap_refs *r = reap_refs_load(rootfd);
-    assert_non_null(r);
+    int rootfd;
+    struct reap_refs *r = fresh_refs(&rootfd);
     bool claimed = reap_refs_dir_claimed(r, DIR_O, except, why, whylen);
-    reap_refs_free(r);
-    close(rootfd);
+    drop_refs(r, rootfd);
     return claimed;
 }
 
@@ -536,13 +549,10 @@ static void test_refs_lower_claims_unknown(void **state)
 /* Whether layer P counts as used (why in why), on a fresh load. */
 static bool parent_layer_used(char *why, size_t whylen)
 {
-    int rootfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    assert_true(rootfd >= 0);
-    struct reap_refs *r = reap_refs_load(rootfd);
-    assert_non_null(r);
+    int rootfd;
+    struct reap_refs *r = fresh_refs(&rootfd);
     bool used = reap_refs_layer_used(r, CHAIN_P, why, whylen);
-    reap_refs_free(r);
-    close(rootfd);
+    drop_refs(r, rootfd);
     return used;
 }
 
