@@ -52,8 +52,8 @@ $(BUILD)/embed: tools/embed.c | $(BUILD)
 	$(CC) $(CSTD) $(WARN) -O1 -o $@ $<
 
 # The catalog and schema are compiled into the binary: adding a check is adding a file.
-$(BUILD)/catalog_data.c: $(BUILD)/embed $(CHECKS) sql/schema.sql sql/indexes.sql sql/derive.sql
-	$(BUILD)/embed sql/schema.sql sql/indexes.sql sql/derive.sql $(CHECKS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/catalog_data.c: $(BUILD)/embed $(CHECKS) sql/schema.sql sql/indexes.sql sql/derive.sql sql/derive_lower.sql
+	$(BUILD)/embed sql/schema.sql sql/indexes.sql sql/derive.sql sql/derive_lower.sql $(CHECKS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/catalog_data.o: $(BUILD)/catalog_data.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<

@@ -35,7 +35,7 @@ enum check_action { ACTION_NONE, ACTION_REAP, ACTION_REAP_INCLUDE, ACTION_REPAIR
 /* The tables the derive fills (bits of check.needs). */
 enum derived_table {
     DERIVED_OVERLAY_REF = 1u << 0, DERIVED_EXPECTED_LOWER = 1u << 1, DERIVED_LOWER_UNRESOLVED = 1u << 2,
-    DERIVED_LAYER_DEAD = 1u << 3
+    DERIVED_LAYER_DEAD = 1u << 3, DERIVED_LOWER_UNKNOWN = 1u << 4
 };
 
 struct check {

@@ -220,6 +220,14 @@ CREATE TABLE lower_unresolved (
     entry TEXT NOT NULL
 );
 
+-- Derived by the check pass (sql/derive_lower.sql): directly claimed dirs
+-- whose lower file cannot be trusted, so the dirs it names are unknown: it
+-- cannot be read, is empty or malformed, or is missing while the claim's
+-- parent layer has no layerdb entry or a damaged parent file (then nothing
+-- else names the dirs below it). While one is listed no dir is called
+-- orphaned; src/reap_refs.c re-verifies the same.
+CREATE TABLE lower_unknown (dir TEXT PRIMARY KEY, why TEXT NOT NULL) WITHOUT ROWID;
+
 -- .tmp-* entries left by the atomic writer of Docker 26+ (link, lower and
 -- committed are written to .tmp-<name><random>, synced, renamed into
 -- place): inside an overlay2 dir (dir = its name) or in overlay2/l/

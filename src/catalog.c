@@ -76,6 +76,7 @@ static const char *const action_names[ACTION_COUNT] = { "none", "reap", "reap-in
 static const struct { const char *name; unsigned bit; } derived_tables[] = {
     { "overlay_ref", DERIVED_OVERLAY_REF }, { "expected_lower", DERIVED_EXPECTED_LOWER },
     { "lower_unresolved", DERIVED_LOWER_UNRESOLVED }, { "layer_dead", DERIVED_LAYER_DEAD },
+    { "lower_unknown", DERIVED_LOWER_UNKNOWN },
 };
 #define DERIVED_COUNT (sizeof derived_tables / sizeof derived_tables[0])
 

@@ -6,7 +6,9 @@
  *                    the lower claims (here);
  *   lower_unresolved lower-file entries naming no l/ entry (here);
  *   layer_dead       layers no reference reaches, and whether a parent file
- *                    names them (here).
+ *                    names them (here);
+ *   lower_unknown    claimed dirs whose lower file cannot be trusted
+ *                    (sql/derive_lower.sql, once the claims are in).
  *
  * What is done here is graph work that SQLite, having no hash join, does
  * with an index probe per row and temp b-trees: the expected lowers are a
@@ -733,8 +735,9 @@ static void free_derive(struct derive *d)
 int derive_run(struct db *db, char *err, size_t errlen)
 {
     const struct embedded_file *f = embedded_find("sql/derive.sql");
-    if (!f) {
-        snprintf(err, errlen, "derive.sql not embedded (build error)");
+    const struct embedded_file *after = embedded_find("sql/derive_lower.sql");
+    if (!f || !after) {
+        snprintf(err, errlen, "derive.sql or derive_lower.sql not embedded (build error)");
         return -1;
     }
     struct derive d = { .db = db, .err = err, .errlen = errlen };
@@ -749,6 +752,8 @@ int derive_run(struct db *db, char *err, size_t errlen)
         rc = db_exec(db, f->text, err, errlen);
     if (rc == 0)
         rc = derive_lower_facts(&d);
+    if (rc == 0)
+        rc = db_exec(db, after->text, err, errlen);
     free_derive(&d);
     return rc;
 }

@@ -37,6 +37,7 @@ struct ref_layer {
     char chain[HEX64_LEN + 1];
     char *cache_id;       /* valid overlay dir name, else NULL */
     char parent[HEX64_LEN + 1];   /* "" for a base layer */
+    bool parent_bad;      /* the parent file is empty, malformed or unreadable */
     bool gone;            /* removed by this run since the load (reap_refs_forget_path) */
 };
 
@@ -44,6 +45,7 @@ struct ref_mount {
     char *id;
     char *mount_id, *init_id;     /* valid names, else NULL */
     char parent[HEX64_LEN + 1];
+    bool parent_bad;      /* as for layers */
     bool gone;            /* as for layers */
 };
 
@@ -57,7 +59,10 @@ struct str_set {
 struct ref_claimed {
     const char *dir;     /* NULL once its owner is gone */
     const char *owner;   /* chainID or container id; NULL for BuildKit */
+    const char *parent;  /* the owner's parent layer ("": none), NULL for BuildKit */
+    bool parent_bad;     /* the owner's parent file cannot be trusted */
     char *lower;         /* NULL when none or unreadable */
+    bool lower_missing;  /* the dir is there, its lower file is not */
     const char *lower_problem;   /* why the lower file cannot be trusted, or NULL */
 };
 
@@ -265,7 +270,8 @@ static int on_layer(void *ctx, const char *name, unsigned char d_type)
         return -1;
     }
     enum id_state ps = read_id_ahead(c->ahead, fd, "parent", id_is_digest, true, l->parent, sizeof l->parent);
-    if (ps == ID_INVALID || ps == ID_UNREADABLE || ps == ID_EMPTY)
+    l->parent_bad = ps == ID_INVALID || ps == ID_UNREADABLE || ps == ID_EMPTY;
+    if (l->parent_bad)
         note_unknown(r->graph_unknown, sizeof r->graph_unknown, "layerdb/sha256/%s/parent is %s", name,
                      ps == ID_EMPTY ? "empty" : "malformed or unreadable");
     check_chain(r, c->ahead, fd, l, ps == ID_OK || ps == ID_MISSING);
@@ -352,7 +358,8 @@ static int load_mount(struct reap_refs *r, int dirfd, const char *name, const ch
     if (ms == ID_UNREADABLE || is == ID_UNREADABLE)
         note_unknown(r->claims_unknown, sizeof r->claims_unknown, "layerdb/mounts/%s has an unreadable %s", path,
                      ms == ID_UNREADABLE ? "mount-id" : "init-id");
-    read_id(fd, "parent", id_is_digest, true, m->parent, sizeof m->parent);
+    enum id_state ps = read_id(fd, "parent", id_is_digest, true, m->parent, sizeof m->parent);
+    m->parent_bad = ps == ID_INVALID || ps == ID_UNREADABLE || ps == ID_EMPTY;
     close(fd);
     return m->id ? 0 : -1;
 }
@@ -498,14 +505,14 @@ static int cmp_layer(const void *a, const void *b)
 
 /* ---- lower claims ------------------------------------------------------ */
 
-static int add_claimed(struct reap_refs *r, const char *dir, const char *owner)
+static int add_claimed(struct reap_refs *r, const char *dir, const char *owner, const char *parent, bool parent_bad)
 {
     struct ref_claimed *nv = grow_array(r->claimed, &r->claimed_cap, r->claimed_count + 1, sizeof *nv);
     if (!nv)
         return -1;
     r->claimed = nv;
     struct ref_claimed *c = &r->claimed[r->claimed_count++];
-    *c = (struct ref_claimed){ .dir = dir, .owner = owner };
+    *c = (struct ref_claimed){ .dir = dir, .owner = owner, .parent = parent, .parent_bad = parent_bad };
     return 0;
 }
 
@@ -556,7 +563,9 @@ static void read_lower(void *ctx, size_t i)
             c->lower_problem = "is malformed";
         c->lower = b.data;
         b.data = NULL;
-    } else if (b.status != FILE_MISSING) {
+    } else if (b.status == FILE_MISSING) {
+        c->lower_missing = true;
+    } else {
         c->lower_problem = "cannot be read";
     }
     file_buf_free(&b);
@@ -574,23 +583,41 @@ static int push_index(size_t **v, size_t *count, size_t i)
     return 0;
 }
 
-/* Every directly claimed dir with its lower file, as sql/derive.sql sees them. */
+static const struct ref_layer *find_layer(const struct reap_refs *r, const char *chain);
+
+/* A missing lower file is normal for a base layer; but when the claim has a
+ * parent layer that is lost (no layerdb entry, or a damaged parent file),
+ * it was the only thing naming the dirs below (sql/derive_lower.sql). */
+static void note_lost_parent(const struct reap_refs *r, struct ref_claimed *c)
+{
+    if (c->lower_missing && !c->lower_problem && c->parent &&
+        (c->parent_bad || (c->parent[0] && !find_layer(r, c->parent))))
+        c->lower_problem = "is missing while the layer below it is lost";
+}
+
+/* Every directly claimed dir with its lower file, as sql/derive.sql sees
+ * them (the layers sorted: find_layer). */
 static int load_claimed(struct reap_refs *r)
 {
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < r->layer_count; i++)
-        if (r->layers[i].cache_id)
-            rc = add_claimed(r, r->layers[i].cache_id, r->layers[i].chain);
+    for (size_t i = 0; rc == 0 && i < r->layer_count; i++) {
+        const struct ref_layer *l = &r->layers[i];
+        if (l->cache_id)
+            rc = add_claimed(r, l->cache_id, l->chain, l->parent, l->parent_bad);
+    }
     for (size_t i = 0; rc == 0 && i < r->mount_count; i++) {
-        if (r->mounts[i].mount_id)
-            rc = add_claimed(r, r->mounts[i].mount_id, r->mounts[i].id);
-        if (rc == 0 && r->mounts[i].init_id)
-            rc = add_claimed(r, r->mounts[i].init_id, r->mounts[i].id);
+        const struct ref_mount *m = &r->mounts[i];
+        if (m->mount_id)
+            rc = add_claimed(r, m->mount_id, m->id, m->parent, m->parent_bad);
+        if (rc == 0 && m->init_id)
+            rc = add_claimed(r, m->init_id, m->id, m->parent, m->parent_bad);
     }
     for (size_t i = 0; rc == 0 && i < r->bk_dirs.n; i++)
-        rc = add_claimed(r, r->bk_dirs.v[i], NULL);
+        rc = add_claimed(r, r->bk_dirs.v[i], NULL, NULL, false);
     if (rc == 0)
         par_for(r->claimed_count, LOWER_READ_FDS, read_lower, r);
+    for (size_t i = 0; rc == 0 && i < r->claimed_count; i++)
+        note_lost_parent(r, &r->claimed[i]);
     for (size_t i = 0; rc == 0 && i < r->claimed_count; i++) {
         if (r->claimed[i].lower_problem && push_index(&r->unknown_lowers, &r->unknown_lower_count, i) < 0)
             return -1;

@@ -1,7 +1,7 @@
 -- check: overlay-dir-orphaned
 -- severity: garbage
 -- meaning: an overlay2 dir that no layer, mount or BuildKit snapshot references
--- needs: overlay_ref, lower_unresolved
+-- needs: overlay_ref, lower_unresolved, lower_unknown
 -- action: reap
 --
 -- Typically left by an interrupted pull, load or container create. Owns the
@@ -12,8 +12,9 @@
 -- mount-id nor its init-id (unless dockerd was removing it: its dirs go first), or (for layer dirs) a layer dir that is not
 -- empty but whose cache-id is missing, empty or malformed. BuildKit dirs are not reported while
 -- snapshots.db cannot be read. Nor is anything while a directly claimed dir's
--- lower file cannot be read or is empty or malformed (the dirs it names are
--- unknown), nor a dir with no short name of its own (no well-formed link
+-- lower file cannot be trusted (lower_unknown, sql/derive_lower.sql: it
+-- cannot be read, is empty or malformed, or is missing while the parent
+-- layer is lost), nor a dir with no short name of its own (no well-formed link
 -- file, no l/ symlink to it) while a claimed dir's lower file names a short
 -- name no l/ entry has (it may be that dir's). src/reap_refs.c re-verifies
 -- the same before removing.
@@ -33,8 +34,7 @@ WHERE NOT EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name)
   AND NOT EXISTS (SELECT 1 FROM mount m JOIN container c ON c.id = m.container_id
                   WHERE m.mount_id_state <> 'ok' AND m.init_id_state <> 'ok' AND NOT (c.dead OR c.removing))
   AND (o.kind NOT IN ('layer', 'buildkit') OR NOT EXISTS (SELECT 1 FROM layer WHERE cache_id_state <> 'ok' AND entries <> 0))
-  AND NOT EXISTS (SELECT 1 FROM overlay_dir c INDEXED BY overlay_dir_lower_bad WHERE c.lower_state NOT IN ('ok', 'missing')
-                  AND EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = c.name AND r.by_kind <> 'lower'))
+  AND NOT EXISTS (SELECT 1 FROM lower_unknown)
   AND NOT ((o.link_state <> 'ok' OR o.link IS NULL)
            AND o.name NOT IN (SELECT target_dir FROM link WHERE target_dir IS NOT NULL)
            AND EXISTS (SELECT 1 FROM lower_unresolved u JOIN overlay_ref r ON r.dir = u.dir AND r.by_kind <> 'lower'));

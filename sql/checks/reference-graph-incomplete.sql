@@ -1,14 +1,17 @@
 -- check: reference-graph-incomplete
 -- severity: warning
 -- meaning: a reference may have been missed, so orphaned dirs and unreferenced layers are not reported
--- needs: overlay_ref, lower_unresolved
+-- needs: overlay_ref, lower_unresolved, lower_unknown
 --
 -- The checks that prove something is garbage (overlay-dir-orphaned,
 -- layer-unreferenced, ...) stay silent while the store could hold a claim
 -- the scan cannot see. This names each reason, so that an operator knows
 -- why no garbage is reported until the errors behind it are dealt with:
 -- one finding, whose detail names the first reason and counts the others.
-WITH reason(what, why) AS (
+WITH unresolved(entry) AS MATERIALIZED (   -- a claimed dir's lower names a short name no l/ entry has
+    SELECT min(u.entry) FROM lower_unresolved u JOIN overlay_ref r ON r.dir = u.dir AND r.by_kind <> 'lower'
+),
+reason(what, why) AS (
     SELECT path AS what, 'could not be read: ' || error AS why
     FROM scan_error
     UNION ALL
@@ -34,16 +37,12 @@ WITH reason(what, why) AS (
     SELECT 'image/overlay2/layerdb/sha256/' || chain_id, 'chainID does not match: the layer graph is unreliable'
     FROM layer WHERE name_ok AND computed_chain IS NOT NULL AND computed_chain <> chain_id
     UNION ALL
-    SELECT 'overlay2/' || c.name || '/lower', 'lower file is ' || c.lower_state || ': the dirs it names are unknown'
-    FROM overlay_dir c INDEXED BY overlay_dir_lower_bad
-    WHERE c.lower_state NOT IN ('ok', 'missing')
-      AND EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = c.name AND r.by_kind <> 'lower')
+    SELECT 'overlay2/' || dir || '/lower', why FROM lower_unknown
     UNION ALL
-    SELECT 'overlay2/' || o.name, 'has no short name, and a lower file names '
-           || (SELECT min(u.entry) FROM lower_unresolved u JOIN overlay_ref r ON r.dir = u.dir AND r.by_kind <> 'lower')
+    SELECT 'overlay2/' || o.name, 'has no short name, and a lower file names ' || (SELECT entry FROM unresolved)
            || ', which no l/ entry has: it may be this dir'
     FROM overlay_dir o INDEXED BY overlay_dir_name
-    WHERE EXISTS (SELECT 1 FROM lower_unresolved u JOIN overlay_ref r ON r.dir = u.dir AND r.by_kind <> 'lower')
+    WHERE (SELECT entry FROM unresolved) IS NOT NULL
       AND (o.link_state <> 'ok' OR o.link IS NULL)
       AND NOT EXISTS (SELECT 1 FROM overlay_ref r WHERE r.dir = o.name)
       AND o.name NOT IN (SELECT target_dir FROM link WHERE target_dir IS NOT NULL)

@@ -4,12 +4,13 @@
 # layer 4daaa070… (dir 61b7af69…) loses its layerdb entry, so that only the
 # lower files of the layer and the container above it still name its dir
 # (l/NFHBV…). While those lower files cannot be read (too large, torn with
-# NULs, empty), or while the dir has no short name of its own and they name
-# one no l/ entry has, overlay-dir-orphaned withholds it (and, for unreadable
+# NULs, empty), or are missing while the layer below is lost too (nothing
+# else names its dir), or while the dir has no short name of its own and
+# they name one no l/ entry has, overlay-dir-orphaned withholds it (and, for unreadable
 # lower files, every other dir), reference-graph-incomplete says why, the
 # reap plan leaves it out and --reap --apply leaves its bytes. The reaper's
 # own re-verification of the same is tests/unit/test_reap.c
-# (test_refs_lower_claims_unknown).
+# (test_refs_lower_claims_unknown, test_refs_lower_missing_parent_lost).
 . "$(dirname "$0")/../lib/tap.sh"
 
 [ -x "$OVL2FSCK" ] || bail_out "$OVL2FSCK is not built (run make)"
@@ -25,12 +26,12 @@ RW=c6bae1ae4a4b30a60d0f9857a62fe094791f0f085621db315d1699b24295b70b
 ORPHAN=0ddba11c0ffee0ddba11c0ffee0ddba11c0ffee0ddba11c0ffee0ddba11c0ffe
 NAMERS=("$TOP" "$RW-init" "$RW")   # the dirs whose lower file names l/$MID_LINK
 
-fresh() {   # fresh NAME: the demo store in $TAP_TMP/NAME ($S), the middle layer's layerdb entry gone
+fresh() {   # fresh NAME [keep]: the demo store in $TAP_TMP/NAME ($S), the middle layer's layerdb entry gone (unless keep)
     S=$TAP_TMP/$1
     mkdir "$S"
     tar --xattrs --xattrs-include='*' --numeric-owner -xzf "$TAP_TOP/fixtures/demo-store.tar.gz" -C "$S" ||
         bail_out "cannot extract the demo store"
-    rm -rf "$S/image/overlay2/layerdb/sha256/$MID_CHAIN"
+    [ "${2:-}" = keep ] || rm -rf "$S/image/overlay2/layerdb/sha256/$MID_CHAIN"
 }
 run() {   # run OUT ARGS...: exit status in RC
     local out=$1
@@ -82,6 +83,44 @@ fresh empty
 run "$TAP_TMP/empty.json" --json
 is "$(orphans "$TAP_TMP/empty.json")" "[]" "an empty lower file: no dir is called orphaned"
 like "$(incomplete "$TAP_TMP/empty.json")" "overlay2/$TOP/lower: lower file is empty" "an empty lower file: the reason is named"
+
+# ---- missing lower files while the layer below is lost ------------------------
+# (a missing lower file names nothing on a base layer; above a lost layer it
+# was the only claim on the dirs below)
+fresh missing
+for d in "${NAMERS[@]}"; do rm "$S/overlay2/$d/lower"; done
+run "$TAP_TMP/missing.json" --json
+is "$(orphans "$TAP_TMP/missing.json")" "[]" "missing lower files above a lost layer: no dir is called orphaned"
+is "$(incomplete "$TAP_TMP/missing.json")" \
+    "['3 reason(s); first: overlay2/$TOP/lower: lower file is missing and its parent layer sha256:$MID_CHAIN has no layerdb entry: the dirs below it are unknown']" \
+    "missing lower files above a lost layer: reference-graph-incomplete names the first"
+run "$TAP_TMP/missing.plan" --reap --json
+is "$(planned "$TAP_TMP/missing.plan")" "[]" "missing lower files above a lost layer: the reap plan removes no overlay2 dir"
+before=$(tree_sum)
+run "$TAP_TMP/missing.apply" --reap --apply --journal "$TAP_TMP/missing.jsonl"
+is "$(tree_sum)" "$before" "missing lower files above a lost layer: --reap --apply leaves overlay2/$MID byte for byte"
+fresh missing-container
+for d in "$RW-init" "$RW"; do rm "$S/overlay2/$d/lower"; done
+run "$TAP_TMP/missing-container.json" --json
+is "$(incomplete "$TAP_TMP/missing-container.json")" \
+    "[\"2 reason(s); first: overlay2/$RW-init/lower: lower file is missing and its container's layer sha256:$MID_CHAIN has no layerdb entry: the dirs below it are unknown\"]" \
+    "a container's missing lower files on a lost layer: reference-graph-incomplete names them"
+is "$(orphans "$TAP_TMP/missing-container.json")" "[]" "a container's missing lower files on a lost layer: no dir is called orphaned"
+fresh torn-parent keep
+TOP_CHAIN=$(grep -l "$TOP" "$S"/image/overlay2/layerdb/sha256/*/cache-id | xargs dirname | xargs basename)
+printf 'sha256:' >"$S/image/overlay2/layerdb/sha256/$TOP_CHAIN/parent"
+rm "$S/overlay2/$TOP/lower"
+run "$TAP_TMP/torn-parent.json" --json
+is "$(orphans "$TAP_TMP/torn-parent.json")" "[]" "a missing lower file under a torn parent file: no dir is called orphaned"
+is "$(incomplete "$TAP_TMP/torn-parent.json")" \
+    "['2 reason(s); first: image/overlay2/layerdb/sha256/$TOP_CHAIN: parent file is invalid: the layer graph is unreliable']" \
+    "a missing lower file under a torn parent file: both reasons counted"
+fresh missing-kept keep
+rm "$S/overlay2/$TOP/lower"
+run "$TAP_TMP/missing-kept.json" --json
+is "$(orphans "$TAP_TMP/missing-kept.json")" "['$ORPHAN']" \
+    "a missing lower file whose parent layer is there: the demo's orphan is still reported (the parent's cache-id claims its dir)"
+is "$(incomplete "$TAP_TMP/missing-kept.json")" "[]" "a missing lower file whose parent layer is there: no reason to withhold"
 
 # ---- the dir's own short name lost -------------------------------------------
 for how in missing invalid; do

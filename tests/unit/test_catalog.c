@@ -389,7 +389,7 @@ static void test_builtin_declarations(void **state)
     char err[256];
     assert_int_equal(catalog_load_builtin(&cat, err, sizeof err), 0);
     static const struct { const char *name; enum check_action action; unsigned needs; } want[] = {
-        { "overlay-dir-orphaned", ACTION_REAP, DERIVED_OVERLAY_REF | DERIVED_LOWER_UNRESOLVED },
+        { "overlay-dir-orphaned", ACTION_REAP, DERIVED_OVERLAY_REF | DERIVED_LOWER_UNRESOLVED | DERIVED_LOWER_UNKNOWN },
         { "layer-unreferenced", ACTION_REAP, DERIVED_LAYER_DEAD },
         { "root-tmp-leftover", ACTION_REAP, 0 },
         { "container-removal-leftover", ACTION_REAP, 0 },

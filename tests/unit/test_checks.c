@@ -453,8 +453,9 @@ static void test_layer_metadata_invalid(void **state)
                   { "layer-metadata-invalid", X3, "=parent empty:" },
                   { "layer-metadata-invalid", X4, "=diff invalid: sha256:zz; size unreadable" },
                   { "layer-metadata-invalid", X5, "=cache-id unreadable: not a regular file (fifo)" },
-                  /* the cache-ids of X1, X2, not-a-chain and X5, and X3's parent */
-                  { "reference-graph-incomplete", "orphan-checks", "5 reason(s); first: image/overlay2/layerdb/sha256/" X1 ": cache-id is invalid" });
+                  /* the cache-ids of X1, X2, not-a-chain and X5, X3's parent, and X3's dir: no lower
+                     file under an empty parent file (sql/derive_lower.sql) */
+                  { "reference-graph-incomplete", "orphan-checks", "6 reason(s); first: image/overlay2/layerdb/sha256/" X1 ": cache-id is invalid" });
     expect_path("layer-metadata-invalid", X1, "image/overlay2/layerdb/sha256/" X1);
 }
 
@@ -480,7 +481,11 @@ static void test_layer_parent_missing(void **state)
     add_dir(KX9, LX9, NULL);
     ref_by_image(X9);
     run();
-    U_EXPECT(&DB, { "layer-parent-missing", X9, "=parent sha256:" DEAD " does not exist" });
+    /* X9's dir has no lower file either: it was the only claim on the dirs
+       below, so no dir is called orphaned (sql/derive_lower.sql) */
+    U_EXPECT(&DB, { "layer-parent-missing", X9, "=parent sha256:" DEAD " does not exist" },
+                  { "reference-graph-incomplete", "orphan-checks", "=1 reason(s); first: overlay2/" KX9 "/lower: lower file is"
+                    " missing and its parent layer sha256:" DEAD " has no layerdb entry: the dirs below it are unknown" });
     expect_path("layer-parent-missing", X9, "image/overlay2/layerdb/sha256/" X9 "/parent");
 }
 
@@ -654,7 +659,8 @@ static void test_layer_unreferenced_guard_bad_parent(void **state)
     ref_by_image(X1);
     run();
     U_EXPECT(&DB, { "layer-metadata-invalid", X1, "=parent invalid: sha256:zz" },
-                  { "reference-graph-incomplete", "orphan-checks", "1 reason(s); first: image/overlay2/layerdb/sha256/" X1 ": parent file is invalid" });
+                  /* and X1's dir, without a lower file under a malformed parent file */
+                  { "reference-graph-incomplete", "orphan-checks", "2 reason(s); first: image/overlay2/layerdb/sha256/" X1 ": parent file is invalid" });
     /* a chainID that does not match: the graph is not what it seems */
     u_exec(&DB, "DELETE FROM finding; UPDATE layer SET parent = NULL, parent_state = 'missing', computed_chain = %Q"
                 " WHERE chain_id = %Q", DEAD, X1);
@@ -676,17 +682,18 @@ static void test_layer_unreferenced_guard_mount_parent(void **state)
     run();
     /* no layer-unreferenced for U1 */
     U_EXPECT(&DB, { "mount-parent-missing", Y1, "=parent file is unreadable" },
-                  { "reference-graph-incomplete", "orphan-checks", "=1 reason(s); first: image/overlay2/layerdb/mounts/" Y1
+                  /* and the container's RW dir, without a lower file */
+                  { "reference-graph-incomplete", "orphan-checks", "=2 reason(s); first: image/overlay2/layerdb/mounts/" Y1
                     ": parent file is unreadable: the container's layers are unknown" });
     /* the same for a malformed or empty parent file */
     u_exec(&DB, "DELETE FROM finding; UPDATE mount SET parent = 'sha256:zz', parent_state = 'invalid' WHERE container_id = %Q", Y1);
     run();
     U_EXPECT(&DB, { "mount-parent-missing", Y1, "=parent file is invalid" },
-                  { "reference-graph-incomplete", "orphan-checks", "1 reason(s); first: image/overlay2/layerdb/mounts/" Y1 ": parent file is invalid" });
+                  { "reference-graph-incomplete", "orphan-checks", "2 reason(s); first: image/overlay2/layerdb/mounts/" Y1 ": parent file is invalid" });
     u_exec(&DB, "DELETE FROM finding; UPDATE mount SET parent = '', parent_state = 'empty' WHERE container_id = %Q", Y1);
     run();
     U_EXPECT(&DB, { "mount-parent-missing", Y1, "=parent file is empty" },
-                  { "reference-graph-incomplete", "orphan-checks", "1 reason(s); first: image/overlay2/layerdb/mounts/" Y1 ": parent file is empty" });
+                  { "reference-graph-incomplete", "orphan-checks", "2 reason(s); first: image/overlay2/layerdb/mounts/" Y1 ": parent file is empty" });
     /* and U1 is garbage again once the parent file is right (or gone) */
     u_exec(&DB, "DELETE FROM finding; UPDATE mount SET parent = NULL, parent_state = 'missing' WHERE container_id = %Q", Y1);
     run();
@@ -830,7 +837,8 @@ static void test_mount_parent_missing(void **state)
     run();
     U_EXPECT(&DB, { "mount-parent-missing", Y6, "=parent sha256:" DEAD " does not exist" },
                   { "mount-parent-missing", Y5, "=parent file is invalid" },
-                  { "reference-graph-incomplete", "orphan-checks", "1 reason(s); first: image/overlay2/layerdb/mounts/" Y5 ": parent file is invalid" });
+                  /* and the RW dirs of Y5 and Y6, without lower files on a lost parent */
+                  { "reference-graph-incomplete", "orphan-checks", "3 reason(s); first: image/overlay2/layerdb/mounts/" Y5 ": parent file is invalid" });
     expect_path("mount-parent-missing", Y6, "image/overlay2/layerdb/mounts/" Y6 "/parent");
 }
 

@@ -546,6 +546,34 @@ static void test_refs_lower_claims_unknown(void **state)
     assert_false(orphan_claimed(NULL, why, sizeof why));
 }
 
+/* A missing lower file names nothing for a base layer, but on a layer whose
+ * parent is lost (no layerdb entry, a damaged parent file) it was the only
+ * thing naming the dirs below: no dir is an orphan then. */
+static void test_refs_lower_missing_parent_lost(void **state)
+{
+    (void)state;
+    char why[512];
+    make_parent_and_child();
+    mkdirf("overlay2/" DIR_O "/diff");
+    writef("overlay2/" DIR_O "/link", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ");
+    assert_false(orphan_claimed(NULL, why, sizeof why));   /* C's lower missing, its parent P is there */
+    writef("image/overlay2/layerdb/sha256/" CHAIN_C "/parent", "sha256:nothex");
+    assert_true(orphan_claimed(NULL, why, sizeof why));
+    assert_string_equal(why, "overlay2/" DIR_C "/lower is missing while the layer below it is lost, so the dirs it"
+                             " names are unknown");
+    writef("image/overlay2/layerdb/sha256/" CHAIN_C "/parent", "sha256:" CHAIN_P);
+    char from[PATH_MAX], to[PATH_MAX];   /* P's layerdb entry lost (moved out of the store) */
+    pathf(from, sizeof from, "image/overlay2/layerdb/sha256/%s", CHAIN_P);
+    pathf(to, sizeof to, "lost-%s", CHAIN_P);
+    assert_int_equal(rename(from, to), 0);
+    assert_true(orphan_claimed(NULL, why, sizeof why));
+    assert_string_equal(why, "overlay2/" DIR_C "/lower is missing while the layer below it is lost, so the dirs it"
+                             " names are unknown");
+    assert_false(orphan_claimed(CHAIN_C, why, sizeof why));   /* C's own removal */
+    writef("overlay2/" DIR_C "/lower", "l/" LINK_P);           /* a lower file again: it names P's dir only */
+    assert_false(orphan_claimed(NULL, why, sizeof why));
+}
+
 /* Whether layer P counts as used (why in why), on a fresh load. */
 static bool parent_layer_used(char *why, size_t whylen)
 {
@@ -763,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_plan_sort_groups),
         cmocka_unit_test_setup_teardown(test_refs_claim_through_l_symlink, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_refs_lower_claims_unknown, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_refs_lower_missing_parent_lost, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_refs_invalid_image_config, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_journal_lines, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test(test_journal_format_escapes),
