@@ -18,20 +18,15 @@ WHERE c.lower_state NOT IN ('ok', 'missing')
 -- parent, and a container's RW and -init dirs, sit on lower dirs: when the
 -- parent layer itself is lost (no layerdb entry, or the parent file is
 -- damaged), the lower file was the only thing still naming the dirs below.
--- Few layers have a lost parent: they are found first, their dirs looked up.
+-- The layers with a lost parent are found by src/derive.c, which holds
+-- every layer in memory (temp.lost_parent); the few containers here.
 WITH lost_parent (dir, why) AS MATERIALIZED (
-    SELECT l.cache_id, CASE WHEN l.parent_state = 'ok'
-                            THEN 'its parent layer sha256:' || l.parent || ' has no layerdb entry'
-                            ELSE 'its layer''s parent file is ' || l.parent_state END
-    FROM layer l
-    WHERE l.cache_id_state = 'ok'
-      AND (l.parent_state IN ('invalid', 'unreadable', 'empty')
-           OR (l.parent_state = 'ok' AND NOT EXISTS (SELECT 1 FROM layer p WHERE p.chain_id = l.parent)))
+    SELECT dir, why FROM temp.lost_parent
     UNION ALL
     SELECT r.dir, CASE WHEN m.parent_state = 'ok'
                        THEN 'its container''s layer sha256:' || m.parent || ' has no layerdb entry'
                        ELSE 'its container''s parent file is ' || m.parent_state END
-    FROM mount m JOIN overlay_ref r ON r.by_id = m.container_id AND r.by_kind IN ('mount', 'init')
+    FROM mount m CROSS JOIN overlay_ref r ON r.by_id = m.container_id AND r.by_kind IN ('mount', 'init')
     WHERE m.parent_state IN ('invalid', 'unreadable', 'empty')
        OR (m.parent_state = 'ok' AND NOT EXISTS (SELECT 1 FROM layer p WHERE p.chain_id = m.parent))
 )

@@ -55,6 +55,9 @@ struct chain_layer {
     bool base;              /* parent missing, cache-id and name well-formed */
     bool child_ok;          /* parent and cache-id well-formed */
     bool parent_ok;         /* parent file well-formed */
+    bool parent_bad;        /* parent file empty, malformed or unreadable */
+    bool cache_ok;          /* cache-id file well-formed */
+    bool parent_lost;       /* parent_bad, or a well-formed parent that is no layer */
     bool live;              /* reached from an image, mount or snapshot */
     bool has_child;         /* another layer's parent file names it */
     long first_child, next_sibling;
@@ -159,7 +162,9 @@ static int load_layers(struct derive *d)
 {
     sqlite3_stmt *q;
     if (db_prepare(d->db, "SELECT chain_id, parent, cache_id, parent_state = 'missing' AND cache_id_state = 'ok' AND name_ok,"
-                          " parent_state = 'ok' AND cache_id_state = 'ok', parent_state = 'ok' FROM layer ORDER BY chain_id",
+                          " parent_state = 'ok' AND cache_id_state = 'ok', parent_state = 'ok',"
+                          " parent_state IN ('invalid', 'unreadable', 'empty'), cache_id_state = 'ok'"
+                          " FROM layer ORDER BY chain_id",
                    &q, d->err, d->errlen) < 0)
         return -1;
     long cap = 0;
@@ -175,6 +180,8 @@ static int load_layers(struct derive *d)
         l->base = sqlite3_column_int(q, 3) != 0;
         l->child_ok = sqlite3_column_int(q, 4) != 0 && l->parent && l->cache_id;
         l->parent_ok = sqlite3_column_int(q, 5) != 0 && l->parent;
+        l->parent_bad = sqlite3_column_int(q, 6) != 0;
+        l->cache_ok = sqlite3_column_int(q, 7) != 0 && l->cache_id;
         l->first_child = l->next_sibling = -1;
         l->depth = -1;
         d->nlayers++;
@@ -194,6 +201,7 @@ static void link_children(struct derive *d)
     for (long i = d->nlayers - 1; i >= 0; i--) {
         struct chain_layer *l = &d->layers[i];
         long p = l->parent ? strmap_num(&d->by_chain, l->parent, strlen(l->parent), -1) : -1;
+        l->parent_lost = l->parent_bad || (l->parent_ok && p < 0);
         if (p < 0)
             continue;
         d->layers[p].has_child = true;
@@ -385,10 +393,40 @@ static void free_layers(struct derive *d)
 }
 
 /* The layers are let go once their facts are stored (peak memory). */
+/* The dirs of layers whose parent is lost (no layer of that chainID, or a
+ * damaged parent file) into temp.lost_parent, for sql/derive_lower.sql:
+ * there a missing lower file was the only claim on the dirs below. */
+static int store_lost_parents(struct derive *d)
+{
+    sqlite3_stmt *ins;
+    if (db_exec(d->db, "CREATE TEMP TABLE IF NOT EXISTS lost_parent (dir TEXT NOT NULL, why TEXT NOT NULL);"
+                       " DELETE FROM temp.lost_parent", d->err, d->errlen) < 0 ||
+        db_prepare(d->db, "INSERT INTO temp.lost_parent (dir, why) VALUES (?1, ?2)", &ins, d->err, d->errlen) < 0)
+        return -1;
+    int rc = 0;
+    for (long i = 0; rc == 0 && i < d->nlayers; i++) {
+        const struct chain_layer *l = &d->layers[i];
+        if (!l->parent_lost || !l->cache_ok)
+            continue;
+        char why[160];
+        if (l->parent_bad)
+            snprintf(why, sizeof why, "its layer's parent file is damaged");
+        else
+            snprintf(why, sizeof why, "its parent layer sha256:%.64s has no layerdb entry", l->parent);
+        db_bind_text(ins, 1, l->cache_id);
+        db_bind_text(ins, 2, why);
+        rc = db_step_reset(ins, d->err, d->errlen);
+    }
+    sqlite3_finalize(ins);
+    return rc;
+}
+
 static int derive_layer_facts(struct derive *d)
 {
     link_children(d);
-    int rc = expect_lowers(d);
+    int rc = store_lost_parents(d);
+    if (rc == 0)
+        rc = expect_lowers(d);
     if (rc == 0)
         rc = store_expected(d);
     if (rc == 0)
