@@ -44,6 +44,20 @@ orphans() { json "$1" "sorted(f['object'] for f in j['findings'] if f['check'] =
 incomplete() { json "$1" "[f['detail'] for f in j['findings'] if f['check'] == 'reference-graph-incomplete']"; }
 planned() { json "$1" "sorted(i['object'] for i in j['items'] if i['check'] == 'overlay-dir-orphaned')"; }
 tree_sum() { (cd "$S" && find "overlay2/$MID" -printf '%P %y %s %T@\n' | sort | sha256sum); }
+kept() {   # kept NAME WHAT: the reap plan removes no overlay2 dir, --reap --apply leaves overlay2/$MID
+    local before
+    run "$TAP_TMP/$1.plan" --reap --json
+    is "$(planned "$TAP_TMP/$1.plan")" "[]" "$2: the reap plan removes no overlay2 dir"
+    before=$(tree_sum)
+    run "$TAP_TMP/$1.apply" --reap --apply --journal "$TAP_TMP/$1.jsonl"
+    is "$(tree_sum)" "$before" "$2: --reap --apply leaves overlay2/$MID byte for byte"
+}
+withheld() {   # withheld NAME WHAT INCOMPLETE: no orphan, reference-graph-incomplete says INCOMPLETE, kept
+    run "$TAP_TMP/$1.json" --json
+    is "$(orphans "$TAP_TMP/$1.json")" "[]" "$2: no dir is called orphaned"
+    is "$(incomplete "$TAP_TMP/$1.json")" "$3" "$2: reference-graph-incomplete names the first reason"
+    kept "$1" "$2"
+}
 
 # ---- the lower claims alone keep the dir ------------------------------------
 fresh intact
@@ -56,16 +70,8 @@ for d in "${NAMERS[@]}"; do
     python3 -c 'import sys; sys.stdout.write(open(sys.argv[1]).read().strip() + ":l/AAAAAAAAAAAAAAAAAAAAAAAAAA" * 2600)' \
         "$S/overlay2/$d/lower" >"$TAP_TMP/lower" && cp "$TAP_TMP/lower" "$S/overlay2/$d/lower"
 done
-run "$TAP_TMP/large.json" --json
-is "$(orphans "$TAP_TMP/large.json")" "[]" "too large lower files: no dir is called orphaned"
-is "$(incomplete "$TAP_TMP/large.json")" \
-    "['3 reason(s); first: overlay2/$TOP/lower: lower file is unreadable: the dirs it names are unknown']" \
-    "too large lower files: reference-graph-incomplete names the first lower file"
-run "$TAP_TMP/large.plan" --reap --json
-is "$(planned "$TAP_TMP/large.plan")" "[]" "too large lower files: the reap plan removes no overlay2 dir"
-before=$(tree_sum)
-run "$TAP_TMP/large.apply" --reap --apply --journal "$TAP_TMP/large.jsonl"
-is "$(tree_sum)" "$before" "too large lower files: --reap --apply leaves overlay2/$MID byte for byte"
+withheld large "too large lower files" \
+    "['3 reason(s); first: overlay2/$TOP/lower: lower file is unreadable: the dirs it names are unknown']"
 ok "too large lower files: and the demo's orphan" test -d "$S/overlay2/$ORPHAN"
 
 # ---- a torn lower file (the bytes of a power loss: NULs) ---------------------
@@ -89,32 +95,18 @@ like "$(incomplete "$TAP_TMP/empty.json")" "overlay2/$TOP/lower: lower file is e
 # was the only claim on the dirs below)
 fresh missing
 for d in "${NAMERS[@]}"; do rm "$S/overlay2/$d/lower"; done
-run "$TAP_TMP/missing.json" --json
-is "$(orphans "$TAP_TMP/missing.json")" "[]" "missing lower files above a lost layer: no dir is called orphaned"
-is "$(incomplete "$TAP_TMP/missing.json")" \
-    "['3 reason(s); first: overlay2/$TOP/lower: lower file is missing and its parent layer sha256:$MID_CHAIN has no layerdb entry: the dirs below it are unknown']" \
-    "missing lower files above a lost layer: reference-graph-incomplete names the first"
-run "$TAP_TMP/missing.plan" --reap --json
-is "$(planned "$TAP_TMP/missing.plan")" "[]" "missing lower files above a lost layer: the reap plan removes no overlay2 dir"
-before=$(tree_sum)
-run "$TAP_TMP/missing.apply" --reap --apply --journal "$TAP_TMP/missing.jsonl"
-is "$(tree_sum)" "$before" "missing lower files above a lost layer: --reap --apply leaves overlay2/$MID byte for byte"
+withheld missing "missing lower files above a lost layer" \
+    "['3 reason(s); first: overlay2/$TOP/lower: lower file is missing and its parent layer sha256:$MID_CHAIN has no layerdb entry: the dirs below it are unknown']"
 fresh missing-container
 for d in "$RW-init" "$RW"; do rm "$S/overlay2/$d/lower"; done
-run "$TAP_TMP/missing-container.json" --json
-is "$(incomplete "$TAP_TMP/missing-container.json")" \
-    "[\"2 reason(s); first: overlay2/$RW-init/lower: lower file is missing and its container's layer sha256:$MID_CHAIN has no layerdb entry: the dirs below it are unknown\"]" \
-    "a container's missing lower files on a lost layer: reference-graph-incomplete names them"
-is "$(orphans "$TAP_TMP/missing-container.json")" "[]" "a container's missing lower files on a lost layer: no dir is called orphaned"
+withheld missing-container "a container's missing lower files on a lost layer" \
+    "[\"2 reason(s); first: overlay2/$RW-init/lower: lower file is missing and its container's layer sha256:$MID_CHAIN has no layerdb entry: the dirs below it are unknown\"]"
 fresh torn-parent keep
 TOP_CHAIN=$(grep -l "$TOP" "$S"/image/overlay2/layerdb/sha256/*/cache-id | xargs dirname | xargs basename)
 printf 'sha256:' >"$S/image/overlay2/layerdb/sha256/$TOP_CHAIN/parent"
 rm "$S/overlay2/$TOP/lower"
-run "$TAP_TMP/torn-parent.json" --json
-is "$(orphans "$TAP_TMP/torn-parent.json")" "[]" "a missing lower file under a torn parent file: no dir is called orphaned"
-is "$(incomplete "$TAP_TMP/torn-parent.json")" \
-    "['2 reason(s); first: image/overlay2/layerdb/sha256/$TOP_CHAIN: parent file is invalid: the layer graph is unreliable']" \
-    "a missing lower file under a torn parent file: both reasons counted"
+withheld torn-parent "a missing lower file under a torn parent file" \
+    "['2 reason(s); first: image/overlay2/layerdb/sha256/$TOP_CHAIN: parent file is invalid: the layer graph is unreliable']"
 fresh missing-kept keep
 rm "$S/overlay2/$TOP/lower"
 run "$TAP_TMP/missing-kept.json" --json

@@ -485,6 +485,15 @@ static void drop_refs(struct reap_refs *r, int rootfd)
 }
 
 /* Whether DIR_O counts as claimed (why in why), on a fresh load. */
+/* P and its child C (make_parent_and_child), and a dir O that nothing
+ * claims, with a short name of its own in its link file. */
+static void make_chain_and_orphan(void)
+{
+    make_parent_and_child();
+    mkdirf("overlay2/" DIR_O "/diff");
+    writef("overlay2/" DIR_O "/link", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ");
+}
+
 static bool orphan_claimed(const char *except, char *why, size_t whylen)
 {
     int rootfd;
@@ -502,9 +511,7 @@ static void test_refs_lower_claims_unknown(void **state)
 {
     (void)state;
     char why[512];
-    make_parent_and_child();
-    mkdirf("overlay2/" DIR_O "/diff");
-    writef("overlay2/" DIR_O "/link", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ");
+    make_chain_and_orphan();
     writef("overlay2/" DIR_C "/lower", "l/" LINK_P "\n");
     assert_false(orphan_claimed(NULL, why, sizeof why));
 
@@ -553,9 +560,7 @@ static void test_refs_lower_missing_parent_lost(void **state)
 {
     (void)state;
     char why[512];
-    make_parent_and_child();
-    mkdirf("overlay2/" DIR_O "/diff");
-    writef("overlay2/" DIR_O "/link", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ");
+    make_chain_and_orphan();
     assert_false(orphan_claimed(NULL, why, sizeof why));   /* C's lower missing, its parent P is there */
     writef("image/overlay2/layerdb/sha256/" CHAIN_C "/parent", "sha256:nothex");
     assert_true(orphan_claimed(NULL, why, sizeof why));
