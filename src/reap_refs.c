@@ -517,18 +517,17 @@ static int add_claimed(struct reap_refs *r, const char *dir, const char *owner, 
 }
 
 /* Can the names of a lower file (NUL-terminated, trimmed) be trusted:
- * every entry (split at ':', blanks and newlines around it allowed)
- * l/<short name>, at most dockerd's 128? */
+ * every entry (split at ':') exactly l/<short name>, at most dockerd's
+ * 128? As the scan's reading (src/scan_overlay.c lower_entries_state):
+ * a blank inside makes it malformed. (Its names are still read leniently,
+ * index_lower_names: a claim too many is safe, a trusted file too many
+ * is not.) */
 static bool lower_text_trusted(const char *s)
 {
     int entries = 0;
     for (const char *p = s;; p++) {
         const char *end = strchr(p, ':');
         size_t n = end ? (size_t)(end - p) : strlen(p);
-        while (n > 0 && (*p == ' ' || *p == '\n'))
-            p++, n--;
-        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\n'))
-            n--;
         if (!id_is_lower_entry(p, n) || ++entries > MAX_LOWER_ENTRIES)
             return false;
         if (!end)
