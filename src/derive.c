@@ -392,7 +392,6 @@ static void free_layers(struct derive *d)
     d->nlayers = d->known = 0;
 }
 
-/* The layers are let go once their facts are stored (peak memory). */
 /* The dirs of layers whose parent is lost (no layer of that chainID, or a
  * damaged parent file) into temp.lost_parent, for sql/derive_lower.sql:
  * there a missing lower file was the only claim on the dirs below. */
@@ -421,6 +420,7 @@ static int store_lost_parents(struct derive *d)
     return rc;
 }
 
+/* The layers are let go once their facts are stored (peak memory). */
 static int derive_layer_facts(struct derive *d)
 {
     link_children(d);
