@@ -24,7 +24,7 @@ struct strmap {
                       NUL-terminated strings (alive until strmap_free), not copies */
 };
 
-/* The hash the map uses (FNV-1a with murmur3's finalizer), for tables of
+/* The hash the map uses (word-wise, with murmur3's finalizer), for tables of
  * fixed-size keys that keep their keys inline (derive.c's short names). */
 uint64_t strmap_hash(const char *s, size_t n);
 

@@ -245,7 +245,10 @@ static void fill_times(struct scan_times *t, const struct scan_lane *a, const st
  * object's file is gone by the end of the scan: its rows are dropped, as if
  * the scan had run a moment later. On a store nothing changes the file is
  * still there and the finding stays. Layers first: dropping one makes the
- * images that name it suspects. */
+ * images that name it suspects. The probes go through the narrow covering
+ * indexes (as in the checks): the tables' pages are 3x larger, and probed at
+ * random they miss the page cache once the store passes ~15k images (at 30k:
+ * 99k misses and 0.49 s serial, against 0.12 s). */
 struct vanished {
     const char *suspects;   /* ids (64 hex: name_ok) of rows that look broken */
     const char *dir;        /* root-relative dir holding the object's file or dir, named by the id */
@@ -254,11 +257,11 @@ struct vanished {
 
 static const struct vanished vanished_objects[] = {
     { "SELECT chain_id FROM layer l WHERE l.cache_id_state = 'ok' AND l.name_ok = 1"
-      " AND NOT EXISTS (SELECT 1 FROM overlay_dir o WHERE o.name = l.cache_id)",
+      " AND NOT EXISTS (SELECT 1 FROM overlay_dir o INDEXED BY overlay_dir_name WHERE o.name = l.cache_id)",
       "image/overlay2/layerdb/sha256",
       { "DELETE FROM layer WHERE chain_id = ?1" } },
     { "SELECT DISTINCT il.image_id FROM image_layer il JOIN image i ON i.id = il.image_id AND i.name_ok = 1"
-      " WHERE il.chain_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM layer l WHERE l.chain_id = il.chain_id)",
+      " WHERE il.chain_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM layer l INDEXED BY layer_chain WHERE l.chain_id = il.chain_id)",
       "image/overlay2/imagedb/content/sha256",
       { "DELETE FROM image_layer WHERE image_id = ?1", "DELETE FROM image_parent WHERE image_id = ?1",
         "DELETE FROM image WHERE id = ?1" } },

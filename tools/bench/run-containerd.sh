@@ -35,7 +35,9 @@ for b in "$FLOOR" "$OVL2FSCK"; do [ -x "$b" ] || die "$b is missing (run: make b
 
 mkdir -p "$STORES"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ovl2bench-ctrd.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap 'damon_restore; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM HUP   # so that the EXIT trap turns reclaim on again
+damon_pause
 
 # ---- stores ------------------------------------------------------------------
 GEN_HASH=$(cat "$GEN" tools/bench/bbolt_io.py | sha256sum | cut -c1-16)

@@ -38,6 +38,9 @@
 #   BENCH_COLD_RUNS=3          cold rounds
 #   BENCH_PFLOOR_THREADS=64
 #   BENCH_IO_DEPTH             passed to ovl2fsck as --io-depth (default: its own)
+#   BENCH_DAMON=pause          as root, turn off DAMON proactive reclaim (kdamonds
+#                              with a pageout scheme) for the run, on again at exit;
+#                              keep: leave it on (see lib.sh)
 #   OVL2FSCK=./ovl2fsck
 set -euo pipefail
 
@@ -84,7 +87,9 @@ command -v sqlite3 >/dev/null || die "sqlite3 missing (make deps)"
 
 mkdir -p "$STORES"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ovl2bench.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap 'damon_restore; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM HUP   # so that the EXIT trap turns reclaim on again
+damon_pause
 
 
 # ---- disk space --------------------------------------------------------------
