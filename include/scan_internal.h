@@ -63,6 +63,11 @@ int scan_open_path(struct scan *s, const char *relpath);
 /* Record that relpath could not be read (not an error of the store's shape). */
 void scan_note_error(struct scan *s, const char *relpath, int err);
 
+/* After both lanes (src/scan.c): drops the rows of layers and images that
+ * look broken only because dockerd removed them while the scan ran (their
+ * layerdb dir or config file is gone now). */
+int scan_drop_vanished(struct db *db, int rootfd, char *err, size_t errlen);
+
 /* True when dirfd/name still is the object st described (same dev/ino):
  * a vanished or replaced object is skipped, not reported. */
 bool scan_still_there(int dirfd, const char *name, const struct stat *st);

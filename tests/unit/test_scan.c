@@ -1255,6 +1255,55 @@ static void test_still_there(void **state)
     close(dirfd);
 }
 
+/* Rows that look broken only because dockerd removed the object while the
+ * scan ran are dropped when the object's file is gone at the end of the
+ * scan (scan_drop_vanished); those whose file is still there stay, and so
+ * do objects that are gone but looked whole. Layer C2's overlay dir K2 and
+ * layer C3 are missing from the store: C2 looks dangling, image two names a
+ * layer that is no layer. */
+static void test_vanished_rows(void **state)
+{
+    struct fx *f = *state;
+    char id[HEX64_LEN + 1];
+    put_config(f, cfg_base, sizeof cfg_base - 1, id);
+    put_config(f, cfg_two, sizeof cfg_two - 1, id);
+    put_layer(f, C1, D1, NULL, K1, "1982263");
+    put_layer(f, C2, D2, C1, K2, "4");
+    put_overlay(f, K1, L1, NULL);
+    u_mkdirs(f->root, "image/overlay2/layerdb/tmp");
+    u_mkdirs(f->root, "containers");
+    scan(f);
+    struct db *db = &f->db;
+    /* nothing was removed: every row stays, the suspects C2 and image two
+     * too (the scan ran the step; their files are there) */
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM layer"), 2);
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM image"), 2);
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM image_layer"), 4);
+
+    /* dockerd removes layer C2 (its layerdb dir) and image two's config,
+     * and also C1's layerdb dir and image base's config (they looked whole) */
+    int rootfd = open(f->root, O_RDONLY | O_DIRECTORY);
+    assert_true(rootfd >= 0);
+    char *dir = u_path(f->root, LAYERDB C2);
+    u_rmtree(dir);
+    free(dir);
+    dir = u_path(f->root, LAYERDB C1);
+    u_rmtree(dir);
+    free(dir);
+    u_unlink(f->root, CONTENT IMG_TWO);
+    u_unlink(f->root, CONTENT IMG_BASE);
+    char err[256] = "";
+    assert_int_equal(scan_drop_vanished(db, rootfd, err, sizeof err), 0);
+    close(rootfd);
+    /* C2 is dropped; C1, whose overlay dir is there, stays */
+    u_assert_text(db, C1, "SELECT group_concat(chain_id) FROM layer");
+    /* image two (named C2, now no layer, and C3) is dropped with its rows;
+     * image base names only C1: it stays */
+    u_assert_text(db, IMG_BASE, "SELECT group_concat(id) FROM image");
+    u_assert_text(db, IMG_BASE, "SELECT group_concat(DISTINCT image_id) FROM image_layer");
+    assert_int_equal(u_qint(db, "SELECT count(*) FROM image_layer"), 1);
+}
+
 /* The scan reads only: no byte, mode, mtime or ctime of the store changes,
  * and (where the filesystem keeps them) no atime of a file it reads. */
 struct snap {
@@ -1430,6 +1479,7 @@ int main(void)
         T(test_root_errors),
         T(test_stop_flag),
         T(test_still_there),
+        T(test_vanished_rows),
         T(test_scan_never_writes),
         T(test_scan_leaves_dir_atimes),
     };
