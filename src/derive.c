@@ -397,25 +397,36 @@ static void free_layers(struct derive *d)
  * there a missing lower file was the only claim on the dirs below. */
 static int store_lost_parents(struct derive *d)
 {
-    sqlite3_stmt *ins;
+    sqlite3_stmt *ins, *state;
     if (db_exec(d->db, "CREATE TEMP TABLE IF NOT EXISTS lost_parent (dir TEXT NOT NULL, why TEXT NOT NULL);"
                        " DELETE FROM temp.lost_parent", d->err, d->errlen) < 0 ||
         db_prepare(d->db, "INSERT INTO temp.lost_parent (dir, why) VALUES (?1, ?2)", &ins, d->err, d->errlen) < 0)
         return -1;
+    /* the state of a damaged parent file, named as for a container's (the few such layers) */
+    if (db_prepare(d->db, "SELECT parent_state FROM layer INDEXED BY layer_chain WHERE chain_id = ?1", &state, d->err,
+                   d->errlen) < 0) {
+        sqlite3_finalize(ins);
+        return -1;
+    }
     int rc = 0;
     for (long i = 0; rc == 0 && i < d->nlayers; i++) {
         const struct chain_layer *l = &d->layers[i];
         if (!l->parent_lost || !l->cache_ok)
             continue;
         char why[160];
-        if (l->parent_bad)
-            snprintf(why, sizeof why, "its layer's parent file is damaged");
-        else
+        if (l->parent_bad) {
+            db_bind_text(state, 1, l->chain_id);
+            const char *st = sqlite3_step(state) == SQLITE_ROW ? col(state, 0) : NULL;
+            snprintf(why, sizeof why, "its layer's parent file is %s", st ? st : "damaged");
+            sqlite3_reset(state);
+        } else {
             snprintf(why, sizeof why, "its parent layer sha256:%.64s has no layerdb entry", l->parent);
+        }
         db_bind_text(ins, 1, l->cache_id);
         db_bind_text(ins, 2, why);
         rc = db_step_reset(ins, d->err, d->errlen);
     }
+    sqlite3_finalize(state);
     sqlite3_finalize(ins);
     return rc;
 }

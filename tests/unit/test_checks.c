@@ -661,6 +661,9 @@ static void test_layer_unreferenced_guard_bad_parent(void **state)
     U_EXPECT(&DB, { "layer-metadata-invalid", X1, "=parent invalid: sha256:zz" },
                   /* and X1's dir, without a lower file under a malformed parent file */
                   { "reference-graph-incomplete", "orphan-checks", "2 reason(s); first: image/overlay2/layerdb/sha256/" X1 ": parent file is invalid" });
+    /* the second reason names the parent file's state, as for a container */
+    u_assert_text(&DB, "lower file is missing and its layer's parent file is invalid: the dirs below it are unknown",
+                  "SELECT why FROM lower_unknown WHERE dir = '" KX1 "'");
     /* a chainID that does not match: the graph is not what it seems */
     u_exec(&DB, "DELETE FROM finding; UPDATE layer SET parent = NULL, parent_state = 'missing', computed_chain = %Q"
                 " WHERE chain_id = %Q", DEAD, X1);
