@@ -55,7 +55,8 @@ struct chain_layer {
     bool base;              /* parent missing, cache-id and name well-formed */
     bool child_ok;          /* parent and cache-id well-formed */
     bool parent_ok;         /* parent file well-formed */
-    bool parent_bad;        /* parent file empty, malformed or unreadable */
+    const char *parent_bad; /* "empty", "invalid" or "unreadable" (static): the parent file's
+                               state when it cannot be trusted, else NULL */
     bool cache_ok;          /* cache-id file well-formed */
     bool parent_lost;       /* parent_bad, or a well-formed parent that is no layer */
     bool live;              /* reached from an image, mount or snapshot */
@@ -158,12 +159,23 @@ static int load_dirs(struct derive *d)
     return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? out_of_memory(d) : fail(d, "overlay2 dirs");
 }
 
+/* The parent_state values that make a parent file untrusted, as static strings. */
+static const char *bad_parent_state(const char *state)
+{
+    static const char *const bad[] = { "empty", "invalid", "unreadable" };
+    for (size_t i = 0; state && i < sizeof bad / sizeof bad[0]; i++)
+        if (strcmp(state, bad[i]) == 0)
+            return bad[i];
+    return NULL;
+}
+
 static int load_layers(struct derive *d)
 {
     sqlite3_stmt *q;
     if (db_prepare(d->db, "SELECT chain_id, parent, cache_id, parent_state = 'missing' AND cache_id_state = 'ok' AND name_ok,"
                           " parent_state = 'ok' AND cache_id_state = 'ok', parent_state = 'ok',"
-                          " parent_state IN ('invalid', 'unreadable', 'empty'), cache_id_state = 'ok'"
+                          " CASE WHEN parent_state IN ('invalid', 'unreadable', 'empty') THEN parent_state END,"
+                          " cache_id_state = 'ok'"
                           " FROM layer ORDER BY chain_id",
                    &q, d->err, d->errlen) < 0)
         return -1;
@@ -180,7 +192,7 @@ static int load_layers(struct derive *d)
         l->base = sqlite3_column_int(q, 3) != 0;
         l->child_ok = sqlite3_column_int(q, 4) != 0 && l->parent && l->cache_id;
         l->parent_ok = sqlite3_column_int(q, 5) != 0 && l->parent;
-        l->parent_bad = sqlite3_column_int(q, 6) != 0;
+        l->parent_bad = bad_parent_state(col(q, 6));
         l->cache_ok = sqlite3_column_int(q, 7) != 0 && l->cache_id;
         l->first_child = l->next_sibling = -1;
         l->depth = -1;
@@ -201,7 +213,7 @@ static void link_children(struct derive *d)
     for (long i = d->nlayers - 1; i >= 0; i--) {
         struct chain_layer *l = &d->layers[i];
         long p = l->parent ? strmap_num(&d->by_chain, l->parent, strlen(l->parent), -1) : -1;
-        l->parent_lost = l->parent_bad || (l->parent_ok && p < 0);
+        l->parent_lost = l->parent_bad != NULL || (l->parent_ok && p < 0);
         if (p < 0)
             continue;
         d->layers[p].has_child = true;
@@ -397,36 +409,25 @@ static void free_layers(struct derive *d)
  * there a missing lower file was the only claim on the dirs below. */
 static int store_lost_parents(struct derive *d)
 {
-    sqlite3_stmt *ins, *state;
+    sqlite3_stmt *ins;
     if (db_exec(d->db, "CREATE TEMP TABLE IF NOT EXISTS lost_parent (dir TEXT NOT NULL, why TEXT NOT NULL);"
                        " DELETE FROM temp.lost_parent", d->err, d->errlen) < 0 ||
         db_prepare(d->db, "INSERT INTO temp.lost_parent (dir, why) VALUES (?1, ?2)", &ins, d->err, d->errlen) < 0)
         return -1;
-    /* the state of a damaged parent file, named as for a container's (the few such layers) */
-    if (db_prepare(d->db, "SELECT parent_state FROM layer INDEXED BY layer_chain WHERE chain_id = ?1", &state, d->err,
-                   d->errlen) < 0) {
-        sqlite3_finalize(ins);
-        return -1;
-    }
     int rc = 0;
     for (long i = 0; rc == 0 && i < d->nlayers; i++) {
         const struct chain_layer *l = &d->layers[i];
         if (!l->parent_lost || !l->cache_ok)
             continue;
         char why[160];
-        if (l->parent_bad) {
-            db_bind_text(state, 1, l->chain_id);
-            const char *st = sqlite3_step(state) == SQLITE_ROW ? col(state, 0) : NULL;
-            snprintf(why, sizeof why, "its layer's parent file is %s", st ? st : "damaged");
-            sqlite3_reset(state);
-        } else {
+        if (l->parent_bad)   /* its state named, as for a container's */
+            snprintf(why, sizeof why, "its layer's parent file is %s", l->parent_bad);
+        else
             snprintf(why, sizeof why, "its parent layer sha256:%.64s has no layerdb entry", l->parent);
-        }
         db_bind_text(ins, 1, l->cache_id);
         db_bind_text(ins, 2, why);
         rc = db_step_reset(ins, d->err, d->errlen);
     }
-    sqlite3_finalize(state);
     sqlite3_finalize(ins);
     return rc;
 }
