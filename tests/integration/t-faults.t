@@ -118,8 +118,12 @@ TMPDIR=$TAP_TMP/small "$OVL2FSCK" --root "$BIG/root" --min-age 0 --json >"$BIG/s
 is "$?" 4 "\$TMPDIR that fills up during the scan: exit 4, as with room"
 like "$(cat "$BIG/small.err")" "^ovl2fsck: $TAP_TMP/small filled up during the scan: the scan database goes to /dev/shm instead \\(memory\\)$" \
     "... one line says so"
-is "$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); print(a["findings"]==b["findings"] and a["summary"]==b["summary"])' "$BIG/full.json" "$BIG/small.json")" \
-    True "... the same findings and summary"
+# True when two --json reports have the same findings and summary.
+same_report() {
+    python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))
+print(a["findings"] == b["findings"] and a["summary"] == b["summary"])' "$1" "$2" 2>&1
+}
+is "$(same_report "$BIG/full.json" "$BIG/small.json")" True "... the same findings and summary"
 is "$(ls -A "$TAP_TMP/small")" "" "... and nothing left in the full dir"
 
 # Signal at several points of the run (scan, checks, sizes, report).
@@ -157,8 +161,7 @@ sys.exit(a["findings"] != b["findings"])' "$BIG/out.json" "$BIG/full.json" 2>/de
             # the signal landed after the run's last look at the stop flag
             # (main returning, the process's teardown): the run had ended,
             # complete; nothing may be missing or left behind
-            is "$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))
-print(a["findings"] == b["findings"] and a["summary"] == b["summary"])' "$BIG/out.json" "$BIG/full.json" 2>&1)" True \
+            is "$(same_report "$BIG/out.json" "$BIG/full.json")" True \
                 "SIG$sig at ${frac}%: came after the run's end (exit 4): the report is the uninterrupted run's"
             ok "SIG$sig at ${frac}%: ... and it ended ${lat_ms} ms after the signal (< 2000)" test "$lat_ms" -lt 2000
             is "$(ls -A "$BIG/tmp"; ls "$BIG" | grep -E '^scan\.sqlite')" "scan.sqlite" \
