@@ -28,6 +28,11 @@ struct strmap {
  * fixed-size keys that keep their keys inline (derive.c's short names). */
 uint64_t strmap_hash(const char *s, size_t n);
 
+/* Room for n keys without growing (one allocation, no rehash chain, for a
+ * map about to be filled with a known number of keys). -1 on allocation
+ * failure. */
+int strmap_reserve(struct strmap *m, size_t n);
+
 /* The slot of key, or NULL when absent. */
 const struct strmap_slot *strmap_get(const struct strmap *m, const char *key, size_t keylen);
 bool strmap_has(const struct strmap *m, const char *key, size_t keylen);

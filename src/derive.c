@@ -31,6 +31,7 @@
  * claimed dir. One overlay_ref row per claimed dir; by_id is the smallest
  * claiming dir (the reaper looks up all of them itself). */
 #include "derive.h"
+#include "arena.h"
 #include "embedded.h"
 #include "ids.h"
 #include "strmap.h"
@@ -46,6 +47,7 @@
 /* An overlay2 dir as the derivations need it. */
 struct dir_row {
     char *name;
+    size_t name_len;
     char *link;             /* link file, when link_state is ok */
     long next_same_link;    /* next dir with this link (a corrupt store may have two) */
 };
@@ -61,6 +63,8 @@ struct chain_layer {
     bool parent_lost;       /* parent_bad, or a well-formed parent that is no layer */
     bool live;              /* reached from an image, mount or snapshot */
     bool has_child;         /* another layer's parent file names it */
+    long parent_idx;        /* the layer its parent file names, or -1 */
+    long dir_k;             /* its cache-id's overlay2 dir (index in dirs), or -1 */
     long first_child, next_sibling;
     char *lower;            /* expected lower (NULL: a base layer) */
     int depth;              /* -1: not known */
@@ -70,6 +74,8 @@ struct derive {
     struct db *db;
     char *err;
     size_t errlen;
+    struct arena dir_strings;   /* the dirs' names and links */
+    struct arena layer_strings; /* the layers' ids and expected lowers */
     struct dir_row *dirs;
     long ndirs;
     struct strmap dir_index;    /* dir name -> index in dirs */
@@ -88,9 +94,11 @@ static const char *col(sqlite3_stmt *q, int i)
     return (const char *)sqlite3_column_text(q, i);
 }
 
-static char *dup_col(sqlite3_stmt *q, int i)
+/* Column i copied into strings (as strdup would: up to a NUL), or NULL. */
+static char *copy_col(struct arena *strings, sqlite3_stmt *q, int i)
 {
-    return col(q, i) ? strdup(col(q, i)) : NULL;
+    const char *s = col(q, i);
+    return s ? arena_strndup(strings, s, strlen(s)) : NULL;
 }
 
 static int fail(struct derive *d, const char *what)
@@ -129,6 +137,27 @@ static long *unset_numbers(long n)
 
 /* ---- loading ------------------------------------------------------------ */
 
+/* The maps over the dirs, made at their final size once every dir is read
+ * (growing them row by row rehashed each one ~18 times at 100k dirs, and
+ * touched twice the memory). */
+static int index_dirs(struct derive *d)
+{
+    if (strmap_reserve(&d->dir_index, (size_t)d->ndirs) < 0 || strmap_reserve(&d->link_owner, (size_t)d->ndirs) < 0)
+        return out_of_memory(d);
+    for (long i = 0; i < d->ndirs; i++) {
+        struct dir_row *r = &d->dirs[i];
+        if (strmap_put_num(&d->dir_index, r->name, r->name_len, i) < 0)
+            return out_of_memory(d);
+        if (!r->link)
+            continue;
+        size_t len = strlen(r->link);
+        r->next_same_link = strmap_num(&d->link_owner, r->link, len, -1);
+        if (strmap_set_num(&d->link_owner, r->link, len, i) < 0)
+            return out_of_memory(d);
+    }
+    return 0;
+}
+
 static int load_dirs(struct derive *d)
 {
     sqlite3_stmt *q;
@@ -143,20 +172,18 @@ static int load_dirs(struct derive *d)
         if (!grow_array((void **)&d->dirs, &cap, d->ndirs + 1, sizeof *d->dirs))
             break;
         struct dir_row *r = &d->dirs[d->ndirs];
-        r->name = dup_col(q, 0);
-        r->link = dup_col(q, 1);
+        r->name = copy_col(&d->dir_strings, q, 0);
+        r->name_len = r->name ? strlen(r->name) : 0;
+        r->link = copy_col(&d->dir_strings, q, 1);
         r->next_same_link = -1;
-        long i = d->ndirs++;
-        if (!r->name || strmap_put_num(&d->dir_index, r->name, strlen(r->name), i) < 0)
+        d->ndirs++;
+        if (!r->name || (col(q, 1) && !r->link))
             break;
-        if (r->link) {
-            r->next_same_link = strmap_num(&d->link_owner, r->link, strlen(r->link), -1);
-            if (strmap_set_num(&d->link_owner, r->link, strlen(r->link), i) < 0)
-                break;
-        }
     }
     sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? out_of_memory(d) : fail(d, "overlay2 dirs");
+    if (rc != SQLITE_DONE)
+        return rc == SQLITE_ROW ? out_of_memory(d) : fail(d, "overlay2 dirs");
+    return index_dirs(d);
 }
 
 /* The parent_state values that make a parent file untrusted, as static strings. */
@@ -186,33 +213,48 @@ static int load_layers(struct derive *d)
             break;
         struct chain_layer *l = &d->layers[d->nlayers];
         memset(l, 0, sizeof *l);
-        l->chain_id = dup_col(q, 0);
-        l->parent = dup_col(q, 1);
-        l->cache_id = dup_col(q, 2);
+        l->chain_id = copy_col(&d->layer_strings, q, 0);
+        l->parent = copy_col(&d->layer_strings, q, 1);
+        l->cache_id = copy_col(&d->layer_strings, q, 2);
         l->base = sqlite3_column_int(q, 3) != 0;
         l->child_ok = sqlite3_column_int(q, 4) != 0 && l->parent && l->cache_id;
         l->parent_ok = sqlite3_column_int(q, 5) != 0 && l->parent;
         l->parent_bad = bad_parent_state(col(q, 6));
         l->cache_ok = sqlite3_column_int(q, 7) != 0 && l->cache_id;
-        l->first_child = l->next_sibling = -1;
+        l->first_child = l->next_sibling = l->parent_idx = l->dir_k = -1;
         l->depth = -1;
         d->nlayers++;
-        if (!l->chain_id || strmap_put_num(&d->by_chain, l->chain_id, strlen(l->chain_id), d->nlayers - 1) < 0)
+        if (!l->chain_id || (col(q, 1) && !l->parent) || (col(q, 2) && !l->cache_id))
             break;
     }
     sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? out_of_memory(d) : fail(d, "layers");
+    if (rc != SQLITE_DONE)
+        return rc == SQLITE_ROW ? out_of_memory(d) : fail(d, "layers");
+    if (strmap_reserve(&d->by_chain, (size_t)d->nlayers) < 0)   /* at its final size: see index_dirs */
+        return out_of_memory(d);
+    for (long i = 0; i < d->nlayers; i++)
+        if (strmap_put_num(&d->by_chain, d->layers[i].chain_id, strlen(d->layers[i].chain_id), i) < 0)
+            return out_of_memory(d);
+    return 0;
 }
 
 /* ---- expected lower files of the layers' dirs --------------------------- */
 
-/* Children lists in chainID order (the layers are loaded sorted), and
- * which layers any parent file names (has_child, whatever its state). */
+static long dir_number(const struct derive *d, const char *dir, size_t len)
+{
+    return strmap_num(&d->dir_index, dir, len, -1);
+}
+
+/* Children lists in chainID order (the layers are loaded sorted), which
+ * layers any parent file names (has_child, whatever its state), and each
+ * layer's parent and dir looked up once for the passes after. */
 static void link_children(struct derive *d)
 {
     for (long i = d->nlayers - 1; i >= 0; i--) {
         struct chain_layer *l = &d->layers[i];
         long p = l->parent ? strmap_num(&d->by_chain, l->parent, strlen(l->parent), -1) : -1;
+        l->parent_idx = p;
+        l->dir_k = l->cache_id ? dir_number(d, l->cache_id, strlen(l->cache_id)) : -1;
         l->parent_lost = l->parent_bad != NULL || (l->parent_ok && p < 0);
         if (p < 0)
             continue;
@@ -224,26 +266,26 @@ static void link_children(struct derive *d)
     }
 }
 
-/* l/<link of parent's dir>[:<parent's expected lower>] */
-static char *child_lower(const char *parent_link, const char *parent_lower)
+/* l/<link of parent's dir>[:<parent's expected lower>], in strings. */
+static char *child_lower(struct arena *strings, const char *parent_link, const char *parent_lower)
 {
-    size_t n = 2 + strlen(parent_link) + (parent_lower ? 1 + strlen(parent_lower) : 0) + 1;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "l/%s%s%s", parent_link, parent_lower ? ":" : "", parent_lower ? parent_lower : "");
+    size_t nlink = strlen(parent_link), nlower = parent_lower ? strlen(parent_lower) : 0;
+    char *s = arena_alloc(strings, 2 + nlink + (parent_lower ? 1 + nlower : 0) + 1);
+    if (!s)
+        return NULL;
+    char *p = s;
+    memcpy(p, "l/", 2);
+    memcpy(p += 2, parent_link, nlink);
+    p += nlink;
+    if (parent_lower) {
+        *p++ = ':';
+        memcpy(p, parent_lower, nlower);
+        p += nlower;
+    }
+    *p = '\0';
     return s;
 }
 
-static long dir_number(const struct derive *d, const char *dir, size_t len)
-{
-    return strmap_num(&d->dir_index, dir, len, -1);
-}
-
-static const char *dir_link(const struct derive *d, const char *dir)
-{
-    long i = dir_number(d, dir, strlen(dir));
-    return i < 0 ? NULL : d->dirs[i].link;
-}
 
 /* Breadth first from the base layers: a child gets a lower when its
  * parent's dir has a well-formed link file and is under the depth limit. */
@@ -260,14 +302,14 @@ static int expect_lowers(struct derive *d)
         }
     for (long head = 0; head < tail; head++) {
         const struct chain_layer *p = &d->layers[queue[head]];
-        const char *link = dir_link(d, p->cache_id);
+        const char *link = p->dir_k < 0 ? NULL : d->dirs[p->dir_k].link;
         if (!link || p->depth >= MAX_EXPECTED_DEPTH)
             continue;
         for (long c = p->first_child; c >= 0; c = d->layers[c].next_sibling) {
             struct chain_layer *l = &d->layers[c];
             if (l->depth >= 0)
                 continue;
-            if (!(l->lower = child_lower(link, p->lower))) {
+            if (!(l->lower = child_lower(&d->layer_strings, link, p->lower))) {
                 d->known = tail;
                 return out_of_memory(d);
             }
@@ -311,8 +353,7 @@ static int store_expected(struct derive *d)
         return out_of_memory(d);
     }
     for (long k = 0; k < d->known; k++) {
-        const char *dir = d->layers[d->order[k]].cache_id;
-        long dk = dir_number(d, dir, strlen(dir));
+        long dk = d->layers[d->order[k]].dir_k;
         if (dk < 0)
             other[n_other++] = k;
         else if (first[dk] < 0)
@@ -351,7 +392,7 @@ static void mark_live(struct derive *d, const char *chain_id, size_t len)
     while (i >= 0 && !d->layers[i].live) {
         struct chain_layer *l = &d->layers[i];
         l->live = true;
-        i = l->parent_ok ? strmap_num(&d->by_chain, l->parent, strlen(l->parent), -1) : -1;
+        i = l->parent_ok ? l->parent_idx : -1;
     }
 }
 
@@ -390,12 +431,7 @@ static int store_dead(struct derive *d)
 
 static void free_layers(struct derive *d)
 {
-    for (long i = 0; i < d->nlayers; i++) {
-        free(d->layers[i].chain_id);
-        free(d->layers[i].parent);
-        free(d->layers[i].cache_id);
-        free(d->layers[i].lower);
-    }
+    arena_free(&d->layer_strings);
     free(d->layers);
     free(d->order);
     strmap_free(&d->by_chain);
@@ -460,7 +496,7 @@ struct short_slot {
     char name[LINK_NAME_LEN];
     bool used;
     bool has_entry;         /* overlay2/l/<name> exists */
-    char *target;           /* its target dir, when it is a symlink to ../<dir>/diff */
+    char *target;           /* its target dir, when it is a symlink to ../<dir>/diff (in dir_strings) */
     long named_by;          /* index in dirs, or -1 */
 };
 
@@ -479,9 +515,9 @@ static struct short_slot *probe_short(struct short_slot *slots, size_t cap, cons
     return &slots[i];
 }
 
-static bool grow_shorts(struct short_table *t)
+/* Rehash into cap slots (a power of two, more than twice the count). */
+static bool resize_shorts(struct short_table *t, size_t cap)
 {
-    size_t cap = t->cap ? t->cap * 2 : 1024;
     struct short_slot *slots = calloc(cap, sizeof *slots);
     if (!slots)
         return false;
@@ -494,11 +530,20 @@ static bool grow_shorts(struct short_table *t)
     return true;
 }
 
+/* Room for n names without growing (as strmap_reserve). */
+static bool reserve_shorts(struct short_table *t, size_t n)
+{
+    size_t cap = 1024;
+    while (cap < 2 * (n + 1))
+        cap *= 2;
+    return cap <= t->cap || resize_shorts(t, cap);
+}
+
 /* The slot of name (LINK_NAME_LEN bytes, hash h), made when absent; NULL
  * when out of memory. */
 static struct short_slot *short_slot_for(struct short_table *t, const char *name, uint64_t h)
 {
-    if ((t->count + 1) * 2 > t->cap && !grow_shorts(t))
+    if ((t->count + 1) * 2 > t->cap && !resize_shorts(t, t->cap ? t->cap * 2 : 1024))
         return NULL;
     struct short_slot *s = probe_short(t->slots, t->cap, name, h);
     if (!s->used) {
@@ -512,8 +557,6 @@ static struct short_slot *short_slot_for(struct short_table *t, const char *name
 
 static void free_shorts(struct short_table *t)
 {
-    for (size_t i = 0; i < t->cap; i++)
-        free(t->slots[i].target);
     free(t->slots);
     memset(t, 0, sizeof *t);
 }
@@ -545,11 +588,14 @@ static int load_direct_claims(struct lower_pass *lp)
 }
 
 /* overlay2/l/ entries whose names can be short names (no other name can
- * match a lower entry). */
+ * match a lower entry). The table is sized for one entry per dir, as in a
+ * whole store, once. */
 static int load_link_entries(struct lower_pass *lp)
 {
     struct derive *d = lp->d;
     sqlite3_stmt *q;
+    if (!reserve_shorts(&lp->shorts, (size_t)d->ndirs))
+        return out_of_memory(d);
     if (db_prepare(d->db, "SELECT name, target_dir FROM link", &q, d->err, d->errlen) < 0)
         return -1;
     int rc;
@@ -557,7 +603,7 @@ static int load_link_entries(struct lower_pass *lp)
         if (!col(q, 0) || sqlite3_column_bytes(q, 0) != LINK_NAME_LEN)
             continue;
         struct short_slot *s = short_slot_for(&lp->shorts, col(q, 0), short_hash(col(q, 0)));
-        if (!s || (col(q, 1) && !(s->target = strdup(col(q, 1)))))
+        if (!s || (col(q, 1) && !(s->target = copy_col(&d->dir_strings, q, 1))))
             break;
         s->has_entry = true;
     }
@@ -772,10 +818,7 @@ static int derive_lower_facts(struct derive *d)
 
 static void free_derive(struct derive *d)
 {
-    for (long i = 0; i < d->ndirs; i++) {
-        free(d->dirs[i].name);
-        free(d->dirs[i].link);
-    }
+    arena_free(&d->dir_strings);
     free(d->dirs);
     free_layers(d);
     strmap_free(&d->dir_index);

@@ -64,9 +64,9 @@ static struct strmap_slot *free_slot(struct strmap_slot *slots, size_t cap, uint
     return &slots[i];
 }
 
-static int grow(struct strmap *m)
+/* Rehash into cap slots (a power of two, more than twice the count). */
+static int rehash(struct strmap *m, size_t cap)
 {
-    size_t cap = m->cap ? m->cap * 2 : 1024;
     struct strmap_slot *slots = calloc(cap, sizeof *slots);
     if (!slots)
         return -1;
@@ -77,6 +77,19 @@ static int grow(struct strmap *m)
     m->slots = slots;
     m->cap = cap;
     return 0;
+}
+
+static int grow(struct strmap *m)
+{
+    return rehash(m, m->cap ? m->cap * 2 : 1024);
+}
+
+int strmap_reserve(struct strmap *m, size_t n)
+{
+    size_t cap = 1024;
+    while (cap < 2 * (n + 1))
+        cap *= 2;
+    return cap > m->cap ? rehash(m, cap) : 0;
 }
 
 const struct strmap_slot *strmap_get(const struct strmap *m, const char *key, size_t keylen)

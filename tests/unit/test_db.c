@@ -1,8 +1,8 @@
 /* test_db.c — the scan database's temp files (src/db.c): named for the run
  * that made them, removed on close, and swept by the next run when a run
  * was killed: only our own regular files of a dead pid, never a symlink,
- * a dir, another name or a live run's file; and the string map of the
- * derive (src/strmap.c). */
+ * a dir, another name or a live run's file; and the string map and the
+ * string arena of the derive (src/strmap.c, src/arena.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "db.h"
 #include "strmap.h"
 
@@ -173,12 +174,73 @@ static void strmap_keeps_minimum_and_numbers(void **state)
     strmap_free(&m);
 }
 
+/* A reserved map takes its keys without growing, and a reserve keeps the
+ * keys already in. */
+static void strmap_reserve_sizes_once(void **state)
+{
+    (void)state;
+    struct strmap m = { 0 };
+    assert_int_equal(strmap_put_num(&m, "before", 6, 1), 0);
+    assert_int_equal(strmap_reserve(&m, 100000), 0);
+    size_t cap = m.cap;
+    struct strmap_slot *slots = m.slots;
+    assert_true(cap >= 2 * 100001);
+    char k[32];
+    for (int i = 0; i < 99999; i++) {
+        snprintf(k, sizeof k, "id-%d", i);
+        assert_int_equal(strmap_put_num(&m, k, strlen(k), i), 0);
+    }
+    assert_int_equal(m.count, 100000);
+    assert_int_equal(m.cap, cap);                 /* no growth */
+    assert_ptr_equal(m.slots, slots);
+    assert_int_equal(strmap_num(&m, "before", 6, -1), 1);
+    assert_int_equal(strmap_num(&m, "id-77777", 8, -1), 77777);
+    assert_int_equal(strmap_reserve(&m, 10), 0);  /* smaller: nothing to do */
+    assert_ptr_equal(m.slots, slots);
+    assert_int_equal(strmap_put_num(&m, "one-more", 8, 5), 0);
+    assert_int_equal(strmap_num(&m, "one-more", 8, -1), 5);
+    strmap_free(&m);
+}
+
+/* Copies are whole, NUL-terminated and stay put while the arena fills
+ * further blocks; a request larger than a block gets its own. */
+static void arena_copies_stay_put(void **state)
+{
+    (void)state;
+    struct arena a = { 0 };
+    char *first = arena_strndup(&a, "sha256:abc", 6);
+    assert_string_equal(first, "sha256");
+    char *ids[20000];
+    char k[80];
+    for (int i = 0; i < 20000; i++) {   /* > 1 MiB: several blocks */
+        snprintf(k, sizeof k, "%064d", i);
+        assert_non_null(ids[i] = arena_strndup(&a, k, strlen(k)));
+    }
+    size_t big = (size_t)3 << 20;
+    char *b = arena_alloc(&a, big);
+    assert_non_null(b);
+    memset(b, 'x', big);
+    char *after = arena_strndup(&a, "", 0);
+    assert_string_equal(after, "");
+    assert_string_equal(first, "sha256");
+    for (int i = 0; i < 20000; i += 997) {
+        snprintf(k, sizeof k, "%064d", i);
+        assert_string_equal(ids[i], k);
+    }
+    arena_free(&a);
+    assert_null(a.head);
+    assert_non_null(arena_strndup(&a, "again", 5));   /* usable after a free */
+    arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(private_db_is_removed_on_close),
         cmocka_unit_test(killed_runs_are_swept),
         cmocka_unit_test(strmap_keeps_minimum_and_numbers),
+        cmocka_unit_test(strmap_reserve_sizes_once),
+        cmocka_unit_test(arena_copies_stay_put),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
