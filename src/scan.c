@@ -2,6 +2,7 @@
  * transaction, and holds the helpers the modules share (id files, safe
  * opens, vanish detection). */
 #include "scan.h"
+#include "arena.h"
 #include "clock.h"
 #include "scan_internal.h"
 #include "grow.h"
@@ -272,27 +273,47 @@ static const struct vanished vanished_objects[] = {
         "DELETE FROM image WHERE id = ?1" } },
 };
 
-/* The first column of every row of sql, into *set. */
-static int load_key_set(struct db *db, const char *sql, struct strmap *set, char *err, size_t errlen)
+/* The first column of every row of sql, into *set (borrowed keys, copied
+ * into keys): read whole first, so that the set is made at its final size. */
+static int load_key_set(struct db *db, const char *sql, struct strmap *set, struct arena *keys, char *err,
+                        size_t errlen)
 {
     sqlite3_stmt *q;
     if (db_prepare(db, sql, &q, err, errlen) < 0)
         return -1;
+    struct key {
+        const char *s;
+        size_t len;
+    } *v = NULL;
+    size_t n = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const char *key = (const char *)sqlite3_column_text(q, 0);
-        if (key && strmap_put_num(set, key, (size_t)sqlite3_column_bytes(q, 0), 0) < 0) {
-            snprintf(err, errlen, "out of memory");
-            sqlite3_finalize(q);
-            return -1;
-        }
+        if (!key)
+            continue;
+        v = grow_array_or_die(v, &cap, n + 1, sizeof *v);
+        struct key *k = &v[n++];
+        k->len = (size_t)sqlite3_column_bytes(q, 0);
+        if (!(k->s = arena_strndup(keys, key, k->len)))
+            break;
     }
     sqlite3_finalize(q);
-    if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "database: %s", sqlite3_errmsg(db->h));
-        return -1;
+    if (rc == SQLITE_DONE) {
+        set->borrowed = true;
+        if (strmap_reserve(set, n) < 0)
+            rc = SQLITE_NOMEM;
+        for (size_t i = 0; rc == SQLITE_DONE && i < n; i++)
+            if (strmap_put_num(set, v[i].s, v[i].len, 0) < 0)
+                rc = SQLITE_NOMEM;
     }
-    return 0;
+    free(v);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc == SQLITE_ROW || rc == SQLITE_NOMEM)
+        snprintf(err, errlen, "out of memory");
+    else
+        snprintf(err, errlen, "database: %s", sqlite3_errmsg(db->h));
+    return -1;
 }
 
 /* Is the row's key absent from present (a NULL key is absent)? */
@@ -308,11 +329,14 @@ static int find_vanished(struct db *db, int rootfd, const struct vanished *v, ch
 {
     sqlite3_stmt *q;
     struct strmap present = { 0 };
+    struct arena keys = { 0 };
     size_t cap = 0;
     *ids = NULL;
     *n = 0;
-    if (load_key_set(db, v->present, &present, err, errlen) < 0 || db_prepare(db, v->rows, &q, err, errlen) < 0) {
+    if (load_key_set(db, v->present, &present, &keys, err, errlen) < 0 ||
+        db_prepare(db, v->rows, &q, err, errlen) < 0) {
         strmap_free(&present);
+        arena_free(&keys);
         return -1;
     }
     char last[65] = "";
@@ -331,6 +355,7 @@ static int find_vanished(struct db *db, int rootfd, const struct vanished *v, ch
     }
     sqlite3_finalize(q);
     strmap_free(&present);
+    arena_free(&keys);
     return 0;
 }
 
