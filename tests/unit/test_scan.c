@@ -1221,6 +1221,32 @@ static void test_stop_flag(void **state)
     assert_string_equal(err, "interrupted");
 }
 
+/* An insert that fails part way through a walk (here the database is full:
+ * max_page_count; out of memory takes the same path) ends the scan with
+ * SQLite's own error. Before, the walk took it for an unreadable dir, went
+ * on, and the lane ended with "cannot commit - no transaction is active". */
+static void test_insert_failure_ends_scan(void **state)
+{
+    struct fx *f = *state;
+    char name[65], lower[4096];
+    memset(lower, 0, sizeof lower);
+    for (int i = 0; i < 100; i++)
+        snprintf(lower + strlen(lower), sizeof lower - strlen(lower), "%sl/AAAAAAAAAAAAAAAAAAAAAAAA%02d", i ? ":" : "", i);
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "%064x", i + 1);
+        put_overlay(f, name, NULL, lower);
+    }
+    int64_t pages = u_qint(&f->db, "PRAGMA page_count");
+    u_exec(&f->db, "PRAGMA max_page_count = %lld", (long long)pages + 4);
+    char err[512] = "";
+    alarm(60);
+    int rc = scan_root(&f->db, f->root, NULL, NULL, NULL, err, sizeof err);
+    alarm(0);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, "database or disk is full"));
+    assert_null(strstr(err, "no transaction"));
+}
+
 static void test_still_there(void **state)
 {
     struct fx *f = *state;
@@ -1478,6 +1504,7 @@ int main(void)
         T(test_symlinked_subdirs_not_followed),
         T(test_root_errors),
         T(test_stop_flag),
+        T(test_insert_failure_ends_scan),
         T(test_still_there),
         T(test_vanished_rows),
         T(test_scan_never_writes),
