@@ -28,6 +28,10 @@ struct strmap {
  * fixed-size keys that keep their keys inline (derive.c's short names). */
 uint64_t strmap_hash(const char *s, size_t n);
 
+/* The slot count (a power of two, at least 1024) that holds n keys at most
+ * half full: the maps' load limit, for derive.c's table of short names too. */
+size_t strmap_slots_for(size_t n);
+
 /* Room for n keys without growing (one allocation, no rehash chain, for a
  * map about to be filled with a known number of keys). -1 on allocation
  * failure. */

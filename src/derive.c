@@ -533,9 +533,7 @@ static bool resize_shorts(struct short_table *t, size_t cap)
 /* Room for n names without growing (as strmap_reserve). */
 static bool reserve_shorts(struct short_table *t, size_t n)
 {
-    size_t cap = 1024;
-    while (cap < 2 * (n + 1))
-        cap *= 2;
+    size_t cap = strmap_slots_for(n);
     return cap <= t->cap || resize_shorts(t, cap);
 }
 

@@ -84,11 +84,17 @@ static int grow(struct strmap *m)
     return rehash(m, m->cap ? m->cap * 2 : 1024);
 }
 
-int strmap_reserve(struct strmap *m, size_t n)
+size_t strmap_slots_for(size_t n)
 {
     size_t cap = 1024;
     while (cap < 2 * (n + 1))
         cap *= 2;
+    return cap;
+}
+
+int strmap_reserve(struct strmap *m, size_t n)
+{
+    size_t cap = strmap_slots_for(n);
     return cap > m->cap ? rehash(m, cap) : 0;
 }
 
