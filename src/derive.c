@@ -431,10 +431,10 @@ static int store_dead(struct derive *d)
 
 static void free_layers(struct derive *d)
 {
+    strmap_free(&d->by_chain);   /* before the strings its keys borrow */
     arena_free(&d->layer_strings);
     free(d->layers);
     free(d->order);
-    strmap_free(&d->by_chain);
     d->layers = NULL;
     d->order = NULL;
     d->nlayers = d->known = 0;
@@ -816,11 +816,11 @@ static int derive_lower_facts(struct derive *d)
 
 static void free_derive(struct derive *d)
 {
+    free_layers(d);
+    strmap_free(&d->dir_index);   /* before the strings their keys borrow */
+    strmap_free(&d->link_owner);
     arena_free(&d->dir_strings);
     free(d->dirs);
-    free_layers(d);
-    strmap_free(&d->dir_index);
-    strmap_free(&d->link_owner);
 }
 
 int derive_run(struct db *db, char *err, size_t errlen)
