@@ -1,7 +1,8 @@
 /* arena.h — a string arena: many small strings copied into large blocks
- * and let go all at once. For derive.c's per-row ids and lower strings
- * (hundreds of thousands at 100k layers): no allocator header or call per
- * string, the strings of one row side by side, one free per block. */
+ * and let go all at once. For derive.c's per-row ids and lower strings and
+ * the scan's vanish-step key sets (hundreds of thousands at 100k layers):
+ * no allocator header or call per string, the strings of one row side by
+ * side, one free per block. */
 #ifndef OVL2FSCK_ARENA_H
 #define OVL2FSCK_ARENA_H
 
