@@ -5,11 +5,15 @@
 #include "ids.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SNAPSHOTS_DB "buildkit/snapshots.db"
+#define SNAPSHOTS_READS 3   /* reads of a snapshots.db that BuildKit keeps changing under us */
 
 struct bk_walk {
     struct scan *s;
@@ -78,6 +82,58 @@ static int on_snapshot(void *ctx, const buildkit_snapshot *sn)
     return rc;
 }
 
+/* snapshots.db as fstatat sees it: a file BuildKit wrote while we read it
+ * (bolt's writer holds a lock a reader cannot share, and reuses the pages
+ * an older root still names) has another size or change time after the
+ * read than before. */
+struct db_stamp {
+    bool ok;
+    struct stat st;
+};
+
+static struct db_stamp stamp_snapshots_db(int buildkit_fd)
+{
+    struct db_stamp t = { .ok = false };
+    t.ok = fstatat(buildkit_fd, BUILDKIT_SNAPSHOTS_DB, &t.st, AT_SYMLINK_NOFOLLOW) == 0;
+    return t;
+}
+
+static bool same_stamp(const struct db_stamp *a, const struct db_stamp *b)
+{
+    return a->ok && b->ok && a->st.st_ino == b->st.st_ino && a->st.st_size == b->st.st_size &&
+           a->st.st_mtim.tv_sec == b->st.st_mtim.tv_sec && a->st.st_mtim.tv_nsec == b->st.st_mtim.tv_nsec &&
+           a->st.st_ctim.tv_sec == b->st.st_ctim.tv_sec && a->st.st_ctim.tv_nsec == b->st.st_ctim.tv_nsec;
+}
+
+/* The rows a torn read of snapshots.db may have loaded, before it is read again. */
+static int forget_snapshots(struct scan *s)
+{
+    return db_exec(s->db, "DELETE FROM buildkit_snapshot; DELETE FROM buildkit_dir; DELETE FROM buildkit_layer;",
+                   s->err, sizeof s->err);
+}
+
+/* Read snapshots.db into the tables; a read that fails on a file that
+ * changed meanwhile is BuildKit at work, not damage: read again (up to
+ * SNAPSHOTS_READS times). What buildkit_read_snapshots returns. */
+static int read_snapshots_db(struct scan *s, int fd, struct bk_walk *w, char *err, size_t errlen)
+{
+    for (int attempt = 1;; attempt++) {
+        struct db_stamp before = stamp_snapshots_db(fd);
+        int r = buildkit_read_snapshots(fd, on_snapshot, w, err, errlen);
+        if (r >= 0 || w->rc < 0 || attempt == SNAPSHOTS_READS)
+            return r;
+        struct db_stamp after = stamp_snapshots_db(fd);
+        if (same_stamp(&before, &after))
+            return r;   /* unchanged and unreadable: damaged */
+        if (forget_snapshots(s) < 0) {
+            w->rc = -1;
+            return r;
+        }
+        w->bad_entries = 0;
+        err[0] = '\0';
+    }
+}
+
 static int record_db_state(struct scan *s, const char *state, const char *error)
 {
     sqlite3_stmt *q;
@@ -112,7 +168,7 @@ int scan_buildkit(struct scan *s)
     /* a snapshots.db we cannot read is recorded; the reaper then refuses to
      * touch BuildKit-named dirs (see sql/checks/overlay-dir-orphaned.sql) */
     enum scan_phase was = scan_phase(s, PHASE_PARSE);   /* reading snapshots.db is mostly parsing it */
-    int r = buildkit_read_snapshots(fd, on_snapshot, &w, err, sizeof err);
+    int r = read_snapshots_db(s, fd, &w, err, sizeof err);
     scan_phase(s, was);
     if (w.rc < 0)
         goto out;
