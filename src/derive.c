@@ -47,7 +47,6 @@
 /* An overlay2 dir as the derivations need it. */
 struct dir_row {
     char *name;
-    size_t name_len;
     char *link;             /* link file, when link_state is ok */
     long next_same_link;    /* next dir with this link (a corrupt store may have two) */
 };
@@ -146,7 +145,7 @@ static int index_dirs(struct derive *d)
         return out_of_memory(d);
     for (long i = 0; i < d->ndirs; i++) {
         struct dir_row *r = &d->dirs[i];
-        if (strmap_put_num(&d->dir_index, r->name, r->name_len, i) < 0)
+        if (strmap_put_num(&d->dir_index, r->name, strlen(r->name), i) < 0)
             return out_of_memory(d);
         if (!r->link)
             continue;
@@ -173,7 +172,6 @@ static int load_dirs(struct derive *d)
             break;
         struct dir_row *r = &d->dirs[d->ndirs];
         r->name = copy_col(&d->dir_strings, q, 0);
-        r->name_len = r->name ? strlen(r->name) : 0;
         r->link = copy_col(&d->dir_strings, q, 1);
         r->next_same_link = -1;
         d->ndirs++;
@@ -285,7 +283,6 @@ static char *child_lower(struct arena *strings, const char *parent_link, const c
     *p = '\0';
     return s;
 }
-
 
 /* Breadth first from the base layers: a child gets a lower when its
  * parent's dir has a well-formed link file and is under the depth limit. */

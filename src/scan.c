@@ -161,17 +161,12 @@ int scan_walk_ahead(struct scan *s, const char *rel, int *dirfd, const struct pf
         return 0;
     }
     int rc = plan ? prefetch_walk(s->pf, *dirfd, plan, &s->ahead, fn, ctx) : fs_list_dir_sorted(*dirfd, fn, ctx);
-    if (rc < 0 && s->err[0]) {
-        /* an entry's insert failed (out of memory, a full disk): the scan
-         * database is incomplete, not the dir unreadable. SQLite may have
-         * rolled the lane's transaction back already: end the lane with
-         * that error (before, the walk went on and the lane ended with
-         * "cannot commit - no transaction is active"). */
-        close(*dirfd);
-        *dirfd = -1;
-        return -1;
-    }
-    if (rc < 0) {
+    /* The listing failed: the dir is noted, the walk goes on. But when an
+     * entry's insert failed (s->err: out of memory, a full disk) the scan
+     * database is incomplete, not the dir unreadable, and SQLite may have
+     * rolled the lane's transaction back: the lane ends with that error
+     * (going on ended it with "cannot commit - no transaction is active"). */
+    if (rc < 0 && !s->err[0]) {
         scan_note_error(s, rel, errno);
         rc = 0;
     }
