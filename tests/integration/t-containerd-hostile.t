@@ -66,9 +66,10 @@ print(h.hexdigest())')
 }
 
 # ---- a real store, and leftovers that are garbage while the databases are sound ----
-ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start"
-ctrd_import default "$T/img.tar" || bail_out "import failed"
-ctrd_ctr -n default containers create docker.io/o2h/layers-a:latest c1 >/dev/null || bail_out "container create failed"
+healthy_setup() {
+    ctrd_import default "$T/img.tar" && ctrd_ctr -n default containers create docker.io/o2h/layers-a:latest c1 >/dev/null
+}
+ctrd_setup "$ROOT" "$STATE" healthy_setup || bail_out "the set-up failed twice (start, import, container create)"
 ctrd_stop
 is "$(findings "$ROOT"; cat "$T/rc")" "0" "the healthy store: no finding, exit 0"
 

@@ -61,12 +61,11 @@ du_store() {
 }
 
 # ---- a healthy store, then containerd makes the records --------------------------
-ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start"
+# (ctrd_setup's GC: what the import's lease held and no image keeps goes now, not at a later start)
+ctrd_setup "$ROOT" "$STATE" ctrd_import default "$T/img.tar" || bail_out "the set-up failed twice (start, import)"
 like "$(ctrd_ctr version 2>&1 | sed -n '/Server/,$p')" "Version: +v?${CTRD_V/./\\.}" "the daemon is containerd $CTRD_V"
-ctrd_import default "$T/img.tar" || bail_out "import failed"
 ctrd_ctr -n default images ls -q | sort > "$T/images.before"
 TOP=$(ctrd_ctr -n default snapshots ls | awk 'NR > 1 && $3 == "Committed" && $2 != "" { print $1; exit }')
-ctrd_gc default   # what the import's lease held and no image keeps goes now, not at a later start
 ctrd_stop
 cp "$ROOT/$META" "$T/meta.db.before"
 

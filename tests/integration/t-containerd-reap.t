@@ -37,9 +37,10 @@ okv() { ok "$2" [ "$1" = 1 ]; }
 o2() { "$OVL2FSCK" --config /dev/null --checks-dir "$T/nochecks" --min-age 0 --journal "$T/journal.jsonl" "$@"; }
 
 # ---- a real store ------------------------------------------------------------------
-ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start"
-ctrd_import default "$T/img.tar" || bail_out "import failed"
-ctrd_ctr -n default containers create docker.io/o2r/layers-a:latest c1 >/dev/null || bail_out "container create failed"
+healthy_setup() {
+    ctrd_import default "$T/img.tar" && ctrd_ctr -n default containers create docker.io/o2r/layers-a:latest c1 >/dev/null
+}
+ctrd_setup "$ROOT" "$STATE" healthy_setup || bail_out "the set-up failed twice (start, import, container create)"
 ctrd_ctr -n default images ls -q | sort > "$T/images.before"
 ctrd_stop
 cp -a "$ROOT" "$T/pristine"

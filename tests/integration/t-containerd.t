@@ -26,10 +26,11 @@ BLOBS=io.containerd.content.v1.content/blobs/sha256
 python3 "$TAP_TOP/tests/tools/mkimage.py" "$T/img.tar" --prefix o2t >/dev/null || bail_out "mkimage.py failed"
 
 # ---- phase 1: a healthy store ------------------------------------------------------
-ctrd_start "$ROOT" "$STATE" || bail_out "containerd did not start"
-ctrd_import default "$T/img.tar" || bail_out "import (default) failed"
-ctrd_import other "$T/img.tar" || bail_out "import (other) failed"
-ctrd_ctr -n default containers create docker.io/o2t/layers-a:latest c1 >/dev/null || bail_out "container create failed"
+healthy_setup() {
+    ctrd_import default "$T/img.tar" && ctrd_import other "$T/img.tar" &&
+        ctrd_ctr -n default containers create docker.io/o2t/layers-a:latest c1 >/dev/null
+}
+ctrd_setup "$ROOT" "$STATE" healthy_setup || bail_out "the set-up failed twice (start, imports, container create)"
 TOP_A=$(ctrd_ctr -n default snapshots ls | awk '$1 == "c1" { print $2 }')
 like "$TOP_A" '^sha256:[0-9a-f]{64}$' "c1's parent is layers-a's top chainID"
 ctrd_stop

@@ -55,11 +55,12 @@ run_all_images() {
 }
 
 # ---- phase 1: a healthy store ------------------------------------------------------
-ctrd_start "$ROOT" "$STATE" || bail_out "containerd 2 did not start"
+healthy_setup() {
+    ctrd_import default "$T/img.tar" && ctrd_import other --local "$T/img.tar" &&
+        ctrd_import third --local --discard-unpacked-layers "$T/img.tar"
+}
+ctrd_setup "$ROOT" "$STATE" healthy_setup || bail_out "the set-up failed twice (start; imports: transfer service, --local, discard)"
 like "$(ctrd_ctr version 2>&1 | sed -n '/Server/,$p')" 'Version: +v?2\.1\.9' "the daemon is containerd 2.1.9"
-ctrd_import default "$T/img.tar" || bail_out "import (default, transfer service) failed"
-ctrd_import other --local "$T/img.tar" || bail_out "import (other, --local) failed"
-ctrd_import third --local --discard-unpacked-layers "$T/img.tar" || bail_out "import (third, discard) failed"
 is "$(ctrd_run_keep default docker.io/o2t/layers-a:latest c1 /bin/sh -c 'cat /opt/app/a.txt; echo c1 > /c1.txt')" \
    "a v2 (changed in top-a)" "ctr run: c1 (runc) sees layers-a's top layer"
 is "$(ctrd_run_rm other docker.io/o2t/layers-b:alt r1 /bin/cat /srv/data.hard | head -1)" "b data" "ctr run --rm in namespace other"

@@ -4,7 +4,9 @@
 #   ctrd_ctr [-n NS] ARGS...        # ctr against it (default namespace: default)
 #   ctrd_stop                       # stop (SIGTERM, then SIGKILL), wait, unmount below ROOT/STATE
 #   ctrd_kill9                      # kill -9, wait, unmount (for crash leftovers)
-#   ctrd_import NS ARGS...          # ctr -n NS images import ARGS (set-up: one retry, told)
+#   ctrd_setup ROOT STATE FN [ARGS...] # ctrd_start on an empty ROOT, FN ARGS (the set-up), a
+#                                   # GC; a failed set-up is made once more from an empty root
+#   ctrd_import NS ARGS...          # ctr -n NS images import ARGS (a failure told on stderr)
 #   ctrd_run_rm NS IMAGE ID CMD...  # ctr -n NS run --rm: output and status (lost output retried)
 #   ctrd_run_keep NS IMAGE ID CMD.. # ctr -n NS run (container kept): the same
 #
@@ -217,11 +219,9 @@ ctrd_kill9() {
 }
 
 # ctrd_import NS ARGS...: `ctr -n NS images import ARGS...` for a test's
-# set-up. containerd's import can fail once with "error reading from server:
-# EOF" (a known flake: minikube#22309; the final CI run of 2026-12-05 had it
-# once, in t-containerd2's second import): the failure, whether the daemon
-# still runs and its log tail go to stderr, the daemon is restarted on the
-# same root if it died, and the import is tried once more.
+# set-up (inside ctrd_setup). A failure, whether the daemon still runs and
+# its log tail go to stderr; the caller's set-up fails (ctrd_setup makes it
+# again from an empty root).
 ctrd_import() {
     local ns=$1 err
     shift
@@ -235,13 +235,33 @@ ctrd_import() {
         fi
         tail -n 30 "$CTRD_LOG"
     } >&2
-    if ! kill -0 "$CTRD_PID" 2>/dev/null; then
-        local root=$CTRD_ROOT state=$CTRD_STATE
+    return 1
+}
+
+# ctrd_setup ROOT STATE FN [ARGS...]: a test's set-up on an empty ROOT:
+# ctrd_start, then FN ARGS (imports, containers, ...) with the daemon up,
+# then a synchronous GC in every namespace (what the imports' leases held
+# goes now, not while the daemon is being stopped); the daemon is left
+# running. containerd's import can fail with "error reading from server:
+# EOF" (a known flake: minikube#22309; seen in CI in t-containerd2, and in
+# t-containerd, where an import retried in place left a store with a
+# crash's leftovers that the test then called healthy: 18 failures). So a
+# failed set-up is not continued: the daemon is stopped, ROOT emptied, and
+# the whole set-up made once more, told on stderr. 1 when it fails twice.
+ctrd_setup() {
+    local root=$1 state=$2 fn=$3 try ns
+    shift 3
+    for try in 1 2; do
+        if ctrd_start "$root" "$state" && "$fn" "$@"; then
+            for ns in $(ctrd_ctr namespaces ls -q); do ctrd_gc "$ns"; done
+            return 0
+        fi
         ctrd_stop
-        ctrd_start "$root" "$state" || return 1
-    fi
-    echo "ctrd_import: trying once more" >&2
-    ctrd_ctr -n "$ns" images import "$@" >/dev/null
+        [ "$try" = 1 ] || break
+        echo "ctrd_setup: the set-up ($fn) failed; once more, from an empty root" >&2
+        rm -rf --one-file-system -- "$root" && mkdir -p "$root" || return 1
+    done
+    return 1
 }
 
 # ctrd_run_rm NS IMAGE ID CMD...: `ctr -n NS run --rm IMAGE ID CMD...`, its
