@@ -240,14 +240,17 @@ ctrd_import() {
 
 # ctrd_setup ROOT STATE FN [ARGS...]: a test's set-up on an empty ROOT:
 # ctrd_start, then FN ARGS (imports, containers, ...) with the daemon up,
-# then a synchronous GC in every namespace (what the imports' leases held
-# goes now, not while the daemon is being stopped); the daemon is left
-# running. containerd's import can fail with "error reading from server:
-# EOF" (a known flake: minikube#22309; seen in CI in t-containerd2, and in
-# t-containerd, where an import retried in place left a store with a
-# crash's leftovers that the test then called healthy: 18 failures). So a
-# failed set-up is not continued: the daemon is stopped, ROOT emptied, and
-# the whole set-up made once more, told on stderr. 1 when it fails twice.
+# then a synchronous GC in every namespace; the daemon is left running.
+# The GC: after an import, containerd's background GC drops blob records,
+# then deletes their files some ms later; a stop in between leaves a blob
+# file no record names (content-blob-orphaned, rightly reported: the likely
+# cause of 18 t-containerd failures in CI on a "healthy" store). A
+# synchronous GC returns only once any GC in flight has finished.
+# The retry: an import can fail with "error reading from server: EOF" (a
+# known flake: minikube#22309; seen in CI in t-containerd2), possibly with
+# the daemon gone and a crash's leftovers on disk, so a failed set-up is
+# not continued: the daemon is stopped, ROOT emptied, and the whole set-up
+# made once more, told on stderr. 1 when it fails twice.
 ctrd_setup() {
     local root=$1 state=$2 fn=$3 try ns
     shift 3
