@@ -62,6 +62,13 @@ int db_step_reset(sqlite3_stmt *st, char *err, size_t errlen);
 void db_bind_text(sqlite3_stmt *st, int idx, const char *s);
 void db_bind_textn(sqlite3_stmt *st, int idx, const char *s, size_t len);
 void db_bind_int(sqlite3_stmt *st, int idx, int64_t v);
+/* Borrowed text, not copied (SQLITE_STATIC): for the row-per-object inserts
+ * of the scan and the derive, which bind and then step at once. s must stay
+ * valid and unchanged until the statement has been stepped (db_step_reset
+ * then clears the bindings). Saves a malloc, a copy and a free per column:
+ * 3% of a warm check's wall time at 10k images. */
+void db_bind_borrowed(sqlite3_stmt *st, int idx, const char *s);
+void db_bind_borrowedn(sqlite3_stmt *st, int idx, const char *s, size_t len);
 
 /* Set meta(key) = value / stat(key) = value. */
 int db_set_meta(struct db *db, const char *key, const char *value);

@@ -407,6 +407,22 @@ void db_bind_textn(sqlite3_stmt *st, int idx, const char *s, size_t len)
         sqlite3_bind_null(st, idx);
 }
 
+void db_bind_borrowed(sqlite3_stmt *st, int idx, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
+void db_bind_borrowedn(sqlite3_stmt *st, int idx, const char *s, size_t len)
+{
+    if (s)
+        sqlite3_bind_text(st, idx, s, (int)len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
 void db_bind_int(sqlite3_stmt *st, int idx, int64_t v)
 {
     sqlite3_bind_int64(st, idx, v);

@@ -330,8 +330,8 @@ static int cmp_order_by_dir(const void *pa, const void *pb)
 
 static int insert_expected(sqlite3_stmt *ins, const struct chain_layer *l, struct derive *d)
 {
-    db_bind_text(ins, 1, l->cache_id);
-    db_bind_text(ins, 2, l->lower);
+    db_bind_borrowed(ins, 1, l->cache_id);
+    db_bind_borrowed(ins, 2, l->lower);
     db_bind_int(ins, 3, l->depth);
     return db_step_reset(ins, d->err, d->errlen);
 }
@@ -418,7 +418,7 @@ static int store_dead(struct derive *d)
     int rc = 0;
     for (long i = 0; rc == 0 && i < d->nlayers; i++)
         if (!d->layers[i].live) {
-            db_bind_text(ins, 1, d->layers[i].chain_id);
+            db_bind_borrowed(ins, 1, d->layers[i].chain_id);
             db_bind_int(ins, 2, d->layers[i].has_child);
             rc = db_step_reset(ins, d->err, d->errlen);
         }
@@ -457,8 +457,8 @@ static int store_lost_parents(struct derive *d)
             snprintf(why, sizeof why, "its layer's parent file is %s", l->parent_bad);
         else
             snprintf(why, sizeof why, "its parent layer sha256:%.64s has no layerdb entry", l->parent);
-        db_bind_text(ins, 1, l->cache_id);
-        db_bind_text(ins, 2, why);
+        db_bind_borrowed(ins, 1, l->cache_id);
+        db_bind_borrowed(ins, 2, why);
         rc = db_step_reset(ins, d->err, d->errlen);
     }
     sqlite3_finalize(ins);
@@ -627,9 +627,9 @@ static int take_entry(struct lower_pass *lp, const char *dir, long dir_k, const 
         s->named_by = dir_k;
     if (s->has_entry)
         return 0;
-    db_bind_text(lp->ins_unresolved, 1, dir);
+    db_bind_borrowed(lp->ins_unresolved, 1, dir);
     db_bind_int(lp->ins_unresolved, 2, e->idx);
-    db_bind_textn(lp->ins_unresolved, 3, e->p, e->len);
+    db_bind_borrowedn(lp->ins_unresolved, 3, e->p, e->len);
     return db_step_reset(lp->ins_unresolved, lp->d->err, lp->d->errlen);
 }
 
@@ -777,8 +777,8 @@ static int store_claims(struct lower_pass *lp)
     }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        db_bind_text(ins, 1, v[i].dir);
-        db_bind_text(ins, 2, v[i].by);
+        db_bind_borrowed(ins, 1, v[i].dir);
+        db_bind_borrowed(ins, 2, v[i].by);
         rc = db_step_reset(ins, d->err, d->errlen);
     }
     sqlite3_finalize(ins);

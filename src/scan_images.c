@@ -60,10 +60,10 @@ static int insert_diff_ids(struct image_walk *w, const char *id, const cJSON *cf
     const cJSON *d;
     cJSON_ArrayForEach(d, ids) {
         id_chain_id(idx ? chain : NULL, d->valuestring, chain);
-        db_bind_text(w->ins_layer, 1, id);
+        db_bind_borrowed(w->ins_layer, 1, id);
         db_bind_int(w->ins_layer, 2, idx);
-        db_bind_text(w->ins_layer, 3, d->valuestring);
-        db_bind_text(w->ins_layer, 4, chain + 7);
+        db_bind_borrowed(w->ins_layer, 3, d->valuestring);
+        db_bind_borrowed(w->ins_layer, 4, chain + 7);
         if (scan_insert(w->s, w->ins_layer) < 0)
             return -1;
         idx++;
@@ -76,12 +76,12 @@ static int insert_image(struct image_walk *w, const char *name, const struct fil
 {
     sqlite3_stmt *st = w->ins_image;
     bool name_ok = id_is_hex64(name, strlen(name));
-    db_bind_text(st, 1, name);
+    db_bind_borrowed(st, 1, name);
     db_bind_int(st, 2, name_ok);
-    db_bind_text(st, 3, state);
-    db_bind_text(st, 4, error);
+    db_bind_borrowed(st, 3, state);
+    db_bind_borrowed(st, 4, error);
     db_bind_int(st, 5, digest && name_ok && strcmp(digest, name) == 0);
-    db_bind_text(st, 6, digest);
+    db_bind_borrowed(st, 6, digest);
     db_bind_int(st, 7, (int64_t)b->st.st_size);
     db_bind_int(st, 8, (int64_t)b->st.st_mtime);
     return scan_insert(w->s, st);
@@ -153,9 +153,9 @@ static int on_metadata_entry(void *ctx, const char *name, unsigned char d_type)
     const char *state = scan_read_id(w->s->ahead, fd, "parent", id_is_digest, true, &parent);
     int rc = 0;
     if (fstat(fd, &st) == 0 && strcmp(state, ST_MISSING) != 0) {
-        db_bind_text(w->ins_parent, 1, name);
-        db_bind_text(w->ins_parent, 2, parent);
-        db_bind_text(w->ins_parent, 3, state);
+        db_bind_borrowed(w->ins_parent, 1, name);
+        db_bind_borrowed(w->ins_parent, 2, parent);
+        db_bind_borrowed(w->ins_parent, 3, state);
         db_bind_int(w->ins_parent, 4, (int64_t)st.st_mtime);
         rc = scan_insert(w->s, w->ins_parent);
     }
@@ -221,11 +221,11 @@ static int insert_tags(struct scan *s, const cJSON *repos)
         cJSON_ArrayForEach(ref, repo) {
             const char *v = cJSON_IsString(ref) ? ref->valuestring : NULL;
             bool ok = v && id_is_digest(v, strlen(v));
-            db_bind_text(st, 1, ref->string);
-            db_bind_text(st, 2, repo->string);
-            db_bind_text(st, 3, ok ? v + 7 : NULL);
+            db_bind_borrowed(st, 1, ref->string);
+            db_bind_borrowed(st, 2, repo->string);
+            db_bind_borrowed(st, 3, ok ? v + 7 : NULL);
             db_bind_int(st, 4, ok);
-            db_bind_text(st, 5, v ? v : "(not a string)");
+            db_bind_borrowed(st, 5, v ? v : "(not a string)");
             if ((rc = scan_insert(s, st)) < 0)
                 break;
         }

@@ -87,20 +87,20 @@ static int insert_layer(struct layer_walk *w, const char *name, int fd, const st
         id_chain_id(parent ? pfull : NULL, dfull, chain);
         scan_phase(w->s, was);
     }
-    db_bind_text(q, 1, name);
+    db_bind_borrowed(q, 1, name);
     db_bind_int(q, 2, id_is_hex64(name, strlen(name)));
     db_bind_int(q, 3, fd >= 0);
-    db_bind_text(q, 4, diff);
-    db_bind_text(q, 5, diff_st);
-    db_bind_text(q, 6, parent);
-    db_bind_text(q, 7, parent_st);
-    db_bind_text(q, 8, cache);
-    db_bind_text(q, 9, cache_st);
+    db_bind_borrowed(q, 4, diff);
+    db_bind_borrowed(q, 5, diff_st);
+    db_bind_borrowed(q, 6, parent);
+    db_bind_borrowed(q, 7, parent_st);
+    db_bind_borrowed(q, 8, cache);
+    db_bind_borrowed(q, 9, cache_st);
     if (strcmp(size_st, ST_OK) == 0)
         db_bind_int(q, 10, strtoll(size, NULL, 10));
-    db_bind_text(q, 11, size_st);
+    db_bind_borrowed(q, 11, size_st);
     db_bind_int(q, 12, tarsplit);
-    db_bind_text(q, 13, can_chain ? chain + 7 : NULL);
+    db_bind_borrowed(q, 13, can_chain ? chain + 7 : NULL);
     db_bind_int(q, 14, entries);
     db_bind_int(q, 15, (int64_t)st->st_mtime);
     rc = scan_insert(w->s, q);

@@ -195,14 +195,14 @@ static int scan_dir(struct overlay_walk *w, const char *name, const struct stat 
     if (strcmp(lower_st, ST_OK) == 0)
         lower_st = lower_entries_state(lower);
     sqlite3_stmt *q = w->ins_dir;
-    db_bind_text(q, 1, name);
-    db_bind_text(q, 2, id_overlay_kind(name, strlen(name)));
+    db_bind_borrowed(q, 1, name);
+    db_bind_borrowed(q, 2, id_overlay_kind(name, strlen(name)));
     db_bind_int(q, 3, f.diff && S_ISDIR(f.diff_mode));
-    db_bind_text(q, 4, f.diff ? fs_type_name(f.diff_mode) : NULL);
-    db_bind_text(q, 5, link);
-    db_bind_text(q, 6, link_st);
-    db_bind_text(q, 7, lower);
-    db_bind_text(q, 8, lower_st);
+    db_bind_borrowed(q, 4, f.diff ? fs_type_name(f.diff_mode) : NULL);
+    db_bind_borrowed(q, 5, link);
+    db_bind_borrowed(q, 6, link_st);
+    db_bind_borrowed(q, 7, lower);
+    db_bind_borrowed(q, 8, lower_st);
     db_bind_int(q, 9, f.work);
     db_bind_int(q, 10, f.committed);
     db_bind_int(q, 11, f.merged);
@@ -247,10 +247,10 @@ static int on_link_entry(void *ctx, const char *name, unsigned char d_type)
     if (is_link && fs_readlink(w->linkfd, name, target, sizeof target) < 0)
         return 0;   /* vanished */
     sqlite3_stmt *q = w->ins_link;
-    db_bind_text(q, 1, name);
-    db_bind_text(q, 2, fs_type_name(st.st_mode));
-    db_bind_text(q, 3, is_link ? target : NULL);
-    db_bind_text(q, 4, is_link && link_target_dir(target, dir, sizeof dir) ? dir : NULL);
+    db_bind_borrowed(q, 1, name);
+    db_bind_borrowed(q, 2, fs_type_name(st.st_mode));
+    db_bind_borrowed(q, 3, is_link ? target : NULL);
+    db_bind_borrowed(q, 4, is_link && link_target_dir(target, dir, sizeof dir) ? dir : NULL);
     db_bind_int(q, 5, (int64_t)st.st_mtime);
     return scan_insert(w->s, q);
 }
