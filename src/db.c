@@ -391,36 +391,27 @@ int db_step_reset(sqlite3_stmt *st, char *err, size_t errlen)
     return ok ? 0 : -1;
 }
 
-void db_bind_text(sqlite3_stmt *st, int idx, const char *s)
+/* s (len bytes, -1: up to its NUL) copied or borrowed as how says; NULL binds SQL NULL. */
+static void bind_text_as(sqlite3_stmt *st, int idx, const char *s, int len, sqlite3_destructor_type how)
 {
     if (s)
-        sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, idx, s, len, how);
     else
         sqlite3_bind_null(st, idx);
 }
+
+void db_bind_text(sqlite3_stmt *st, int idx, const char *s) { bind_text_as(st, idx, s, -1, SQLITE_TRANSIENT); }
 
 void db_bind_textn(sqlite3_stmt *st, int idx, const char *s, size_t len)
 {
-    if (s)
-        sqlite3_bind_text(st, idx, s, (int)len, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, idx);
+    bind_text_as(st, idx, s, (int)len, SQLITE_TRANSIENT);
 }
 
-void db_bind_borrowed(sqlite3_stmt *st, int idx, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, idx);
-}
+void db_bind_borrowed(sqlite3_stmt *st, int idx, const char *s) { bind_text_as(st, idx, s, -1, SQLITE_STATIC); }
 
 void db_bind_borrowedn(sqlite3_stmt *st, int idx, const char *s, size_t len)
 {
-    if (s)
-        sqlite3_bind_text(st, idx, s, (int)len, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, idx);
+    bind_text_as(st, idx, s, (int)len, SQLITE_STATIC);
 }
 
 void db_bind_int(sqlite3_stmt *st, int idx, int64_t v)
